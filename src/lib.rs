@@ -1,0 +1,27 @@
+//! brisk: a fast npm-compatible package installer.
+//!
+//! Data flows one way: config → project → lockfile → resolve → tree →
+//! lockfile (write) → fetch/store → link. Every stage is plain Rust; the napi
+//! layer (`binding`, behind the `node` feature) only converts and delegates.
+
+pub mod error;
+
+pub mod cancel;
+pub mod config;
+pub mod fetch;
+pub mod link;
+pub mod lockfile;
+pub mod ops;
+pub mod platform;
+pub mod project;
+pub mod registry;
+pub mod report;
+pub mod resolve;
+pub mod spec;
+pub mod store;
+pub mod tree;
+
+#[cfg(feature = "node")]
+mod binding;
+
+pub use error::{Code, Error, Result};
