@@ -1,1 +1,310 @@
-//! TODO
+//! Resolution: build the ideal tree from package.json and registry metadata,
+//! the way npm's arborist does (breadth-first by depth, then path; each
+//! node's unmet edges in name order; peers placed right after their
+//! dependent). The result depends only on the metadata, never on the order
+//! network replies arrive: packuments are fetched concurrently and ahead of
+//! time, but consumed in this fixed order.
+
+mod source;
+
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+
+pub use source::Source;
+
+use crate::error::{Code, Error, Result};
+use crate::registry::{pick_version, Manifest};
+use crate::spec::Spec;
+use crate::tree::{locale_cmp, EdgeKind, EdgeOptions, NodeId, Package, Placement, Tree, ROOT};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResolveOptions {
+    pub legacy_peer_deps: bool,
+    pub strict_peer_deps: bool,
+}
+
+/// The ideal tree plus what went wrong without failing the install.
+#[derive(Debug)]
+pub struct Resolution {
+    pub tree: Tree,
+    pub warnings: Vec<String>,
+}
+
+/// Turn a registry manifest into the package data the tree and lockfile use.
+pub fn package_from_manifest(m: &Manifest) -> Package {
+    let mut dependencies = m.dependencies.clone();
+    dependencies.retain(|k, _| !m.optional_dependencies.contains_key(k));
+    let integrity = m.dist.integrity.clone().or_else(|| {
+        m.dist.shasum.as_ref().and_then(|hex| {
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+                .collect::<Option<Vec<u8>>>()?;
+            use base64::Engine;
+            Some(format!(
+                "sha1-{}",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            ))
+        })
+    });
+    Package {
+        name: m.name.clone(),
+        version: m.version.clone(),
+        resolved: Some(m.dist.tarball.clone()),
+        integrity,
+        license: m.license.clone(),
+        dependencies,
+        optional_dependencies: m.optional_dependencies.clone(),
+        peer_dependencies: m.peer_dependencies.clone(),
+        peer_dependencies_meta: m
+            .peer_dependencies_meta
+            .iter()
+            .map(|(k, v)| (k.clone(), json!({ "optional": v.optional })))
+            .collect(),
+        dev_dependencies: Default::default(),
+        bin: m.bin.clone(),
+        engines: if m.engines.is_empty() {
+            None
+        } else {
+            Some(Value::Object(
+                m.engines
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            ))
+        },
+        funding: m.funding.clone(),
+        os: m.os.clone(),
+        cpu: m.cpu.clone(),
+        libc: m.libc.clone(),
+        has_install_script: m.has_install_script,
+        deprecated: m.deprecated.clone(),
+        bundle_dependencies: if m.bundle_dependencies.is_empty() {
+            None
+        } else {
+            Some(json!(m.bundle_dependencies))
+        },
+    }
+}
+
+/// Queue order: depth, then location in locale order.
+#[derive(PartialEq, Eq)]
+struct QueueKey {
+    depth: usize,
+    location: String,
+    id: NodeId,
+}
+
+impl Ord for QueueKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.depth
+            .cmp(&other.depth)
+            .then_with(|| locale_cmp(&self.location, &other.location))
+            .then_with(|| self.id.cmp(&other.id))
+    }
+}
+impl PartialOrd for QueueKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+struct Resolver<'a, S: Source, F: FnMut(&Package)> {
+    tree: Tree,
+    source: &'a S,
+    opts: ResolveOptions,
+    queue: BTreeSet<QueueKey>,
+    warnings: Vec<String>,
+    on_placed: F,
+}
+
+/// Build the ideal tree for `root` (the project's package data, with
+/// devDependencies). `on_placed` sees every package as it is placed, so
+/// downloads can start during resolution.
+pub async fn resolve<S: Source, F: FnMut(&Package)>(
+    root: Package,
+    source: &S,
+    opts: ResolveOptions,
+    on_placed: F,
+) -> Result<Resolution> {
+    let tree = Tree::new(
+        root,
+        EdgeOptions {
+            legacy_peer_deps: opts.legacy_peer_deps,
+        },
+    );
+    let mut r = Resolver {
+        tree,
+        source,
+        opts,
+        queue: BTreeSet::new(),
+        warnings: Vec::new(),
+        on_placed,
+    };
+    r.prefetch_deps(ROOT);
+    r.enqueue(ROOT);
+    while let Some(key) = r.queue.pop_first() {
+        if r.tree.nodes[key.id].alive {
+            r.build_deps(key.id).await?;
+        }
+    }
+    r.tree.prune_unreachable();
+    r.tree.compute_flags();
+    Ok(Resolution {
+        tree: r.tree,
+        warnings: r.warnings,
+    })
+}
+
+impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
+    fn enqueue(&mut self, id: NodeId) {
+        self.queue.insert(QueueKey {
+            depth: self.tree.nodes[id].depth,
+            location: self.tree.location(id),
+            id,
+        });
+    }
+
+    /// Ask for the packuments of a node's dependencies ahead of need.
+    fn prefetch_deps(&self, id: NodeId) {
+        for e in &self.tree.nodes[id].edges {
+            if e.kind == EdgeKind::PeerOptional {
+                continue;
+            }
+            if let Spec::Registry { name, .. } = &*e.spec {
+                self.source.prefetch(name);
+            }
+        }
+    }
+
+    /// Who asked for it, for messages.
+    fn describe(&self, id: NodeId) -> String {
+        if id == ROOT {
+            "the project's package.json".to_string()
+        } else {
+            format!(
+                "{} at {}",
+                self.tree.nodes[id].pkg.id(),
+                self.tree.location(id)
+            )
+        }
+    }
+
+    /// Pick the manifest for edge `ei` of `from`. `Ok(None)` means an
+    /// optional edge failed and was skipped with a warning.
+    async fn manifest_for(&mut self, from: NodeId, ei: usize) -> Result<Option<Arc<Package>>> {
+        let edge = self.tree.nodes[from].edges[ei].clone();
+        let result = async {
+            match &*edge.spec {
+                Spec::Other { kind } => Err(Error::new(
+                    Code::Unsupported,
+                    format!(
+                        "{}@{} is a {kind} dependency, which brisk does not install yet",
+                        edge.name, edge.raw
+                    ),
+                )),
+                Spec::Registry { name, wanted, .. } => {
+                    let packument = self.source.packument(name).await?;
+                    let m = pick_version(&packument, wanted)?;
+                    Ok(Arc::new(package_from_manifest(m)))
+                }
+            }
+        }
+        .await;
+        match result {
+            Ok(pkg) => Ok(Some(pkg)),
+            Err(e) if edge.kind.is_optional() && e.code != Code::Cancelled => {
+                self.warnings.push(format!(
+                    "skipping optional dependency {}@{} of {}: {}",
+                    edge.name,
+                    edge.raw,
+                    self.describe(from),
+                    e.message
+                ));
+                Ok(None)
+            }
+            Err(mut e) => {
+                e.message = format!("{} (required by {})", e.message, self.describe(from));
+                Err(e)
+            }
+        }
+    }
+
+    async fn build_deps(&mut self, id: NodeId) -> Result<()> {
+        let problems = self.tree.problem_edges(id);
+        if problems.is_empty() {
+            return Ok(());
+        }
+        // Make sure every packument this step needs is on its way at once.
+        let names: Vec<String> = problems
+            .iter()
+            .filter_map(|&ei| match &*self.tree.nodes[id].edges[ei].spec {
+                Spec::Registry { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        let _ = join_all(names.iter().map(|n| self.source.packument(n))).await;
+        for ei in problems {
+            // An earlier placement may have met this edge already.
+            if !self.tree.problem_edges(id).contains(&ei) {
+                continue;
+            }
+            let Some(pkg) = self.manifest_for(id, ei).await? else {
+                continue;
+            };
+            self.place(id, ei, pkg).await?;
+        }
+        Ok(())
+    }
+
+    /// Place a package and then the peers it needs next to it.
+    async fn place(&mut self, from: NodeId, ei: usize, pkg: Arc<Package>) -> Result<()> {
+        let mut work = vec![(from, ei, pkg)];
+        while let Some((from, ei, pkg)) = work.pop() {
+            match self.tree.place_dep(from, ei, pkg.clone()) {
+                Placement::Kept(_) => {}
+                Placement::Conflict => {
+                    let edge = &self.tree.nodes[from].edges[ei];
+                    let msg = format!(
+                        "could not resolve peer dependency {}@{} of {}: a conflicting version is already installed there",
+                        edge.name,
+                        edge.raw,
+                        self.describe(from)
+                    );
+                    if self.opts.strict_peer_deps {
+                        return Err(Error::new(
+                            Code::Manifest,
+                            format!("ERESOLVE {msg}. Run without --strict-peer-deps, or with --legacy-peer-deps."),
+                        ));
+                    }
+                    self.warnings.push(msg);
+                }
+                Placement::Placed(node) => {
+                    (self.on_placed)(&pkg);
+                    self.prefetch_deps(node);
+                    self.enqueue(node);
+                    // Required peers that the placed node cannot see yet.
+                    let mut peers = Vec::new();
+                    for (pi, e) in self.tree.nodes[node].edges.iter().enumerate() {
+                        if e.kind == EdgeKind::Peer && self.tree.problem_edges(node).contains(&pi) {
+                            peers.push(pi);
+                        }
+                    }
+                    for pi in peers.into_iter().rev() {
+                        if let Some(peer) = self.manifest_for(node, pi).await? {
+                            work.push((node, pi, peer));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

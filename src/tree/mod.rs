@@ -1,1 +1,391 @@
-//! TODO
+//! The hoisted `node_modules` tree: nodes placed by npm arborist's rules,
+//! dependency edges resolved by node's module lookup (walk up the folders),
+//! and the dev/optional/peer flags npm writes into the lockfile.
+
+mod order;
+mod package;
+mod place;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+pub use order::locale_cmp;
+pub use package::Package;
+pub use place::Placement;
+
+use crate::spec::Spec;
+
+pub type NodeId = usize;
+pub const ROOT: NodeId = 0;
+
+/// The kind of a dependency edge (arborist's edge types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeKind {
+    Prod,
+    Dev,
+    Optional,
+    Peer,
+    PeerOptional,
+}
+
+impl EdgeKind {
+    pub fn is_peer(self) -> bool {
+        matches!(self, EdgeKind::Peer | EdgeKind::PeerOptional)
+    }
+    pub fn is_optional(self) -> bool {
+        matches!(self, EdgeKind::Optional | EdgeKind::PeerOptional)
+    }
+}
+
+/// A dependency of a node on a name.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    pub name: String,
+    pub raw: String,
+    pub spec: Arc<Spec>,
+    pub kind: EdgeKind,
+}
+
+impl Edge {
+    pub fn satisfied_by(&self, pkg: &Package) -> bool {
+        self.spec.satisfied_by(&pkg.name, &pkg.version)
+    }
+}
+
+/// Lockfile flags, computed by [`Tree::compute_flags`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flags {
+    pub dev: bool,
+    pub optional: bool,
+    pub dev_optional: bool,
+    pub peer: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The folder name under `node_modules` (the alias for `npm:` deps).
+    pub name: String,
+    pub pkg: Arc<Package>,
+    pub parent: Option<NodeId>,
+    pub children: BTreeMap<String, NodeId>,
+    /// Sorted by name.
+    pub edges: Vec<Edge>,
+    pub alive: bool,
+    pub depth: usize,
+    pub flags: Flags,
+}
+
+impl Node {
+    pub fn edge(&self, name: &str) -> Option<&Edge> {
+        self.edges
+            .binary_search_by(|e| e.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.edges[i])
+    }
+}
+
+/// Options that change which edges exist.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EdgeOptions {
+    pub legacy_peer_deps: bool,
+}
+
+/// Build the edges of a package as arborist does: peers, then prod, then
+/// optional, then (root only) dev; a later kind replaces an earlier one.
+pub fn edges_of(pkg: &Package, is_root: bool, opts: EdgeOptions) -> Vec<Edge> {
+    let mut map: BTreeMap<String, (String, EdgeKind)> = BTreeMap::new();
+    if !opts.legacy_peer_deps {
+        for (name, raw) in &pkg.peer_dependencies {
+            let kind = if pkg.peer_is_optional(name) {
+                EdgeKind::PeerOptional
+            } else {
+                EdgeKind::Peer
+            };
+            map.insert(name.clone(), (raw.clone(), kind));
+        }
+    }
+    for (name, raw) in &pkg.dependencies {
+        map.insert(name.clone(), (raw.clone(), EdgeKind::Prod));
+    }
+    for (name, raw) in &pkg.optional_dependencies {
+        map.insert(name.clone(), (raw.clone(), EdgeKind::Optional));
+    }
+    if is_root {
+        for (name, raw) in &pkg.dev_dependencies {
+            map.insert(name.clone(), (raw.clone(), EdgeKind::Dev));
+        }
+    }
+    map.into_iter()
+        .map(|(name, (raw, kind))| {
+            let spec = Spec::parse(&name, &raw).unwrap_or(Spec::Other { kind: "invalid" });
+            Edge {
+                name,
+                raw,
+                spec: Arc::new(spec),
+                kind,
+            }
+        })
+        .collect()
+}
+
+/// The tree: an arena of nodes, the root at index 0.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+    opts: EdgeOptions,
+    /// name → nodes that have an edge on that name (for `edges_in`).
+    dependents: HashMap<String, Vec<NodeId>>,
+}
+
+impl Tree {
+    pub fn new(root: Package, opts: EdgeOptions) -> Tree {
+        let mut tree = Tree {
+            nodes: Vec::new(),
+            opts,
+            dependents: HashMap::new(),
+        };
+        tree.push(String::new(), Arc::new(root), None);
+        tree
+    }
+
+    pub fn edge_options(&self) -> EdgeOptions {
+        self.opts
+    }
+
+    pub fn root(&self) -> &Node {
+        &self.nodes[ROOT]
+    }
+
+    fn push(&mut self, name: String, pkg: Arc<Package>, parent: Option<NodeId>) -> NodeId {
+        let id = self.nodes.len();
+        let edges = edges_of(&pkg, parent.is_none(), self.opts);
+        for e in &edges {
+            self.dependents.entry(e.name.clone()).or_default().push(id);
+        }
+        let depth = parent.map_or(0, |p| self.nodes[p].depth + 1);
+        self.nodes.push(Node {
+            name,
+            pkg,
+            parent,
+            children: BTreeMap::new(),
+            edges,
+            alive: true,
+            depth,
+            flags: Flags::default(),
+        });
+        id
+    }
+
+    /// Add a new node in `parent`'s node_modules.
+    pub fn add(&mut self, parent: NodeId, name: &str, pkg: Arc<Package>) -> NodeId {
+        let id = self.push(name.to_string(), pkg, Some(parent));
+        self.nodes[parent].children.insert(name.to_string(), id);
+        id
+    }
+
+    /// Put `pkg` in place of the existing node `old` (arborist's replace:
+    /// the new node takes over the old one's children).
+    pub fn replace(&mut self, old: NodeId, pkg: Arc<Package>) -> NodeId {
+        let parent = self.nodes[old].parent.expect("the root is never replaced");
+        let name = self.nodes[old].name.clone();
+        let id = self.push(name.clone(), pkg, Some(parent));
+        let children = std::mem::take(&mut self.nodes[old].children);
+        for &c in children.values() {
+            self.nodes[c].parent = Some(id);
+        }
+        self.nodes[id].children = children;
+        self.nodes[old].alive = false;
+        self.nodes[parent].children.insert(name, id);
+        id
+    }
+
+    /// Remove a node and everything below it.
+    pub fn remove(&mut self, id: NodeId) {
+        if let Some(p) = self.nodes[id].parent {
+            if self.nodes[p].children.get(&self.nodes[id].name) == Some(&id) {
+                let name = self.nodes[id].name.clone();
+                self.nodes[p].children.remove(&name);
+            }
+        }
+        let mut stack = vec![id];
+        while let Some(n) = stack.pop() {
+            self.nodes[n].alive = false;
+            stack.extend(self.nodes[n].children.values().copied());
+        }
+    }
+
+    /// Node's module resolution: `name` from inside `from`'s folder.
+    pub fn resolve(&self, from: NodeId, name: &str) -> Option<NodeId> {
+        let mut cur = Some(from);
+        while let Some(n) = cur {
+            if let Some(&c) = self.nodes[n].children.get(name) {
+                return Some(c);
+            }
+            cur = self.nodes[n].parent;
+        }
+        None
+    }
+
+    /// Is `node` inside `ancestor`'s folder (or the same)?
+    pub fn is_descendant_of(&self, node: NodeId, ancestor: NodeId) -> bool {
+        let mut cur = Some(node);
+        while let Some(n) = cur {
+            if n == ancestor {
+                return true;
+            }
+            cur = self.nodes[n].parent;
+        }
+        false
+    }
+
+    /// Edges that currently resolve to `id`: (dependent, edge index).
+    pub fn edges_in(&self, id: NodeId) -> Vec<(NodeId, usize)> {
+        let node = &self.nodes[id];
+        let mut out = Vec::new();
+        let Some(deps) = self.dependents.get(&node.name) else {
+            return out;
+        };
+        for &from in deps {
+            let f = &self.nodes[from];
+            if !f.alive {
+                continue;
+            }
+            // Only nodes under the parent folder can see this node.
+            if let Some(p) = node.parent {
+                if !self.is_descendant_of(from, p) {
+                    continue;
+                }
+            }
+            if self.resolve(from, &node.name) == Some(id) {
+                if let Ok(i) = f.edges.binary_search_by(|e| e.name.as_str().cmp(&node.name)) {
+                    out.push((from, i));
+                }
+            }
+        }
+        out
+    }
+
+    /// Edges of `id` that need work: missing (unless optional peer) or not
+    /// satisfied by what they resolve to.
+    pub fn problem_edges(&self, id: NodeId) -> Vec<usize> {
+        let node = &self.nodes[id];
+        (0..node.edges.len())
+            .filter(|&i| {
+                let e = &node.edges[i];
+                match self.resolve(id, &e.name) {
+                    None => e.kind != EdgeKind::PeerOptional,
+                    Some(to) => !e.satisfied_by(&self.nodes[to].pkg),
+                }
+            })
+            .collect()
+    }
+
+    /// The lockfile location of a node: `node_modules/a/node_modules/b`.
+    pub fn location(&self, id: NodeId) -> String {
+        let mut parts = Vec::new();
+        let mut cur = id;
+        while let Some(p) = self.nodes[cur].parent {
+            parts.push(self.nodes[cur].name.as_str());
+            cur = p;
+        }
+        parts.reverse();
+        let mut s = String::new();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                s.push('/');
+            }
+            s.push_str("node_modules/");
+            s.push_str(part);
+        }
+        s
+    }
+
+    /// Live non-root nodes with their locations, sorted as npm sorts them.
+    pub fn sorted_locations(&self) -> Vec<(String, NodeId)> {
+        let mut out: Vec<(String, NodeId)> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|(_, n)| n.alive)
+            .map(|(id, _)| (self.location(id), id))
+            .collect();
+        out.sort_by(|a, b| locale_cmp(&a.0, &b.0));
+        out
+    }
+
+    /// Remove nodes that no edge reaches from the root (extraneous).
+    pub fn prune_unreachable(&mut self) {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut stack = vec![ROOT];
+        seen[ROOT] = true;
+        while let Some(n) = stack.pop() {
+            for e in &self.nodes[n].edges {
+                if let Some(to) = self.resolve(n, &e.name) {
+                    if !seen[to] {
+                        seen[to] = true;
+                        stack.push(to);
+                    }
+                }
+            }
+        }
+        let dead: Vec<NodeId> = (1..self.nodes.len())
+            .filter(|&i| self.nodes[i].alive && !seen[i])
+            .collect();
+        for id in dead {
+            if self.nodes[id].alive {
+                self.remove(id);
+            }
+        }
+    }
+
+    /// npm's calcDepFlags: every node starts dev+optional+devOptional+peer;
+    /// walking edges from the root unsets what a non-dev / non-optional /
+    /// non-peer path reaches.
+    pub fn compute_flags(&mut self) {
+        let all = Flags {
+            dev: true,
+            optional: true,
+            dev_optional: true,
+            peer: true,
+        };
+        for n in self.nodes.iter_mut() {
+            n.flags = all;
+        }
+        self.nodes[ROOT].flags = Flags::default();
+        let mut stack = vec![ROOT];
+        while let Some(n) = stack.pop() {
+            let from = self.nodes[n].flags;
+            for i in 0..self.nodes[n].edges.len() {
+                let e = &self.nodes[n].edges[i];
+                let Some(to) = self.resolve(n, &e.name) else {
+                    continue;
+                };
+                let (dev, optional, peer) =
+                    (e.kind == EdgeKind::Dev, e.kind.is_optional(), e.kind.is_peer());
+                let unset_dev_opt = !from.dev_optional && !dev && !optional;
+                let unset_dev = unset_dev_opt || (!from.dev && !dev);
+                let unset_opt = unset_dev_opt || (!from.optional && !optional);
+                let unset_peer = !from.peer && !peer;
+                let t = &mut self.nodes[to].flags;
+                let before = *t;
+                if unset_peer {
+                    t.peer = false;
+                }
+                if unset_dev_opt {
+                    t.dev_optional = false;
+                }
+                if unset_dev {
+                    t.dev = false;
+                }
+                if unset_opt {
+                    t.optional = false;
+                }
+                if *t != before {
+                    stack.push(to);
+                }
+            }
+        }
+    }
+}
+

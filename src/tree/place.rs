@@ -1,0 +1,286 @@
+//! Placement: where a dependency goes in the hoisted tree. A port of the
+//! decisions in npm arborist's `place-dep.js` and `can-place-dep.js` (without
+//! its peer-set replacement machinery): walk up from the dependent and take the
+//! highest folder where the package does not conflict.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use nodejs_semver::Version;
+
+use super::{Edge, NodeId, Package, Tree, ROOT};
+
+/// What `can_place` decided for one target folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Can {
+    Ok,
+    Keep,
+    Replace,
+    Conflict,
+}
+
+/// The outcome of placing a dependency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// An existing node already serves the edge.
+    Kept(NodeId),
+    /// A new node was added (or replaced an older one).
+    Placed(NodeId),
+    /// No folder can take it (a peer conflict); the edge stays unmet.
+    Conflict,
+}
+
+fn version_gte(a: &str, b: &str) -> bool {
+    match (Version::parse(a), Version::parse(b)) {
+        (Ok(a), Ok(b)) => a >= b,
+        _ => false,
+    }
+}
+
+impl Tree {
+    fn ancestry(&self, start: NodeId) -> Vec<NodeId> {
+        let mut out = vec![start];
+        let mut cur = start;
+        while let Some(p) = self.nodes[cur].parent {
+            out.push(p);
+            cur = p;
+        }
+        out
+    }
+
+    /// The deepest folder where `name` could go for a dependent at `start`:
+    /// not inside a node that has a peer dependency on it.
+    fn deepest_nesting_target(&self, start: NodeId, name: &str) -> NodeId {
+        for t in self.ancestry(start) {
+            if t == ROOT {
+                return t;
+            }
+            match self.nodes[t].edge(name) {
+                Some(e) if e.kind.is_peer() => continue,
+                _ => return t,
+            }
+        }
+        ROOT
+    }
+
+    fn edge_valid(&self, from: NodeId, edge: &Edge) -> bool {
+        self.resolve(from, &edge.name)
+            .is_some_and(|to| edge.satisfied_by(&self.nodes[to].pkg))
+    }
+
+    /// arborist's gatherDepSet for `node`: it and the deps only it needs.
+    fn exclusive_dep_set(&self, node: NodeId) -> HashSet<NodeId> {
+        let mut set: Vec<NodeId> = vec![node];
+        let mut members: HashSet<NodeId> = HashSet::from([node]);
+        let mut i = 0;
+        while i < set.len() {
+            let n = set[i];
+            i += 1;
+            for e in &self.nodes[n].edges {
+                if let Some(to) = self.resolve(n, &e.name) {
+                    if to != node && e.satisfied_by(&self.nodes[to].pkg) && members.insert(to) {
+                        set.push(to);
+                    }
+                }
+            }
+        }
+        let mut changed = true;
+        while changed && !members.is_empty() {
+            changed = false;
+            let snapshot: Vec<NodeId> = members.iter().copied().collect();
+            for dep in snapshot {
+                let outside = self.edges_in(dep).into_iter().any(|(from, ei)| {
+                    !members.contains(&from)
+                        && dep != node
+                        && self.edge_valid(from, &self.nodes[from].edges[ei])
+                });
+                if outside {
+                    members.remove(&dep);
+                    changed = true;
+                }
+            }
+        }
+        members
+    }
+
+    /// Could `dep` take the place of `current` for everything that uses it?
+    fn can_replace(&self, current: NodeId, dep: &Package) -> bool {
+        if self.nodes[current].pkg.name != dep.name {
+            return false;
+        }
+        let exclusive = self.exclusive_dep_set(current);
+        self.edges_in(current).into_iter().all(|(from, ei)| {
+            exclusive.contains(&from) || self.nodes[from].edges[ei].satisfied_by(dep)
+        })
+    }
+
+    /// Peers of `dep` that would be blocked by a non-satisfying package
+    /// already in `target`'s folder.
+    fn peers_fit(&self, dep: &Package, target: NodeId) -> bool {
+        if self.edge_options().legacy_peer_deps {
+            return true;
+        }
+        dep.peer_dependencies.iter().all(|(name, raw)| {
+            if dep.peer_is_optional(name) || name == &dep.name {
+                return true;
+            }
+            match self.nodes[target].children.get(name) {
+                Some(&existing) => crate::spec::Spec::parse(name, raw)
+                    .map(|s| {
+                        let p = &self.nodes[existing].pkg;
+                        s.satisfied_by(&p.name, &p.version)
+                    })
+                    .unwrap_or(true),
+                None => true,
+            }
+        })
+    }
+
+    fn can_place(
+        &self,
+        dep: &Package,
+        edge: &Edge,
+        from: NodeId,
+        target: NodeId,
+        prefer_dedupe: bool,
+    ) -> Can {
+        let name = edge.name.as_str();
+        let current = self.nodes[target].children.get(name).copied();
+        let target_edge = self.nodes[target].edge(name);
+        if let Some(te) = target_edge {
+            if te.kind.is_peer() && target != ROOT {
+                return Can::Conflict;
+            }
+            if current.is_none() && target != from && !te.satisfied_by(dep) {
+                return Can::Conflict;
+            }
+        }
+        let peers_ok = |c: Can| {
+            if self.peers_fit(dep, target) {
+                c
+            } else {
+                Can::Conflict
+            }
+        };
+        let Some(current) = current else {
+            // Who below the target sees a same-named package further up?
+            if target != from {
+                if let Some(higher) = self.resolve(target, name) {
+                    for (d, ei) in self.edges_in(higher) {
+                        let e = &self.nodes[d].edges[ei];
+                        if self.is_descendant_of(d, target)
+                            && e.satisfied_by(&self.nodes[higher].pkg)
+                            && !e.satisfied_by(dep)
+                        {
+                            return Can::Conflict;
+                        }
+                    }
+                }
+            }
+            return peers_ok(Can::Ok);
+        };
+        let cur = &self.nodes[current].pkg;
+        if cur.name == dep.name && cur.version == dep.version && edge.satisfied_by(cur) {
+            return Can::Keep;
+        }
+        let try_replace = version_gte(&dep.version, &cur.version);
+        if try_replace && self.can_replace(current, dep) && peers_ok(Can::Replace) != Can::Conflict
+        {
+            return Can::Replace;
+        }
+        if edge.satisfied_by(cur) {
+            return Can::Keep;
+        }
+        if prefer_dedupe
+            && !try_replace
+            && self.can_replace(current, dep)
+            && peers_ok(Can::Replace) != Can::Conflict
+        {
+            return Can::Replace;
+        }
+        if target != self.deepest_nesting_target(from, name) {
+            return Can::Conflict;
+        }
+        if !edge.kind.is_peer() && target == from {
+            return peers_ok(Can::Replace);
+        }
+        Can::Conflict
+    }
+
+    /// Place `dep` for edge `edge_idx` of node `from`. Peers of the placed
+    /// node are the caller's business (they need manifests).
+    pub fn place_dep(&mut self, from: NodeId, edge_idx: usize, dep: Arc<Package>) -> Placement {
+        let edge = self.nodes[from].edges[edge_idx].clone();
+        let peer = edge.kind.is_peer();
+        let start = if peer {
+            self.nodes[from].parent.unwrap_or(ROOT)
+        } else {
+            from
+        };
+        let mut chosen: Option<(NodeId, Can)> = None;
+        for target in self.ancestry(start) {
+            if target != ROOT
+                && self.nodes[target]
+                    .edge(&edge.name)
+                    .is_some_and(|e| e.kind.is_peer())
+            {
+                continue;
+            }
+            match self.can_place(&dep, &edge, from, target, peer) {
+                Can::Conflict => break,
+                c => chosen = Some((target, c)),
+            }
+        }
+        let Some((target, can)) = chosen else {
+            return Placement::Conflict;
+        };
+        let placed = match can {
+            Can::Keep => {
+                let kept = self.nodes[target].children[&edge.name];
+                return Placement::Kept(kept);
+            }
+            Can::Replace => {
+                let old = self.nodes[target].children[&edge.name];
+                self.replace(old, dep)
+            }
+            _ => self.add(target, &edge.name, dep),
+        };
+        self.prune_dedupable_below(target, &edge.name, placed);
+        Placement::Placed(placed)
+    }
+
+    /// After placing `placed` in `target`, deeper copies of the same name
+    /// whose dependents would be served by what they see above can go.
+    fn prune_dedupable_below(&mut self, target: NodeId, name: &str, placed: NodeId) {
+        let candidates: Vec<NodeId> = (1..self.nodes.len())
+            .filter(|&i| {
+                let n = &self.nodes[i];
+                n.alive && i != placed && n.name == name && self.is_descendant_of(i, target)
+            })
+            .collect();
+        for id in candidates {
+            if !self.nodes[id].alive {
+                continue;
+            }
+            let Some(parent) = self.nodes[id].parent else {
+                continue;
+            };
+            let Some(grand) = self.nodes[parent].parent else {
+                continue;
+            };
+            let Some(other) = self.resolve(grand, name) else {
+                continue;
+            };
+            let other_pkg = self.nodes[other].pkg.clone();
+            let mine = self.nodes[id].pkg.clone();
+            let same = other_pkg.name == mine.name && other_pkg.version == mine.version;
+            let serves = self
+                .edges_in(id)
+                .into_iter()
+                .all(|(d, ei)| self.nodes[d].edges[ei].satisfied_by(&other_pkg));
+            if same || (serves && version_gte(&other_pkg.version, &mine.version)) {
+                self.remove(id);
+            }
+        }
+    }
+}
