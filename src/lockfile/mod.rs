@@ -1,1 +1,261 @@
-//! TODO
+//! `package-lock.json`: read v2/v3 into a tree, decide whether it is still in
+//! sync with package.json, and write v3 (plus npm's hidden lockfile,
+//! `node_modules/.package-lock.json`) with the fields npm writes.
+
+mod entry;
+pub mod json;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+pub use entry::{entry_to_package, package_to_entry};
+
+use crate::error::{Code, Error, Result};
+use crate::project::Project;
+use crate::tree::{EdgeOptions, NodeId, Package, Tree, ROOT};
+
+pub const FILE: &str = "package-lock.json";
+pub const HIDDEN: &str = "node_modules/.package-lock.json";
+
+/// A parsed lockfile: its `packages` section by location.
+#[derive(Debug, Clone)]
+pub struct Lockfile {
+    pub version: u64,
+    pub packages: IndexMap<String, Map<String, Value>>,
+}
+
+impl Lockfile {
+    /// Read `<dir>/<name>`; `Ok(None)` when there is none.
+    pub fn read(path: &Path) -> Result<Option<Lockfile>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(path.display(), e)),
+        };
+        Self::parse(&text)
+            .map(Some)
+            .map_err(|msg| {
+                Error::new(
+                    Code::Lockfile,
+                    format!(
+                        "{} is not a usable lockfile: {msg}. Fix it, or delete it to resolve again.",
+                        path.display()
+                    ),
+                )
+            })
+    }
+
+    pub fn parse(text: &str) -> std::result::Result<Lockfile, String> {
+        let doc: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON ({e})"))?;
+        let Value::Object(mut doc) = doc else {
+            return Err("it is not a JSON object".into());
+        };
+        let version = doc
+            .get("lockfileVersion")
+            .and_then(Value::as_u64)
+            .ok_or("it has no lockfileVersion")?;
+        let mut packages = IndexMap::new();
+        match doc.remove("packages") {
+            Some(Value::Object(map)) => {
+                for (loc, entry) in map {
+                    match entry {
+                        Value::Object(e) => {
+                            packages.insert(loc, e);
+                        }
+                        _ => return Err(format!("the entry for \"{loc}\" is not an object")),
+                    }
+                }
+            }
+            None if version == 1 => {}
+            _ => return Err("it has no \"packages\" section".into()),
+        }
+        Ok(Lockfile { version, packages })
+    }
+
+    /// Every locked version per package name (to prefer them when
+    /// re-resolving a stale lockfile).
+    pub fn locked_versions(&self) -> HashMap<String, Vec<String>> {
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for (loc, e) in &self.packages {
+            if loc.is_empty() {
+                continue;
+            }
+            let Some(version) = e.get("version").and_then(Value::as_str) else {
+                continue;
+            };
+            let name = e
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| folder_name(loc));
+            out.entry(name.to_string())
+                .or_default()
+                .push(version.to_string());
+        }
+        out
+    }
+
+    /// Build the tree the lockfile describes, rooted at the project.
+    pub fn to_tree(&self, root: Package, opts: EdgeOptions) -> Result<Tree> {
+        if self.version < 2 {
+            return Err(Error::new(
+                Code::Lockfile,
+                "lockfile v1 (npm 6) is not supported yet: delete package-lock.json to resolve again",
+            ));
+        }
+        let mut tree = Tree::new(root, opts);
+        let mut ids: HashMap<&str, NodeId> = HashMap::new();
+        let mut locs: Vec<&str> = self.packages.keys().map(String::as_str).collect();
+        locs.sort_by_key(|l| l.matches("node_modules/").count());
+        for loc in locs {
+            if loc.is_empty() {
+                continue;
+            }
+            let entry = &self.packages[loc];
+            let bad = |why: &str| {
+                Error::new(
+                    Code::Lockfile,
+                    format!("package-lock.json entry \"{loc}\" {why}"),
+                )
+            };
+            if entry.get("link").and_then(Value::as_bool) == Some(true)
+                || !loc.starts_with("node_modules/")
+            {
+                return Err(Error::new(
+                    Code::Unsupported,
+                    format!("package-lock.json entry \"{loc}\" is a workspace or link, which brisk does not install yet"),
+                ));
+            }
+            let (parent_loc, name) = match loc.rfind("/node_modules/") {
+                Some(i) => (&loc[..i], &loc[i + "/node_modules/".len()..]),
+                None => ("", &loc["node_modules/".len()..]),
+            };
+            let parent = if parent_loc.is_empty() {
+                ROOT
+            } else {
+                *ids.get(parent_loc)
+                    .ok_or_else(|| bad("has no entry for its parent folder"))?
+            };
+            let pkg = entry_to_package(name, entry).map_err(|why| bad(&why))?;
+            let id = tree.add(parent, name, std::sync::Arc::new(pkg));
+            ids.insert(loc, id);
+        }
+        tree.compute_flags();
+        Ok(tree)
+    }
+}
+
+fn folder_name(loc: &str) -> &str {
+    match loc.rfind("node_modules/") {
+        Some(i) => &loc[i + "node_modules/".len()..],
+        None => loc,
+    }
+}
+
+/// Is the tree (from a lockfile) still what package.json asks for? The root
+/// entry must declare the same dependencies, and every edge that is not
+/// optional must be met.
+pub fn in_sync(lock: &Lockfile, tree: &Tree, project: &Project) -> std::result::Result<(), String> {
+    let root = lock.packages.get("").ok_or("it has no root entry")?;
+    for (key, declared) in [
+        ("dependencies", &project.dependencies),
+        ("devDependencies", &project.dev_dependencies),
+        ("optionalDependencies", &project.optional_dependencies),
+        ("peerDependencies", &project.peer_dependencies),
+    ] {
+        let locked: IndexMap<String, String> = root
+            .get(key)
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut a: Vec<_> = locked.iter().collect();
+        let mut b: Vec<_> = declared.iter().collect();
+        a.sort();
+        b.sort();
+        if a != b {
+            return Err(format!("its {key} differ from package.json"));
+        }
+    }
+    for (id, node) in tree.nodes.iter().enumerate() {
+        if !node.alive {
+            continue;
+        }
+        for e in &node.edges {
+            if e.kind.is_optional() || e.kind.is_peer() {
+                continue;
+            }
+            let met = tree
+                .resolve(id, &e.name)
+                .is_some_and(|to| e.satisfied_by(&tree.nodes[to].pkg));
+            if !met {
+                let who = if id == ROOT {
+                    "the project".to_string()
+                } else {
+                    tree.location(id)
+                };
+                return Err(format!("{who} needs {}@{}, which it does not lock", e.name, e.raw));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What to put in the file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// `omit-lockfile-registry-resolved`.
+    pub omit_resolved: bool,
+    /// npm's hidden lockfile: no root entry.
+    pub hidden: bool,
+}
+
+/// Render the lockfile for `tree`; `include` filters nodes (the hidden
+/// lockfile lists only what is really in node_modules).
+pub fn render(tree: &Tree, opts: RenderOptions, include: impl Fn(NodeId) -> bool) -> String {
+    let root = &tree.root().pkg;
+    let mut packages = Map::new();
+    if !opts.hidden {
+        packages.insert(String::new(), entry::root_entry(root));
+    }
+    for (loc, id) in tree.sorted_locations() {
+        if !include(id) {
+            continue;
+        }
+        let node = &tree.nodes[id];
+        let e = package_to_entry(&node.pkg, &node.name, node.flags, opts.omit_resolved);
+        packages.insert(loc, Value::Object(e));
+    }
+    let mut doc = Map::new();
+    doc.insert("name".into(), Value::String(root.name.clone()));
+    if !root.version.is_empty() {
+        doc.insert("version".into(), Value::String(root.version.clone()));
+    }
+    doc.insert("lockfileVersion".into(), Value::from(3));
+    doc.insert("requires".into(), Value::Bool(true));
+    doc.insert("packages".into(), Value::Object(packages));
+    json::to_string(&json::sort_nice(Value::Object(doc)))
+}
+
+/// Write a file so readers see the old or the new content, never a part.
+pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.brisk-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, contents).map_err(|e| Error::io(tmp.display(), e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path.display(), e)
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,178 @@
+//! One `packages` entry of a lockfile ⇄ [`Package`].
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use crate::project::DepMap;
+use crate::tree::{Flags, Package};
+
+fn str_map(v: &Map<String, Value>) -> DepMap {
+    v.iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect()
+}
+
+fn deps(v: Option<&Value>) -> DepMap {
+    v.and_then(Value::as_object).map(str_map).unwrap_or_default()
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn text(e: &Map<String, Value>, key: &str) -> Option<String> {
+    e.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// Read an entry at folder `name` (the real name is `name` unless the
+/// entry says otherwise).
+pub fn entry_to_package(name: &str, e: &Map<String, Value>) -> Result<Package, String> {
+    let version = text(e, "version").ok_or("has no version")?;
+    Ok(Package {
+        name: text(e, "name").unwrap_or_else(|| name.to_string()),
+        version,
+        resolved: text(e, "resolved"),
+        integrity: text(e, "integrity"),
+        license: text(e, "license"),
+        dependencies: deps(e.get("dependencies")),
+        optional_dependencies: deps(e.get("optionalDependencies")),
+        peer_dependencies: deps(e.get("peerDependencies")),
+        peer_dependencies_meta: e
+            .get("peerDependenciesMeta")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        dev_dependencies: DepMap::new(),
+        bin: e
+            .get("bin")
+            .and_then(Value::as_object)
+            .map(str_map)
+            .unwrap_or_default(),
+        engines: e.get("engines").cloned(),
+        funding: e.get("funding").cloned(),
+        os: strings(e.get("os")),
+        cpu: strings(e.get("cpu")),
+        libc: strings(e.get("libc")),
+        has_install_script: e.get("hasInstallScript").and_then(Value::as_bool) == Some(true),
+        deprecated: text(e, "deprecated"),
+        bundle_dependencies: e.get("bundleDependencies").cloned(),
+    })
+}
+
+fn put_map(out: &mut Map<String, Value>, key: &str, m: &DepMap) {
+    if !m.is_empty() {
+        out.insert(
+            key.into(),
+            Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            ),
+        );
+    }
+}
+
+fn put_list(out: &mut Map<String, Value>, key: &str, l: &[String]) {
+    if !l.is_empty() {
+        out.insert(key.into(), Value::from(l.to_vec()));
+    }
+}
+
+/// The fields npm writes from a package's own metadata (pkgMetaKeys).
+fn meta_fields(p: &Package, out: &mut Map<String, Value>) {
+    if !p.version.is_empty() {
+        out.insert("version".into(), Value::String(p.version.clone()));
+    }
+    put_map(out, "dependencies", &p.dependencies);
+    put_map(out, "peerDependencies", &p.peer_dependencies);
+    if !p.peer_dependencies_meta.is_empty() {
+        let m: IndexMap<_, _> = p.peer_dependencies_meta.clone();
+        out.insert(
+            "peerDependenciesMeta".into(),
+            Value::Object(m.into_iter().collect()),
+        );
+    }
+    put_map(out, "optionalDependencies", &p.optional_dependencies);
+    if let Some(b) = &p.bundle_dependencies {
+        out.insert("bundleDependencies".into(), b.clone());
+    }
+    if let Some(f) = &p.funding {
+        out.insert("funding".into(), f.clone());
+    }
+    if let Some(en) = &p.engines {
+        out.insert("engines".into(), en.clone());
+    }
+    put_list(out, "os", &p.os);
+    put_list(out, "cpu", &p.cpu);
+    put_list(out, "libc", &p.libc);
+    if let Some(l) = &p.license {
+        out.insert("license".into(), Value::String(l.clone()));
+    }
+    if p.has_install_script {
+        out.insert("hasInstallScript".into(), Value::Bool(true));
+    }
+    if !p.bin.is_empty() {
+        out.insert(
+            "bin".into(),
+            Value::Object(
+                p.bin
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            ),
+        );
+    }
+    if let Some(d) = &p.deprecated {
+        out.insert("deprecated".into(), Value::String(d.clone()));
+    }
+}
+
+/// The lockfile entry of a package in folder `folder`.
+pub fn package_to_entry(
+    p: &Package,
+    folder: &str,
+    flags: Flags,
+    omit_resolved: bool,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    meta_fields(p, &mut out);
+    if p.name != folder {
+        out.insert("name".into(), Value::String(p.name.clone()));
+    }
+    if let Some(i) = &p.integrity {
+        out.insert("integrity".into(), Value::String(i.clone()));
+    }
+    if let Some(r) = &p.resolved {
+        if !omit_resolved {
+            out.insert("resolved".into(), Value::String(r.clone()));
+        }
+    }
+    if flags.peer {
+        out.insert("peer".into(), Value::Bool(true));
+    }
+    if flags.dev {
+        out.insert("dev".into(), Value::Bool(true));
+    }
+    if flags.optional {
+        out.insert("optional".into(), Value::Bool(true));
+    }
+    if flags.dev_optional && !flags.dev && !flags.optional {
+        out.insert("devOptional".into(), Value::Bool(true));
+    }
+    out
+}
+
+/// The root entry (`""`): the project's own metadata and dependencies.
+pub fn root_entry(p: &Package) -> Value {
+    let mut out = Map::new();
+    meta_fields(p, &mut out);
+    if !p.name.is_empty() {
+        out.insert("name".into(), Value::String(p.name.clone()));
+    }
+    put_map(&mut out, "devDependencies", &p.dev_dependencies);
+    Value::Object(out)
+}

@@ -1,0 +1,100 @@
+use super::*;
+use std::sync::Arc;
+
+fn pkg(name: &str, version: &str) -> Package {
+    Package {
+        name: name.into(),
+        version: version.into(),
+        integrity: Some(format!("sha512-{name}")),
+        resolved: Some(format!("https://r/{name}-{version}.tgz")),
+        license: Some("MIT".into()),
+        ..Default::default()
+    }
+}
+
+fn sample() -> Tree {
+    let mut root = pkg("proj", "1.0.0");
+    root.integrity = None;
+    root.resolved = None;
+    root.license = None;
+    root.dependencies.insert("a".into(), "^1.0.0".into());
+    root.dev_dependencies.insert("alias".into(), "npm:b@^2".into());
+    let mut tree = Tree::new(root, EdgeOptions::default());
+    let mut a = pkg("a", "1.2.0");
+    a.dependencies.insert("b".into(), "^1".into());
+    a.bin.insert("a".into(), "cli.js".into());
+    let a = tree.add(ROOT, "a", Arc::new(a));
+    tree.add(a, "b", Arc::new(pkg("b", "1.0.0")));
+    tree.add(ROOT, "alias", Arc::new(pkg("b", "2.1.0")));
+    tree.compute_flags();
+    tree
+}
+
+#[test]
+fn round_trip_and_npm_shape() {
+    let tree = sample();
+    let text = render(&tree, RenderOptions::default(), |_| true);
+    let lock = Lockfile::parse(&text).unwrap();
+    assert_eq!(lock.version, 3);
+    let keys: Vec<&str> = lock.packages.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        vec!["", "node_modules/a", "node_modules/a/node_modules/b", "node_modules/alias"]
+    );
+    let alias = &lock.packages["node_modules/alias"];
+    assert_eq!(alias["name"], "b");
+    assert_eq!(alias["dev"], true);
+    let a = &lock.packages["node_modules/a"];
+    assert!(a.get("dev").is_none());
+    let order: Vec<&str> = a.keys().map(String::as_str).collect();
+    assert_eq!(
+        order,
+        vec!["version", "resolved", "integrity", "license", "dependencies", "bin"]
+    );
+    assert!(text.ends_with("}\n"));
+    assert!(text.starts_with("{\n  \"name\": \"proj\",\n  \"version\": \"1.0.0\",\n  \"lockfileVersion\": 3,"));
+
+    // Reading it back gives the same tree, and it is in sync.
+    let root = tree.root().pkg.as_ref().clone();
+    let back = lock.to_tree(root, EdgeOptions::default()).unwrap();
+    assert_eq!(render(&back, RenderOptions::default(), |_| true), text);
+    let project = crate::project::Project::parse(
+        Path::new("/p"),
+        r#"{"name":"proj","version":"1.0.0","dependencies":{"a":"^1.0.0"},"devDependencies":{"alias":"npm:b@^2"}}"#,
+    )
+    .unwrap();
+    assert!(in_sync(&lock, &back, &project).is_ok());
+    let changed = crate::project::Project::parse(
+        Path::new("/p"),
+        r#"{"dependencies":{"a":"^2.0.0"},"devDependencies":{"alias":"npm:b@^2"}}"#,
+    )
+    .unwrap();
+    assert!(in_sync(&lock, &back, &changed).is_err());
+}
+
+#[test]
+fn hidden_and_omit_resolved() {
+    let tree = sample();
+    let text = render(
+        &tree,
+        RenderOptions {
+            omit_resolved: true,
+            hidden: true,
+        },
+        |id| tree.nodes[id].name != "alias",
+    );
+    let lock = Lockfile::parse(&text).unwrap();
+    assert!(!lock.packages.contains_key(""));
+    assert!(!lock.packages.contains_key("node_modules/alias"));
+    assert!(lock.packages["node_modules/a"].get("resolved").is_none());
+}
+
+#[test]
+fn malformed() {
+    for bad in ["{", "[]", "{}", r#"{"lockfileVersion":3,"packages":{"x":1}}"#] {
+        assert!(Lockfile::parse(bad).is_err(), "{bad}");
+    }
+    let lock = Lockfile::parse(r#"{"lockfileVersion":3,"packages":{"node_modules/a/node_modules/b":{"version":"1.0.0"}}}"#).unwrap();
+    let e = lock.to_tree(Package::default(), EdgeOptions::default()).unwrap_err();
+    assert_eq!(e.code, Code::Lockfile);
+}
