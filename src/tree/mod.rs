@@ -2,9 +2,11 @@
 //! dependency edges resolved by node's module lookup (walk up the folders),
 //! and the dev/optional/peer flags npm writes into the lockfile.
 
+pub mod diff;
 mod order;
 mod package;
 mod place;
+pub mod select;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -47,3 +47,62 @@ impl Package {
         format!("{}@{}", self.name, self.version)
     }
 }
+
+impl Package {
+    /// The root package: the project's own metadata and dependencies, as
+    /// npm puts them in the lockfile's root entry.
+    pub fn from_project(p: &crate::project::Project) -> Package {
+        let field = |k: &str| p.field(k).cloned();
+        let strings = |k: &str| match p.field(k) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let scripts = p.field("scripts").and_then(Value::as_object);
+        let has_install_script = scripts.is_some_and(|s| {
+            ["preinstall", "install", "postinstall"]
+                .iter()
+                .any(|k| s.contains_key(*k))
+        });
+        let bin = match p.field("bin") {
+            Some(Value::String(path)) => p
+                .name
+                .as_deref()
+                .map(|n| {
+                    let short = n.rsplit('/').next().unwrap_or(n);
+                    IndexMap::from([(short.to_string(), path.clone())])
+                })
+                .unwrap_or_default(),
+            Some(Value::Object(m)) => m
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect(),
+            _ => IndexMap::new(),
+        };
+        Package {
+            name: p.name.clone().unwrap_or_default(),
+            version: p.version.clone().unwrap_or_default(),
+            license: p.field("license").and_then(Value::as_str).map(str::to_string),
+            dependencies: p.dependencies.clone(),
+            optional_dependencies: p.optional_dependencies.clone(),
+            peer_dependencies: p.peer_dependencies.clone(),
+            peer_dependencies_meta: p
+                .field("peerDependenciesMeta")
+                .and_then(Value::as_object)
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            dev_dependencies: p.dev_dependencies.clone(),
+            bin,
+            engines: field("engines"),
+            funding: field("funding"),
+            os: strings("os"),
+            cpu: strings("cpu"),
+            libc: strings("libc"),
+            has_install_script,
+            bundle_dependencies: field("bundleDependencies").or_else(|| field("bundledDependencies")),
+            ..Default::default()
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! What to change in node_modules: the ideal tree against what the hidden
+//! lockfile says is installed.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use super::NodeId;
+
+/// The work for the cloner.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Folders to delete first (locations).
+    pub remove: Vec<String>,
+    /// Nodes to (re)materialize.
+    pub link: Vec<NodeId>,
+    /// Nodes already in place.
+    pub kept: usize,
+}
+
+fn same(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
+    ["version", "name", "integrity", "resolved"]
+        .iter()
+        .all(|k| a.get(*k) == b.get(*k))
+}
+
+/// `installed`: the hidden lockfile's packages (None when unknown, e.g. no
+/// hidden lockfile: then every wanted folder is replaced). `wanted`:
+/// location → (node, its lockfile entry), for included nodes only.
+pub fn plan(
+    wanted: &[(String, NodeId, Map<String, Value>)],
+    installed: Option<&HashMap<String, Map<String, Value>>>,
+) -> Plan {
+    let Some(installed) = installed else {
+        return Plan {
+            remove: wanted.iter().map(|(l, _, _)| l.clone()).collect(),
+            link: wanted.iter().map(|(_, id, _)| *id).collect(),
+            kept: 0,
+        };
+    };
+    let want: HashMap<&str, &Map<String, Value>> =
+        wanted.iter().map(|(l, _, e)| (l.as_str(), e)).collect();
+    let mut remove: Vec<String> = installed
+        .iter()
+        .filter(|(loc, e)| !want.get(loc.as_str()).is_some_and(|w| same(w, e)))
+        .map(|(loc, _)| loc.clone())
+        .collect();
+    remove.sort();
+    let removed: HashSet<&str> = remove.iter().map(String::as_str).collect();
+    let inside_removed = |loc: &str| {
+        let mut l = loc;
+        while let Some(i) = l.rfind("/node_modules/") {
+            l = &l[..i];
+            if removed.contains(l) {
+                return true;
+            }
+        }
+        false
+    };
+    let mut plan = Plan {
+        remove: Vec::new(),
+        link: Vec::new(),
+        kept: 0,
+    };
+    for (loc, id, e) in wanted {
+        let kept = installed.get(loc).is_some_and(|i| same(i, e)) && !inside_removed(loc);
+        if kept {
+            plan.kept += 1;
+        } else {
+            plan.link.push(*id);
+        }
+    }
+    plan.remove = remove;
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn e(v: &str) -> Map<String, Value> {
+        json!({ "version": v, "integrity": format!("sha512-{v}") })
+            .as_object()
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn keeps_unchanged_and_relinks_inside_removed() {
+        let wanted = vec![
+            ("node_modules/a".to_string(), 1, e("2.0.0")),
+            ("node_modules/a/node_modules/b".to_string(), 2, e("1.0.0")),
+            ("node_modules/c".to_string(), 3, e("1.0.0")),
+            ("node_modules/new".to_string(), 4, e("1.0.0")),
+        ];
+        let installed: HashMap<String, Map<String, Value>> = [
+            ("node_modules/a", e("1.0.0")),
+            ("node_modules/a/node_modules/b", e("1.0.0")),
+            ("node_modules/c", e("1.0.0")),
+            ("node_modules/gone", e("1.0.0")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let p = plan(&wanted, Some(&installed));
+        assert_eq!(p.remove, vec!["node_modules/a", "node_modules/gone"]);
+        assert_eq!(p.link, vec![1, 2, 4]);
+        assert_eq!(p.kept, 1);
+        let p = plan(&wanted, None);
+        assert_eq!(p.link.len(), 4);
+        assert_eq!(p.remove.len(), 4);
+    }
+}
