@@ -53,7 +53,11 @@ pub(crate) fn extract(tgz: &[u8], dest: &Path) -> Result<Extracted> {
             if let Some((parent, _)) = rel.rsplit_once('/') {
                 make_dirs(dest, parent, &mut out.dirs)?;
             }
-            let exec = entry.header().mode().map(|m| m & 0o111 != 0).unwrap_or(false);
+            let exec = entry
+                .header()
+                .mode()
+                .map(|m| m & 0o111 != 0)
+                .unwrap_or(false);
             buf.clear();
             entry.read_to_end(&mut buf).map_err(bad)?;
             write_file(&dest.join(&rel), &buf, if exec { 0o755 } else { 0o644 })?;

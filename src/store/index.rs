@@ -25,8 +25,8 @@ pub struct FileIndex {
 
 pub(crate) fn write(path: &Path, extracted: &Extracted) -> Result<()> {
     let mut out = HEADER.to_vec();
-    let records = (extracted.dirs.iter().map(|d| (b'd', d)))
-        .chain(extracted.files.iter().map(|f| (b'f', f)));
+    let records =
+        (extracted.dirs.iter().map(|d| (b'd', d))).chain(extracted.files.iter().map(|f| (b'f', f)));
     for (kind, rel) in records {
         out.push(kind);
         out.extend_from_slice(rel.as_bytes());

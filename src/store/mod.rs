@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 
 pub use bins::package_bins;
 pub use index::FileIndex;
-pub use integrity::{digest, sha512_sri, verify, Algorithm, Digest, Sri};
+pub use integrity::{digest, sha512_sri, verify, Algorithm, Digest, Hasher, Sri};
 
 /// Staging dirs older than this are leftovers of a crashed process.
 const STALE_TMP: Duration = Duration::from_secs(24 * 60 * 60);
@@ -227,6 +227,6 @@ fn sweep_stale(tmp: &Path) {
 }
 
 #[cfg(test)]
-pub(crate) mod testutil;
-#[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;

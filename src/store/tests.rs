@@ -25,7 +25,11 @@ fn extracts_files_modes_and_index() {
     let store = Store::open(cache.path()).unwrap();
     let data = tgz(&[
         // No directory entries for lib/ or lib/deep/: parents are created.
-        Entry::File("node-pkg/package.json", br#"{"name":"x","version":"1.0.0"}"#, 0o664),
+        Entry::File(
+            "node-pkg/package.json",
+            br#"{"name":"x","version":"1.0.0"}"#,
+            0o664,
+        ),
         Entry::File("node-pkg/lib/deep/a.js", b"old", 0o644),
         Entry::File("node-pkg/lib/deep/a.js", b"new", 0o644), // duplicate: last wins
         Entry::File("node-pkg/run.sh", b"#!/bin/sh\n", 0o700),
@@ -94,7 +98,9 @@ fn bins_are_made_executable() {
         ),
         Entry::File("package/bin/a.js", b"", 0o644),
     ]);
-    let pkg = store.insert_tarball(&sha512_sri(&map_bin), &map_bin).unwrap();
+    let pkg = store
+        .insert_tarball(&sha512_sri(&map_bin), &map_bin)
+        .unwrap();
     assert_eq!(mode(&pkg.dir.join("bin/a.js")), 0o755);
 
     let dir_bin = tgz(&[
@@ -107,7 +113,9 @@ fn bins_are_made_executable() {
         Entry::File("package/tools/sub/y", b"", 0o644),
         Entry::File("package/lib.js", b"", 0o644),
     ]);
-    let pkg = store.insert_tarball(&sha512_sri(&dir_bin), &dir_bin).unwrap();
+    let pkg = store
+        .insert_tarball(&sha512_sri(&dir_bin), &dir_bin)
+        .unwrap();
     assert_eq!(mode(&pkg.dir.join("tools/x")), 0o755);
     assert_eq!(mode(&pkg.dir.join("tools/sub/y")), 0o755);
     assert_eq!(mode(&pkg.dir.join("lib.js")), 0o644);
@@ -121,10 +129,7 @@ fn package_bins_follow_npm() {
     assert_eq!(package_bins(&m, []), vec![("y".into(), "c.js".into())]);
     let m = serde_json::json!({"directories": {"bin": "bin"}});
     let files = ["bin/a", "bin/.hidden", "lib/b"];
-    assert_eq!(
-        package_bins(&m, files),
-        vec![("a".into(), "bin/a".into())]
-    );
+    assert_eq!(package_bins(&m, files), vec![("a".into(), "bin/a".into())]);
 }
 
 #[test]
