@@ -1,1 +1,282 @@
-//! TODO
+//! The tarball scheduler: makes sure packages are in the [`Store`].
+//!
+//! [`Fetcher::ensure`] returns at once for a cached package; otherwise it
+//! downloads (at most `max_downloads` at a time, hashing as chunks arrive),
+//! verifies, then extracts on the blocking pool (at most `max_extracts` at a
+//! time) and inserts atomically. Concurrent calls for the same tarball share
+//! one download. A `Fetcher` is a cheap handle: clone it into spawned tasks.
+//!
+//! Tarball requests send `Accept-Encoding: identity` so that reqwest's gzip
+//! decoding (enabled crate-wide for packuments) never touches a `.tgz`: the
+//! bytes hashed are the bytes the registry serves, like npm's.
+
+mod download;
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tokio::sync::{OnceCell, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::cancel::CancelToken;
+use crate::error::{Code, Error, Result};
+use crate::store::{Algorithm, Sri, Store, StoredPackage};
+
+/// A tarball to make available: where it is and what it must hash to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tarball {
+    pub name: String,
+    pub version: String,
+    pub url: String,
+    /// SRI string (`sha512-…`, `sha1-…`); `None` for packages without one.
+    pub integrity: Option<String>,
+}
+
+/// Maps a URL to the `Authorization` header value to send, if any.
+pub type AuthFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Scheduler settings. Build with `FetchOptions { .., ..Default::default() }`.
+#[derive(Clone)]
+pub struct FetchOptions {
+    /// Concurrent downloads (default 48).
+    pub max_downloads: usize,
+    /// Concurrent extractions on the blocking pool (default: CPU count).
+    pub max_extracts: usize,
+    pub cancel: CancelToken,
+    /// url → `Authorization` header value.
+    pub auth: Option<AuthFn>,
+    /// Extra attempts after a transient failure (default 2).
+    pub retries: u32,
+    /// An attempt fails (retryably) when no response or body bytes arrive
+    /// for this long (default 30s).
+    pub stall_timeout: Duration,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            max_downloads: 48,
+            max_extracts: std::thread::available_parallelism().map_or(4, |n| n.get()),
+            cancel: CancelToken::new(),
+            auth: None,
+            retries: 2,
+            stall_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl fmt::Debug for FetchOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FetchOptions")
+            .field("max_downloads", &self.max_downloads)
+            .field("max_extracts", &self.max_extracts)
+            .field("cancelled", &self.cancel.is_cancelled())
+            .field("auth", &self.auth.is_some())
+            .field("retries", &self.retries)
+            .field("stall_timeout", &self.stall_timeout)
+            .finish()
+    }
+}
+
+/// A package that is now in the store.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub package: StoredPackage,
+    /// The SRI used: the input's, or the computed `sha512-…` if it had none.
+    pub integrity: String,
+    /// Bytes this call downloaded; 0 when cached or downloaded by a
+    /// concurrent call for the same tarball.
+    pub downloaded_bytes: u64,
+}
+
+/// Counters since the `Fetcher` was created.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FetchStats {
+    /// Packages downloaded (one per distinct tarball).
+    pub downloaded: u64,
+    /// `ensure` calls satisfied without a download of their own (cached,
+    /// or sharing a concurrent call's download).
+    pub reused: u64,
+    /// Tarball bytes downloaded.
+    pub bytes: u64,
+}
+
+/// The scheduler. `Clone + Send + Sync + 'static`; clones share everything.
+#[derive(Clone)]
+pub struct Fetcher {
+    inner: Arc<Inner>,
+}
+
+type Shared = Arc<OnceCell<Result<Fetched>>>;
+
+struct Inner {
+    store: Arc<Store>,
+    http: reqwest::Client,
+    opts: FetchOptions,
+    downloads: Semaphore,
+    extracts: Semaphore,
+    /// In-flight work per tarball (strongest digest, or URL without one).
+    inflight: DashMap<String, Shared>,
+    downloaded: AtomicU64,
+    reused: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Fetcher {
+    pub fn new(store: Arc<Store>, http: reqwest::Client, opts: FetchOptions) -> Fetcher {
+        let downloads = Semaphore::new(opts.max_downloads.max(1));
+        let extracts = Semaphore::new(opts.max_extracts.max(1));
+        Fetcher {
+            inner: Arc::new(Inner {
+                store,
+                http,
+                opts,
+                downloads,
+                extracts,
+                inflight: DashMap::new(),
+                downloaded: AtomicU64::new(0),
+                reused: AtomicU64::new(0),
+                bytes: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The store this fetcher fills.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.inner.store
+    }
+
+    pub fn stats(&self) -> FetchStats {
+        FetchStats {
+            downloaded: self.inner.downloaded.load(Ordering::Relaxed),
+            reused: self.inner.reused.load(Ordering::Relaxed),
+            bytes: self.inner.bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Makes sure `t` is in the store. Errors: `E_INTEGRITY` (bad or
+    /// mismatching SRI; nothing is stored), `E_NOT_FOUND` (HTTP 404),
+    /// `E_NETWORK` (after retries), `E_TARBALL`, `E_CANCELLED`, `E_IO`.
+    pub async fn ensure(&self, mut t: Tarball) -> Result<Fetched> {
+        t.integrity = t.integrity.filter(|s| !s.trim().is_empty());
+        let label = format!("{}@{}", t.name, t.version);
+        let sri = match &t.integrity {
+            Some(s) => Some(Sri::parse(s).map_err(|e| prefix(&label, e))?),
+            None => None,
+        };
+        if let Some(fetched) = self.cached(&t, sri.as_ref()) {
+            return Ok(fetched);
+        }
+        let key = match &sri {
+            Some(sri) => sri.digests()[0].to_sri(),
+            None => format!("url {}", t.url),
+        };
+        let cell = self.inner.inflight.entry(key.clone()).or_default().clone();
+        let mut ran = false;
+        let result = cell
+            .get_or_init(|| {
+                ran = true;
+                self.fetch_now(&t, sri.as_ref(), &label)
+            })
+            .await
+            .clone();
+        if ran {
+            self.inner
+                .inflight
+                .remove_if(&key, |_, c| Arc::ptr_eq(c, &cell));
+            return result;
+        }
+        let mut fetched = result?;
+        self.inner.reused.fetch_add(1, Ordering::Relaxed);
+        fetched.downloaded_bytes = 0;
+        if let Some(integrity) = t.integrity {
+            fetched.integrity = integrity;
+        }
+        Ok(fetched)
+    }
+
+    /// [`Fetcher::ensure`] for every tarball concurrently, results in input
+    /// order. The first error is returned and the other tasks are aborted.
+    pub async fn ensure_all(&self, ts: Vec<Tarball>) -> Result<Vec<Fetched>> {
+        let mut results: Vec<Option<Fetched>> = (0..ts.len()).map(|_| None).collect();
+        let mut tasks = JoinSet::new();
+        for (i, t) in ts.into_iter().enumerate() {
+            let fetcher = self.clone();
+            tasks.spawn(async move { (i, fetcher.ensure(t).await) });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (i, result) =
+                joined.map_err(|e| Error::new(Code::Io, format!("a download task failed: {e}")))?;
+            results[i] = Some(result?); // returning drops `tasks`, aborting the rest
+        }
+        Ok(results.into_iter().flatten().collect())
+    }
+
+    fn cached(&self, t: &Tarball, sri: Option<&Sri>) -> Option<Fetched> {
+        let integrity = t.integrity.clone()?;
+        let package = self.inner.store.get_sri(sri?)?;
+        self.inner.reused.fetch_add(1, Ordering::Relaxed);
+        Some(Fetched {
+            package,
+            integrity,
+            downloaded_bytes: 0,
+        })
+    }
+
+    async fn fetch_now(&self, t: &Tarball, sri: Option<&Sri>, label: &str) -> Result<Fetched> {
+        // Another process may have stored it while we waited for the cell.
+        if let Some(fetched) = self.cached(t, sri) {
+            return Ok(fetched);
+        }
+        let algorithm = sri.map_or(Algorithm::Sha512, Sri::algorithm);
+        let downloaded = download::download(&self.inner, t, algorithm, label).await?;
+        if let Some(sri) = sri {
+            if !sri.matches(&downloaded.digest) {
+                return Err(Error::new(
+                    Code::Integrity,
+                    format!(
+                        "{label}: integrity check failed for {}: expected {}, got {}. \
+                         The tarball differs from the one the lockfile recorded; if the \
+                         registry is right, remove the entry from package-lock.json and retry.",
+                        t.url,
+                        t.integrity.as_deref().unwrap_or_default(),
+                        downloaded.digest.to_sri()
+                    ),
+                ));
+            }
+        }
+        self.inner.opts.cancel.check()?;
+        let key = downloaded.digest.to_sri();
+        let bytes = downloaded.body.len() as u64;
+        let package = {
+            let _permit = self.inner.extracts.acquire().await.expect("never closed");
+            self.inner.opts.cancel.check()?;
+            let store = self.inner.store.clone();
+            let key = key.clone();
+            let body = downloaded.body;
+            tokio::task::spawn_blocking(move || store.insert_tarball(&key, &body))
+                .await
+                .map_err(|e| Error::new(Code::Io, format!("{label}: extraction failed: {e}")))?
+                .map_err(|e| prefix(label, e))?
+        };
+        self.inner.downloaded.fetch_add(1, Ordering::Relaxed);
+        self.inner.bytes.fetch_add(bytes, Ordering::Relaxed);
+        Ok(Fetched {
+            package,
+            integrity: t.integrity.clone().unwrap_or(key),
+            downloaded_bytes: bytes,
+        })
+    }
+}
+
+fn prefix(label: &str, e: Error) -> Error {
+    Error::new(e.code, format!("{label}: {}", e.message))
+}
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod testserver;

@@ -1,1 +1,232 @@
-//! TODO
+//! The global, content-addressed cache of extracted packages, shared by all
+//! projects and safe with several brisk processes at once.
+//!
+//! Layout under the cache dir:
+//!
+//! ```text
+//! store/v1/<algo>/<hex[0..2]>/<hex[2..]>/pkg/...   the package contents
+//! store/v1/<algo>/<hex[0..2]>/<hex[2..]>/index     dirs + files of pkg/
+//! tmp/<unique>/                                     staging for inserts
+//! ```
+//!
+//! Entries are keyed by the tarball's integrity (strongest hash of the SRI).
+//! An entry is built in `tmp/` and renamed into place in one step, so it is
+//! either absent or complete; a crash leaves only garbage in `tmp/` (swept
+//! by [`Store::open`] once it is a day old). Store files are never modified
+//! after the rename: `node_modules` hardlinks to them.
+
+mod bins;
+mod extract;
+mod index;
+pub mod integrity;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::error::{Error, Result};
+
+pub use bins::package_bins;
+pub use index::FileIndex;
+pub use integrity::{digest, sha512_sri, verify, Algorithm, Digest, Hasher, Sri};
+
+/// Staging dirs older than this are leftovers of a crashed process.
+const STALE_TMP: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The cache of extracted packages. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Store {
+    root: PathBuf,
+    entries: PathBuf,
+    tmp: PathBuf,
+}
+
+/// A complete entry of the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPackage {
+    /// The package contents (what goes to `node_modules/<name>`).
+    pub dir: PathBuf,
+    index_path: PathBuf,
+}
+
+impl StoredPackage {
+    /// The entry's directories (parents first) and files, relative to `dir`,
+    /// as recorded at extraction time (no directory walk).
+    pub fn index(&self) -> Result<FileIndex> {
+        index::read(&self.index_path)
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store under `cache_dir`.
+    pub fn open(cache_dir: &Path) -> Result<Store> {
+        let root = cache_dir.to_path_buf();
+        let entries = root.join("store").join("v1");
+        let tmp = root.join("tmp");
+        for dir in [&entries, &tmp] {
+            fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("creating the cache at {}", dir.display()), e))?;
+        }
+        sweep_stale(&tmp);
+        Ok(Store { root, entries, tmp })
+    }
+
+    /// The cache dir given to [`Store::open`].
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The staging area, on the same filesystem as the entries.
+    pub fn tmp_dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// The complete entry for `integrity` (an SRI string), if any. One `stat`;
+    /// an unparsable SRI is simply not in the store.
+    pub fn get(&self, integrity: &str) -> Option<StoredPackage> {
+        self.get_sri(&Sri::parse(integrity).ok()?)
+    }
+
+    /// [`Store::get`] for an already-parsed SRI.
+    pub fn get_sri(&self, sri: &Sri) -> Option<StoredPackage> {
+        sri.digests().iter().find_map(|d| self.existing(d))
+    }
+
+    fn existing(&self, digest: &Digest) -> Option<StoredPackage> {
+        let pkg = self.package_at(self.entry_dir(digest));
+        pkg.index_path.is_file().then_some(pkg)
+    }
+
+    /// Extracts `tgz` and inserts it under `integrity`'s strongest hash.
+    /// Blocking: call it off the async runtime. The caller has verified the
+    /// bytes against `integrity`; this does not hash them again. If another
+    /// process inserted the same entry first, theirs is kept and returned.
+    /// Errors: `E_TARBALL` (corrupt archive, unsafe path), `E_IO`.
+    pub fn insert_tarball(&self, integrity: &str, tgz: &[u8]) -> Result<StoredPackage> {
+        let sri = Sri::parse(integrity)?;
+        let digest = &sri.digests()[0];
+        if let Some(pkg) = self.existing(digest) {
+            return Ok(pkg);
+        }
+        let staging = Staging::create(&self.tmp)?;
+        let pkg_dir = staging.path.join("pkg");
+        fs::create_dir(&pkg_dir).map_err(|e| Error::io(pkg_dir.display(), e))?;
+        let extracted = extract::extract(tgz, &pkg_dir)?;
+        index::write(&staging.path.join("index"), &extracted)?;
+        self.publish(staging, digest)
+    }
+
+    /// Renames a finished staging dir into place (or defers to a winner).
+    fn publish(&self, staging: Staging, digest: &Digest) -> Result<StoredPackage> {
+        let target = self.entry_dir(digest);
+        let parent = target.parent().expect("entry dirs have a parent");
+        fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+        for attempt in 0..2 {
+            match fs::rename(&staging.path, &target) {
+                Ok(()) => {
+                    staging.disarm();
+                    return Ok(self.package_at(target));
+                }
+                Err(e) => {
+                    if let Some(pkg) = self.existing(digest) {
+                        return Ok(pkg); // another process won; `staging` is dropped
+                    }
+                    if attempt == 0 && target.exists() {
+                        // Not ours and not complete (tampered with): move it aside.
+                        let junk = Staging::reserve(&self.tmp);
+                        let _ = fs::rename(&target, &junk.path);
+                        continue;
+                    }
+                    return Err(Error::io(
+                        format!("moving a package into the cache at {}", target.display()),
+                        e,
+                    ));
+                }
+            }
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    fn entry_dir(&self, digest: &Digest) -> PathBuf {
+        let hex = digest.to_hex();
+        self.entries
+            .join(digest.algorithm.name())
+            .join(&hex[..2])
+            .join(&hex[2..])
+    }
+
+    fn package_at(&self, entry: PathBuf) -> StoredPackage {
+        StoredPackage {
+            dir: entry.join("pkg"),
+            index_path: entry.join("index"),
+        }
+    }
+}
+
+/// A uniquely named dir under `tmp/`, removed on drop unless disarmed.
+struct Staging {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl Staging {
+    fn reserve(tmp: &Path) -> Staging {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "{}-{}-{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        Staging {
+            path: tmp.join(name),
+            armed: true,
+        }
+    }
+
+    fn create(tmp: &Path) -> Result<Staging> {
+        let staging = Staging::reserve(tmp);
+        fs::create_dir(&staging.path).map_err(|e| Error::io(staging.path.display(), e))?;
+        Ok(staging)
+    }
+
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Best effort: removes staging dirs left by crashed processes.
+fn sweep_stale(tmp: &Path) {
+    let Ok(entries) = fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TMP);
+        if old {
+            let path = entry.path();
+            let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;

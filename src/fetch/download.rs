@@ -1,0 +1,187 @@
+//! One tarball download: HTTP GET with retries, hashing as chunks arrive,
+//! cancellation and stall detection while waiting on the network.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use reqwest::header::{ACCEPT_ENCODING, AUTHORIZATION};
+use reqwest::StatusCode;
+
+use crate::cancel::CancelToken;
+use crate::error::{Code, Error, Result};
+use crate::store::{Algorithm, Digest, Hasher};
+
+use super::{Inner, Tarball};
+
+/// How often a wait on the network wakes up to look at the cancel token.
+const TICK: Duration = Duration::from_millis(100);
+
+/// A complete response body and its digest.
+pub(super) struct Downloaded {
+    pub body: Vec<u8>,
+    pub digest: Digest,
+}
+
+enum Failure {
+    /// Do not retry (404, cancellation, auth failures).
+    Fatal(Error),
+    /// Worth another attempt (5xx, connection errors, timeouts).
+    Retry(String),
+}
+
+/// Downloads `t.url`, hashing with `algorithm`, retrying transient failures
+/// `opts.retries` times. Each attempt holds one download permit.
+pub(super) async fn download(
+    inner: &Inner,
+    t: &Tarball,
+    algorithm: Algorithm,
+    label: &str,
+) -> Result<Downloaded> {
+    let cancel = &inner.opts.cancel;
+    let mut attempt = 0;
+    loop {
+        cancel.check()?;
+        let result = {
+            let _permit = inner.downloads.acquire().await.expect("never closed");
+            cancel.check()?;
+            attempt_once(inner, t, algorithm, label).await
+        };
+        match result {
+            Ok(done) => return Ok(done),
+            Err(Failure::Fatal(e)) => return Err(e),
+            Err(Failure::Retry(_)) if attempt < inner.opts.retries => {
+                tokio::time::sleep(backoff(attempt)).await;
+                attempt += 1;
+            }
+            Err(Failure::Retry(cause)) => {
+                return Err(Error::new(
+                    Code::Network,
+                    format!(
+                        "could not download {label} from {} ({} attempts): {cause}. \
+                         Check your network connection, proxy and registry settings.",
+                        t.url,
+                        attempt + 1
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    match attempt {
+        0 => Duration::from_millis(200),
+        1 => Duration::from_secs(1),
+        _ => Duration::from_secs(2),
+    }
+}
+
+async fn attempt_once(
+    inner: &Inner,
+    t: &Tarball,
+    algorithm: Algorithm,
+    label: &str,
+) -> Result<Downloaded, Failure> {
+    // The body must be hashed exactly as served: ask for no transfer
+    // encoding, so reqwest's gzip decoding (on for packuments) never kicks in.
+    let mut request = inner.http.get(&t.url).header(ACCEPT_ENCODING, "identity");
+    if let Some(auth) = &inner.opts.auth {
+        if let Some(value) = auth(&t.url) {
+            request = request.header(AUTHORIZATION, value);
+        }
+    }
+    let (cancel, stall) = (&inner.opts.cancel, inner.opts.stall_timeout);
+    let response = wait(cancel, stall, Box::pin(request.send()))
+        .await?
+        .map_err(|e| Failure::Retry(describe(&e)))?;
+
+    let status = response.status();
+    if status == StatusCode::NOT_FOUND {
+        return Err(Failure::Fatal(Error::new(
+            Code::NotFound,
+            format!(
+                "tarball for {label} not found at {} (HTTP 404). \
+                 The version may have been unpublished; check the lockfile's resolved URL.",
+                t.url
+            ),
+        )));
+    }
+    let transient = status.is_server_error()
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS;
+    if transient {
+        return Err(Failure::Retry(format!("HTTP {status}")));
+    }
+    if !status.is_success() {
+        let hint = match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                " Check the auth token for this registry in .npmrc."
+            }
+            _ => "",
+        };
+        return Err(Failure::Fatal(Error::new(
+            Code::Network,
+            format!(
+                "downloading {label} from {} failed: HTTP {status}.{hint}",
+                t.url
+            ),
+        )));
+    }
+
+    let expected_len = response.content_length().unwrap_or(0);
+    let mut body = Vec::with_capacity(expected_len.min(64 << 20) as usize);
+    let mut hasher = Hasher::new(algorithm);
+    let mut stream = Box::pin(response.bytes_stream());
+    loop {
+        cancel.check().map_err(Failure::Fatal)?;
+        match wait(cancel, stall, stream.next()).await? {
+            None => break,
+            Some(Ok(chunk)) => {
+                hasher.update(&chunk);
+                body.extend_from_slice(&chunk);
+            }
+            Some(Err(e)) => return Err(Failure::Retry(describe(&e))),
+        }
+    }
+    Ok(Downloaded {
+        body,
+        digest: hasher.finish(),
+    })
+}
+
+/// Awaits `fut`, waking every [`TICK`] to honour cancellation; gives up
+/// (retryably) when nothing happened for `stall`.
+async fn wait<F: Future + Unpin>(
+    cancel: &CancelToken,
+    stall: Duration,
+    mut fut: F,
+) -> Result<F::Output, Failure> {
+    let started = Instant::now();
+    loop {
+        match tokio::time::timeout(TICK, &mut fut).await {
+            Ok(output) => return Ok(output),
+            Err(_) => {
+                cancel.check().map_err(Failure::Fatal)?;
+                if started.elapsed() >= stall {
+                    return Err(Failure::Retry(format!(
+                        "no data received for {:.1}s",
+                        stall.as_secs_f64()
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// A reqwest error with its chain of causes ("…: connection refused").
+fn describe(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

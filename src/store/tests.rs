@@ -1,0 +1,242 @@
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier};
+
+use super::testutil::{simple_package, tgz, Entry};
+use super::*;
+use crate::error::Code;
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn tmp_is_empty(store: &Store) -> bool {
+    fs::read_dir(store.tmp_dir()).unwrap().next().is_none()
+}
+
+fn paths(v: &[&str]) -> Vec<PathBuf> {
+    v.iter().map(PathBuf::from).collect()
+}
+
+#[test]
+fn extracts_files_modes_and_index() {
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+    let data = tgz(&[
+        // No directory entries for lib/ or lib/deep/: parents are created.
+        Entry::File(
+            "node-pkg/package.json",
+            br#"{"name":"x","version":"1.0.0"}"#,
+            0o664,
+        ),
+        Entry::File("node-pkg/lib/deep/a.js", b"old", 0o644),
+        Entry::File("node-pkg/lib/deep/a.js", b"new", 0o644), // duplicate: last wins
+        Entry::File("node-pkg/run.sh", b"#!/bin/sh\n", 0o700),
+        Entry::Dir("node-pkg/empty/"),
+        Entry::Symlink("node-pkg/link", "/etc/passwd"),
+        Entry::File("stray-top-level-file", b"ignored", 0o644),
+    ]);
+    let sri = sha512_sri(&data);
+    assert!(store.get(&sri).is_none());
+    let pkg = store.insert_tarball(&sri, &data).unwrap();
+
+    assert_eq!(fs::read(pkg.dir.join("lib/deep/a.js")).unwrap(), b"new");
+    assert_eq!(mode(&pkg.dir.join("package.json")), 0o644);
+    assert_eq!(mode(&pkg.dir.join("lib/deep/a.js")), 0o644);
+    assert_eq!(mode(&pkg.dir.join("run.sh")), 0o755);
+    assert_eq!(mode(&pkg.dir.join("lib")), 0o755);
+    assert!(pkg.dir.join("empty").is_dir());
+    assert!(fs::symlink_metadata(pkg.dir.join("link")).is_err());
+    assert!(!pkg.dir.join("index").exists(), "the index is outside pkg/");
+
+    let index = pkg.index().unwrap();
+    assert_eq!(index.dirs, paths(&["empty", "lib", "lib/deep"]));
+    assert_eq!(
+        index.files,
+        paths(&["lib/deep/a.js", "package.json", "run.sh"])
+    );
+
+    // The layout: store/v1/sha512/<2 hex>/<rest>/pkg, and get() finds it.
+    let hex = verify(&data, &sri).unwrap().to_hex();
+    let expected = cache
+        .path()
+        .join("store/v1/sha512")
+        .join(&hex[..2])
+        .join(&hex[2..])
+        .join("pkg");
+    assert_eq!(pkg.dir, expected);
+    assert_eq!(store.get(&sri), Some(pkg));
+    assert!(tmp_is_empty(&store));
+}
+
+#[test]
+fn bins_are_made_executable() {
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+
+    let string_bin = tgz(&[
+        Entry::File(
+            "package/package.json",
+            br#"{"name":"@scope/tool","bin":"./cli.js","weird":[1,{"x":null}]}"#,
+            0o644,
+        ),
+        Entry::File("package/cli.js", b"#!/usr/bin/env node\n", 0o644),
+        Entry::File("package/other.js", b"", 0o644),
+    ]);
+    let pkg = store
+        .insert_tarball(&sha512_sri(&string_bin), &string_bin)
+        .unwrap();
+    assert_eq!(mode(&pkg.dir.join("cli.js")), 0o755);
+    assert_eq!(mode(&pkg.dir.join("other.js")), 0o644);
+
+    let map_bin = tgz(&[
+        Entry::File(
+            "package/package.json",
+            br#"{"name":"m","bin":{"a":"bin/a.js","evil":"../../../etc/passwd","n":5}}"#,
+            0o644,
+        ),
+        Entry::File("package/bin/a.js", b"", 0o644),
+    ]);
+    let pkg = store
+        .insert_tarball(&sha512_sri(&map_bin), &map_bin)
+        .unwrap();
+    assert_eq!(mode(&pkg.dir.join("bin/a.js")), 0o755);
+
+    let dir_bin = tgz(&[
+        Entry::File(
+            "package/package.json",
+            br#"{"name":"d","directories":{"bin":"./tools"}}"#,
+            0o644,
+        ),
+        Entry::File("package/tools/x", b"", 0o644),
+        Entry::File("package/tools/sub/y", b"", 0o644),
+        Entry::File("package/lib.js", b"", 0o644),
+    ]);
+    let pkg = store
+        .insert_tarball(&sha512_sri(&dir_bin), &dir_bin)
+        .unwrap();
+    assert_eq!(mode(&pkg.dir.join("tools/x")), 0o755);
+    assert_eq!(mode(&pkg.dir.join("tools/sub/y")), 0o755);
+    assert_eq!(mode(&pkg.dir.join("lib.js")), 0o644);
+}
+
+#[test]
+fn package_bins_follow_npm() {
+    let m = serde_json::json!({"name": "@s/foo", "bin": "./a//b.js"});
+    assert_eq!(package_bins(&m, []), vec![("foo".into(), "a/b.js".into())]);
+    let m = serde_json::json!({"bin": {"x/y": "../c.js", "": "d.js"}});
+    assert_eq!(package_bins(&m, []), vec![("y".into(), "c.js".into())]);
+    let m = serde_json::json!({"directories": {"bin": "bin"}});
+    let files = ["bin/a", "bin/.hidden", "lib/b"];
+    assert_eq!(package_bins(&m, files), vec![("a".into(), "bin/a".into())]);
+}
+
+#[test]
+fn unsafe_paths_are_rejected_and_nothing_is_kept() {
+    for bad in ["../evil", "/abs/evil", "package/../../evil"] {
+        let cache = tempfile::tempdir().unwrap();
+        let store = Store::open(cache.path()).unwrap();
+        let data = tgz(&[
+            Entry::File("package/package.json", b"{}", 0o644),
+            Entry::File(bad, b"pwned", 0o644),
+        ]);
+        let sri = sha512_sri(&data);
+        let err = store.insert_tarball(&sri, &data).unwrap_err();
+        assert_eq!(err.code, Code::Tarball, "{bad}: {err}");
+        assert!(err.message.contains("unsafe path"), "{err}");
+        assert!(store.get(&sri).is_none());
+        assert!(tmp_is_empty(&store), "{bad}: staging left behind");
+        assert!(!cache.path().join("evil").exists());
+        assert!(!cache.path().join("tmp/evil").exists());
+        let v1 = cache.path().join("store/v1");
+        assert!(fs::read_dir(v1).unwrap().next().is_none());
+    }
+}
+
+#[test]
+fn corrupt_gzip_is_a_tarball_error() {
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+    let mut data = simple_package("x");
+    data.truncate(data.len() / 2);
+    let err = store.insert_tarball(&sha512_sri(&data), &data).unwrap_err();
+    assert_eq!(err.code, Code::Tarball);
+    assert!(store.get(&sha512_sri(&data)).is_none());
+    assert!(tmp_is_empty(&store));
+}
+
+#[test]
+fn sha1_entries_use_their_own_layout() {
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+    let data = simple_package("old");
+    let sri = digest(Algorithm::Sha1, &data).to_sri();
+    assert!(sri.starts_with("sha1-"));
+    let pkg = store.insert_tarball(&sri, &data).unwrap();
+    assert!(pkg.dir.starts_with(cache.path().join("store/v1/sha1")));
+    assert!(store.get(&sri).is_some());
+    // Several hashes: the strongest one is the key.
+    let both = format!("{sri} {}", sha512_sri(&data));
+    assert!(store.get(&both).is_none());
+    let pkg = store.insert_tarball(&both, &data).unwrap();
+    assert!(pkg.dir.starts_with(cache.path().join("store/v1/sha512")));
+    assert_eq!(store.get(&both), Some(pkg));
+}
+
+#[test]
+fn two_stores_insert_the_same_entry_concurrently() {
+    let cache = tempfile::tempdir().unwrap();
+    let data = Arc::new(simple_package("race"));
+    let sri = sha512_sri(&data);
+    let barrier = Arc::new(Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (data, sri, barrier) = (data.clone(), sri.clone(), barrier.clone());
+            let root = cache.path().to_path_buf();
+            std::thread::spawn(move || {
+                let store = Store::open(&root).unwrap();
+                barrier.wait();
+                store.insert_tarball(&sri, &data).unwrap()
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(
+        fs::read(results[0].dir.join("index.js")).unwrap(),
+        b"module.exports = 1\n"
+    );
+    let store = Store::open(cache.path()).unwrap();
+    assert!(tmp_is_empty(&store));
+    assert_eq!(
+        store.get(&sri).unwrap().index().unwrap().files,
+        paths(&["index.js", "package.json"])
+    );
+}
+
+#[test]
+fn integrity_helpers() {
+    assert_eq!(
+        sha512_sri(b""),
+        "sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg=="
+    );
+    let sha1 = "sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk=";
+    assert_eq!(verify(b"", sha1).unwrap().algorithm, Algorithm::Sha1);
+    // Without padding, with options, with an unknown algorithm alongside.
+    assert!(verify(b"", "sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk").is_ok());
+    assert!(verify(b"", &format!("md5-abc {sha1}?opt")).is_ok());
+    // Mismatch names both hashes.
+    let err = verify(b"x", sha1).unwrap_err();
+    assert_eq!(err.code, Code::Integrity);
+    assert!(err.message.contains(sha1) && err.message.contains("got sha1-"));
+    // The strongest algorithm decides: a matching sha1 does not rescue a
+    // wrong sha512; any of several sha512 digests may match.
+    let wrong512 = sha512_sri(b"other");
+    assert!(verify(b"", &format!("{sha1} {wrong512}")).is_err());
+    assert!(verify(b"", &format!("{wrong512} {}", sha512_sri(b""))).is_ok());
+    // Unusable strings.
+    for bad in ["", "   ", "sha512-", "sha512-!!!", "md5-abc", "sha512-YWJj"] {
+        assert_eq!(Sri::parse(bad).unwrap_err().code, Code::Integrity, "{bad}");
+    }
+}
