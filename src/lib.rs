@@ -15,7 +15,6 @@ pub mod ops;
 pub mod platform;
 pub mod project;
 pub mod registry;
-pub mod report;
 pub mod resolve;
 pub mod spec;
 pub mod store;

@@ -8,10 +8,11 @@
 mod source;
 
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use futures_util::future::join_all;
+use nodejs_semver::Version;
 use serde_json::{json, Value};
 
 pub use source::Source;
@@ -21,10 +22,14 @@ use crate::registry::{pick_version, Manifest};
 use crate::spec::Spec;
 use crate::tree::{locale_cmp, EdgeKind, EdgeOptions, NodeId, Package, Placement, Tree, ROOT};
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ResolveOptions {
     pub legacy_peer_deps: bool,
     pub strict_peer_deps: bool,
+    /// Versions a previous lockfile had, per package name: when one still
+    /// satisfies a range it is kept, so re-resolving a stale lockfile
+    /// changes only what package.json changed.
+    pub locked: HashMap<String, Vec<String>>,
 }
 
 /// The ideal tree plus what went wrong without failing the install.
@@ -209,7 +214,21 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                 )),
                 Spec::Registry { name, wanted, .. } => {
                     let packument = self.source.packument(name).await?;
-                    let m = pick_version(&packument, wanted)?;
+                    let locked = self.opts.locked.get(name).and_then(|versions| {
+                        versions
+                            .iter()
+                            .filter(|v| edge.spec.satisfied_by(name, v))
+                            .filter_map(|v| packument.versions.get(v))
+                            .max_by(|a, b| {
+                                let va = Version::parse(&a.version).ok();
+                                let vb = Version::parse(&b.version).ok();
+                                va.cmp(&vb)
+                            })
+                    });
+                    let m = match locked {
+                        Some(m) => m,
+                        None => pick_version(&packument, wanted)?,
+                    };
                     Ok(Arc::new(package_from_manifest(m)))
                 }
             }

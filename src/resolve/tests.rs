@@ -60,7 +60,7 @@ fn run(mem: &Mem, root: Package, legacy: bool) -> Resolution {
         mem,
         ResolveOptions {
             legacy_peer_deps: legacy,
-            strict_peer_deps: false,
+            ..Default::default()
         },
         |_| {},
     ))

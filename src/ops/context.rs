@@ -1,0 +1,106 @@
+//! What every operation sets up first: configuration, the project, the
+//! cache and the HTTP clients.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::{Config, ConfigOverrides};
+use crate::error::Result;
+use crate::fetch::{FetchOptions, Fetcher, Tarball};
+use crate::lockfile::{self, Lockfile};
+use crate::project::Project;
+use crate::registry::RegistryClient;
+use crate::store::Store;
+use crate::tree::{EdgeOptions, Package};
+
+use super::Call;
+
+pub struct Context {
+    pub cwd: PathBuf,
+    pub config: Arc<Config>,
+    pub project: Project,
+    pub fetcher: Fetcher,
+    http: reqwest::Client,
+}
+
+impl Context {
+    /// Configuration alone (cheap: the up-to-date check needs only this).
+    pub fn config(call: &Call) -> Result<Config> {
+        let o = &call.options;
+        let overrides = ConfigOverrides {
+            registry: o.registry.clone(),
+            cache_dir: o.cache_dir.clone(),
+            legacy_peer_deps: o.legacy_peer_deps,
+            strict_peer_deps: o.strict_peer_deps,
+            omit: o.omit.clone(),
+            ignore_scripts: o.ignore_scripts.then_some(true),
+            ..Default::default()
+        };
+        Config::load(&o.cwd, &overrides, &o.env)
+    }
+
+    pub fn load(call: &Call, config: Config) -> Result<Context> {
+        let o = &call.options;
+        let config = Arc::new(config);
+        let project = Project::load(&o.cwd)?;
+        let store = Arc::new(Store::open(&config.cache_dir)?);
+        let http = crate::registry::http_client()?;
+        let auth_config = config.clone();
+        let fetcher = Fetcher::new(
+            store,
+            http.clone(),
+            FetchOptions {
+                cancel: call.cancel.clone(),
+                auth: Some(Arc::new(move |url: &str| auth_config.auth_header(url))),
+                ..Default::default()
+            },
+        );
+        Ok(Context {
+            cwd: o.cwd.clone(),
+            config,
+            project,
+            fetcher,
+            http,
+        })
+    }
+
+    pub fn registry(&self, prefer_offline: bool) -> RegistryClient {
+        let mut client = RegistryClient::new(self.config.clone(), self.http.clone(), &self.config.cache_dir);
+        client.set_prefer_offline(prefer_offline);
+        client
+    }
+
+    pub fn edge_options(&self) -> EdgeOptions {
+        EdgeOptions {
+            legacy_peer_deps: self.config.legacy_peer_deps,
+        }
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        self.cwd.join(lockfile::FILE)
+    }
+
+    pub fn read_lockfile(&self) -> Result<Option<Lockfile>> {
+        Lockfile::read(&self.lock_path())
+    }
+
+    pub fn root_package(&self) -> Package {
+        Package::from_project(&self.project)
+    }
+
+    /// The download for a package; lockfiles written with
+    /// `omit-lockfile-registry-resolved` have no URL, so build the registry's.
+    pub fn tarball(&self, p: &Package) -> Tarball {
+        let url = p.resolved.clone().unwrap_or_else(|| {
+            let registry = self.config.registry_for(&p.name);
+            let short = p.name.rsplit('/').next().unwrap_or(&p.name);
+            format!("{registry}{}/-/{short}-{}.tgz", p.name, p.version)
+        });
+        Tarball {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            url,
+            integrity: p.integrity.clone(),
+        }
+    }
+}

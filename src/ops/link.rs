@@ -1,0 +1,36 @@
+//! `link`: materialize node_modules from the lockfile and the cache alone,
+//! with no network.
+
+use std::time::Instant;
+
+use crate::error::{Code, Error, Result};
+use crate::lockfile::in_sync;
+
+use super::context::Context;
+use super::reify::{self, Source};
+use super::{Call, Phase, Summary};
+
+pub async fn link(call: Call) -> Result<Summary> {
+    let t0 = Instant::now();
+    let ctx = Context::load(&call, Context::config(&call)?)?;
+    let mut summary = Summary::default();
+    let lock = ctx.read_lockfile()?.ok_or_else(|| {
+        Error::new(
+            Code::Lockfile,
+            format!(
+                "`link` needs a package-lock.json in {}; run `brisk prefetch` (or `brisk install`) first",
+                ctx.cwd.display()
+            ),
+        )
+    })?;
+    let tree = lock.to_tree(ctx.root_package(), ctx.edge_options())?;
+    if let Err(why) = in_sync(&lock, &tree, &ctx.project) {
+        summary.warnings.push(format!(
+            "package-lock.json is out of date ({why}); linking it as it is"
+        ));
+    }
+    reify::reify(&ctx, &call, &tree, Source::CacheOnly, &mut summary).await?;
+    summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
+    call.report(Phase::Done, 1, 1);
+    Ok(summary)
+}

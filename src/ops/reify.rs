@@ -1,0 +1,230 @@
+//! Put a tree on disk: choose what to install, diff against what is there,
+//! make sure every package is in the cache, clone, link bins, record state.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Code, Error, Result};
+use crate::fetch::Fetched;
+use crate::link::{self, BinJob, LinkJob, LinkOptions};
+use crate::lockfile::{self, package_to_entry, Lockfile, RenderOptions};
+use crate::platform::Platform;
+use crate::tree::diff::{self, Plan};
+use crate::tree::select::{self, Omit};
+use crate::tree::{NodeId, Tree};
+
+use super::context::Context;
+use super::{state, Call, Phase, Summary};
+
+/// Where the package files come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Download what the cache lacks.
+    Network,
+    /// The cache only (`link`): a missing package is `E_NOT_CACHED`.
+    CacheOnly,
+}
+
+/// Read the hidden lockfile: what is installed now (None = unknown).
+fn installed(cwd: &Path) -> Option<HashMap<String, Map<String, Value>>> {
+    if !cwd.join("node_modules").exists() {
+        return Some(HashMap::new());
+    }
+    let lock = Lockfile::read(&cwd.join(lockfile::HIDDEN)).ok()??;
+    Some(lock.packages.into_iter().collect())
+}
+
+fn abs(cwd: &Path, loc: &str) -> PathBuf {
+    cwd.join(loc)
+}
+
+/// Everything that happens after the tree is known.
+pub async fn reify(
+    ctx: &Context,
+    call: &Call,
+    tree: &Tree,
+    source: Source,
+    summary: &mut Summary,
+) -> Result<()> {
+    let cwd = ctx.cwd.clone();
+    let omit = Omit::from_list(&ctx.config.omit);
+    let (included, warnings) = select::select(tree, omit, &Platform::current());
+    summary.warnings.extend(warnings);
+
+    let wanted: Vec<(String, NodeId, Map<String, Value>)> = tree
+        .sorted_locations()
+        .into_iter()
+        .filter(|(_, id)| included[*id])
+        .map(|(loc, id)| {
+            let n = &tree.nodes[id];
+            (loc, id, package_to_entry(&n.pkg, &n.name, n.flags, false))
+        })
+        .collect();
+    summary.packages = wanted.len();
+    summary.scripts_not_run = wanted
+        .iter()
+        .filter(|(_, id, _)| tree.nodes[*id].pkg.has_install_script)
+        .map(|(_, id, _)| tree.nodes[*id].pkg.id())
+        .collect();
+
+    if call.options.clean {
+        link::remove_dirs(&[cwd.join("node_modules")])?;
+    }
+    let before = installed(&cwd);
+    let plan: Plan = diff::plan(&wanted, before.as_ref());
+
+    // Fetch (or find) every package to materialize.
+    let t_fetch = Instant::now();
+    let fetched = fetch_all(ctx, call, tree, &plan.link, source).await?;
+    let stats = ctx.fetcher.stats();
+    summary.downloaded = stats.downloaded as usize;
+    summary.bytes = stats.bytes;
+    summary.reused = plan.link.len().saturating_sub(summary.downloaded);
+    summary.timings.fetch_ms = t_fetch.elapsed().as_secs_f64() * 1e3;
+
+    // Clone into node_modules, off the async workers.
+    let t_link = Instant::now();
+    call.report(Phase::Link, 0, plan.link.len());
+    let mut jobs = Vec::with_capacity(plan.link.len());
+    let mut bins = Vec::new();
+    for (id, f) in plan.link.iter().zip(&fetched) {
+        let dest = abs(&cwd, &tree.location(*id));
+        let index = f.package.index()?;
+        jobs.push(LinkJob {
+            src: f.package.dir.clone(),
+            dest: dest.clone(),
+            dirs: index.dirs,
+            files: index.files,
+        });
+        let pkg = &tree.nodes[*id].pkg;
+        if !pkg.bin.is_empty() {
+            bins.push(BinJob {
+                pkg_dir: dest,
+                bins: pkg.bin.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            });
+        }
+    }
+    let stale_bins = stale_bin_links(&cwd, before.as_ref(), &plan.remove);
+    let removals: Vec<PathBuf> = plan.remove.iter().map(|l| abs(&cwd, l)).collect();
+    let cancel = call.cancel.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        link::remove_dirs(&removals)?;
+        for b in stale_bins {
+            let _ = std::fs::remove_file(b);
+        }
+        link::clone_packages(
+            &jobs,
+            &LinkOptions {
+                method: None,
+                cancel,
+            },
+        )?;
+        link::link_bins(&bins)?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::new(Code::Io, format!("the link task failed: {e}")))??;
+    summary.added = plan.link.len();
+    summary.removed = plan
+        .remove
+        .iter()
+        .filter(|l| !wanted.iter().any(|(w, _, _)| w == *l))
+        .count();
+    summary.timings.link_ms = t_link.elapsed().as_secs_f64() * 1e3;
+    call.report(Phase::Link, plan.link.len(), plan.link.len());
+
+    // Record what is installed, for npm and for the next run.
+    let hidden = lockfile::render(
+        tree,
+        RenderOptions {
+            omit_resolved: false,
+            hidden: true,
+        },
+        |id| included[id],
+    );
+    std::fs::create_dir_all(cwd.join("node_modules"))
+        .map_err(|e| Error::io(cwd.join("node_modules").display(), e))?;
+    lockfile::write_atomic(&cwd.join(lockfile::HIDDEN), &hidden)?;
+    state::record(&cwd, &state::fingerprint(&call.options, &ctx.config))?;
+    Ok(())
+}
+
+/// `.bin` links of packages about to be removed.
+fn stale_bin_links(
+    cwd: &Path,
+    before: Option<&HashMap<String, Map<String, Value>>>,
+    remove: &[String],
+) -> Vec<PathBuf> {
+    let Some(before) = before else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for loc in remove {
+        let Some(bin) = before
+            .get(loc)
+            .and_then(|e| e.get("bin"))
+            .and_then(Value::as_object)
+        else {
+            continue;
+        };
+        let parent_nm = match loc.rfind("node_modules/") {
+            Some(i) => &loc[..i + "node_modules".len()],
+            None => continue,
+        };
+        for name in bin.keys() {
+            if !name.contains('/') && !name.contains("..") {
+                out.push(cwd.join(parent_nm).join(".bin").join(name));
+            }
+        }
+    }
+    out
+}
+
+/// Ensure each node's package is in the cache, in `ids` order.
+async fn fetch_all(
+    ctx: &Context,
+    call: &Call,
+    tree: &Tree,
+    ids: &[NodeId],
+    source: Source,
+) -> Result<Vec<Fetched>> {
+    let total = ids.len();
+    call.report(Phase::Fetch, 0, total);
+    if source == Source::CacheOnly {
+        let store = ctx.fetcher.store();
+        let mut out = Vec::with_capacity(total);
+        let mut missing = Vec::new();
+        for &id in ids {
+            let p = &tree.nodes[id].pkg;
+            match p.integrity.as_deref().and_then(|i| store.get(i)) {
+                Some(package) => out.push(Fetched {
+                    package,
+                    integrity: p.integrity.clone().unwrap_or_default(),
+                    downloaded_bytes: 0,
+                }),
+                None => missing.push(p.id()),
+            }
+        }
+        if !missing.is_empty() {
+            let shown: Vec<_> = missing.iter().take(5).cloned().collect();
+            return Err(Error::new(
+                Code::NotCached,
+                format!(
+                    "{} package(s) are not in the cache ({}{}). Run `brisk prefetch` first (it needs the network), then `brisk link`.",
+                    missing.len(),
+                    shown.join(", "),
+                    if missing.len() > 5 { ", …" } else { "" }
+                ),
+            ));
+        }
+        call.report(Phase::Fetch, total, total);
+        return Ok(out);
+    }
+    let tarballs = ids.iter().map(|&id| ctx.tarball(&tree.nodes[id].pkg)).collect();
+    let fetched = ctx.fetcher.ensure_all(tarballs).await?;
+    call.report(Phase::Fetch, total, total);
+    Ok(fetched)
+}

@@ -1,0 +1,52 @@
+//! The nothing-changed fast path. After an install, brisk records the size
+//! and modification time of package.json, package-lock.json and the hidden
+//! lockfile, plus the options that shape node_modules. If all still match,
+//! the next install answers "up to date" after a few `stat` calls, without
+//! parsing anything or walking node_modules.
+
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::lockfile;
+
+use super::Options;
+
+const FILE: &str = "node_modules/.brisk-state";
+
+fn stamp(path: &Path) -> Option<String> {
+    let m = std::fs::metadata(path).ok()?;
+    let t = m.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    Some(format!("{}:{}", m.len(), t.as_nanos()))
+}
+
+/// Everything the up-to-date answer depends on, as one line each.
+pub fn fingerprint(o: &Options, config: &Config) -> String {
+    let cwd = &o.cwd;
+    let mut omit = config.omit.clone();
+    omit.sort();
+    let files = [
+        "package.json",
+        lockfile::FILE,
+        lockfile::HIDDEN,
+    ]
+    .iter()
+    .map(|f| format!("{f}={}", stamp(&cwd.join(f)).unwrap_or_default()))
+    .collect::<Vec<_>>()
+    .join("\n");
+    format!(
+        "brisk {}\n{files}\nomit={}\nlegacy-peer-deps={}\n",
+        env!("CARGO_PKG_VERSION"),
+        omit.join(","),
+        config.legacy_peer_deps,
+    )
+}
+
+pub fn record(cwd: &Path, fingerprint: &str) -> Result<()> {
+    lockfile::write_atomic(&cwd.join(FILE), fingerprint).map_err(|e| Error { ..e })
+}
+
+pub fn is_current(cwd: &Path, fingerprint: &str) -> bool {
+    std::fs::read_to_string(cwd.join(FILE)).is_ok_and(|s| s == fingerprint)
+}
