@@ -1,1 +1,267 @@
-//! TODO
+//! The cloner: materializes cached packages into `node_modules`.
+//!
+//! [`clone_packages`] creates every destination directory once (sorted,
+//! parents first, one `mkdir` each, each depth level in parallel), decides
+//! the method once per call by probing one real file, then places all files
+//! in parallel with rayon (one `linkat`/clone/copy per file).
+//!
+//! Methods: hardlink (default when it works), reflink (`ioctl(FICLONE)`), copy.
+//! A file already hardlinked into `node_modules` is never written through:
+//! existing destinations are unlinked and re-created, never opened for writing
+//! and never chmod-ed.
+//!
+//! Also here: [`link_bins`] (`node_modules/.bin` symlinks, npm's layout) and
+//! [`remove_dirs`] (fast parallel removal of package directories).
+
+mod bins;
+mod fsops;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::cancel::CancelToken;
+use crate::error::{Code, Error, Result};
+
+pub use bins::{link_bins, BinJob};
+
+/// One package to materialize.
+#[derive(Debug, Clone)]
+pub struct LinkJob {
+    /// The package's contents in the cache.
+    pub src: PathBuf,
+    /// Absolute destination, e.g. `/proj/node_modules/@scope/name`.
+    pub dest: PathBuf,
+    /// Relative directories inside the package, parents first (the package
+    /// root itself need not be listed).
+    pub dirs: Vec<PathBuf>,
+    /// Relative file paths inside the package.
+    pub files: Vec<PathBuf>,
+}
+
+/// How files get from the cache into `node_modules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `link(2)`: same inode, no data written. Needs the same filesystem.
+    Hardlink,
+    /// Copy-on-write clone (`FICLONE`; btrfs, XFS with reflink, bcachefs…).
+    Reflink,
+    /// A full copy, mode bits preserved.
+    Copy,
+}
+
+/// Options for [`clone_packages`].
+#[derive(Debug, Clone, Default)]
+pub struct LinkOptions {
+    /// `None` = auto: probe hardlink, then reflink, then copy, once per call,
+    /// and fall back per file when a method fails for that file only.
+    /// `Some(m)` = use exactly `m` and fail (`E_IO`) if it does not work here
+    /// (a hardlink hitting "too many links" still copies that one file).
+    pub method: Option<Method>,
+    /// Checked between packages.
+    pub cancel: CancelToken,
+}
+
+/// What [`clone_packages`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Packages processed.
+    pub packages: usize,
+    /// Files placed.
+    pub files: usize,
+    /// The method chosen for this call (individual files may have fallen
+    /// back, e.g. on "too many links").
+    pub method: Method,
+}
+
+/// Materialize `jobs` from the cache into their destinations.
+///
+/// Existing destination files are replaced; extra files already present in a
+/// destination are left alone (remove stale package dirs first with
+/// [`remove_dirs`]). Errors: `E_IO` naming the path, `E_CANCELLED`.
+pub fn clone_packages(jobs: &[LinkJob], opts: &LinkOptions) -> Result<LinkStats> {
+    opts.cancel.check()?;
+    create_dirs(jobs)?;
+    opts.cancel.check()?;
+
+    let probe = jobs
+        .iter()
+        .enumerate()
+        .find_map(|(ji, j)| j.files.first().map(|f| (ji, f)));
+    let method = match probe {
+        None => opts.method.unwrap_or(Method::Hardlink),
+        Some((ji, rel)) => {
+            let job = &jobs[ji];
+            probe_method(&job.src.join(rel), &job.dest.join(rel), opts.method)?
+        }
+    };
+    let probed = probe.map(|(ji, _)| ji);
+    let strict = opts.method.is_some();
+
+    jobs.par_iter()
+        .enumerate()
+        .try_for_each(|(ji, job)| -> Result<()> {
+            opts.cancel.check()?;
+            let skip = usize::from(probed == Some(ji));
+            let fds = match method {
+                Method::Hardlink => fsops::DirFd::open(&job.src).zip(fsops::DirFd::open(&job.dest)),
+                _ => None,
+            };
+            job.files[skip..]
+                .par_iter()
+                .with_min_len(8)
+                .try_for_each(|rel| place(job, fds.as_ref(), rel, method, strict))
+        })?;
+
+    Ok(LinkStats {
+        packages: jobs.len(),
+        files: jobs.iter().map(|j| j.files.len()).sum(),
+        method,
+    })
+}
+
+/// Place one file of `job`: first a relative `linkat` through the package's
+/// dir descriptors when hardlinking, then (on any error) the path-based route
+/// that replaces existing files and falls back per file.
+fn place(
+    job: &LinkJob,
+    fds: Option<&(fsops::DirFd, fsops::DirFd)>,
+    rel: &Path,
+    method: Method,
+    strict: bool,
+) -> Result<()> {
+    check_relative(rel)?;
+    if let Some((s, d)) = fds {
+        if s.link(d, rel).is_ok() {
+            return Ok(());
+        }
+    }
+    let (src, dst) = (job.src.join(rel), job.dest.join(rel));
+    let res = if strict {
+        match fsops::place_exact(&src, &dst, method) {
+            Err(e) if fsops::is_too_many_links(&e) => {
+                fsops::place_with_fallback(&src, &dst, Method::Reflink)
+            }
+            r => r,
+        }
+    } else {
+        fsops::place_with_fallback(&src, &dst, method)
+    };
+    res.map_err(|e| io_err(&src, &dst, method, e))
+}
+
+/// Decide the method with one real file (which is placed for good).
+fn probe_method(src: &Path, dst: &Path, forced: Option<Method>) -> Result<Method> {
+    let chain: &[Method] = match forced {
+        Some(m) => &[m][..],
+        None => &[Method::Hardlink, Method::Reflink, Method::Copy],
+    };
+    let mut last = None;
+    for &m in chain {
+        match fsops::place_exact(src, dst, m) {
+            Ok(()) => return Ok(m),
+            // The inode is saturated, not the method: hardlinks work here.
+            Err(e) if m == Method::Hardlink && fsops::is_too_many_links(&e) => {
+                fsops::place_with_fallback(src, dst, Method::Reflink)
+                    .map_err(|e| io_err(src, dst, m, e))?;
+                return Ok(m);
+            }
+            Err(e) if fsops::is_unsupported(&e) && m != Method::Copy => last = Some((m, e)),
+            Err(e) => return Err(io_err(src, dst, m, e)),
+        }
+    }
+    let (m, e) = last.expect("chain is never empty");
+    Err(Error::new(
+        Code::Io,
+        format!(
+            "cannot {} {} to {}: {e}; this filesystem pair does not support it, \
+             use the automatic method or copy",
+            verb(m),
+            src.display(),
+            dst.display()
+        ),
+    ))
+}
+
+fn verb(m: Method) -> &'static str {
+    match m {
+        Method::Hardlink => "hardlink",
+        Method::Reflink => "reflink",
+        Method::Copy => "copy",
+    }
+}
+
+fn io_err(src: &Path, dst: &Path, m: Method, e: io::Error) -> Error {
+    Error::io(
+        format!("cannot {} {} to {}", verb(m), src.display(), dst.display()),
+        e,
+    )
+}
+
+/// Reject relative paths that would leave the package (a corrupt cache entry).
+fn check_relative(rel: &Path) -> Result<()> {
+    if rel
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        Ok(())
+    } else {
+        Err(Error::new(
+            Code::Io,
+            format!(
+                "invalid path {:?} in a cached package; clear the cache entry and retry",
+                rel
+            ),
+        ))
+    }
+}
+
+/// Create every destination directory once: package roots, their parents
+/// (`node_modules`, `@scope`, nested `node_modules`) and their subdirs.
+/// Sorted and grouped by depth; each level is created in parallel after the
+/// level above it.
+fn create_dirs(jobs: &[LinkJob]) -> Result<()> {
+    let mut all: Vec<PathBuf> = Vec::with_capacity(jobs.len() * 4);
+    for job in jobs {
+        if let Some(p) = job.dest.parent() {
+            all.push(p.to_path_buf());
+            // `node_modules/@scope/name`: also `node_modules` itself.
+            let scoped = p
+                .file_name()
+                .is_some_and(|n| n.as_encoded_bytes().starts_with(b"@"));
+            if let (true, Some(g)) = (scoped, p.parent()) {
+                all.push(g.to_path_buf());
+            }
+        }
+        all.push(job.dest.clone());
+        for d in &job.dirs {
+            check_relative(d)?;
+            all.push(job.dest.join(d));
+        }
+    }
+    all.sort_unstable();
+    all.dedup();
+    let mut levels: BTreeMap<usize, Vec<PathBuf>> = BTreeMap::new();
+    for d in all {
+        levels.entry(d.components().count()).or_default().push(d);
+    }
+    for level in levels.values() {
+        level.par_iter().with_min_len(16).try_for_each(|d| {
+            fsops::make_dir(d).map_err(|e| Error::io(format!("cannot create {}", d.display()), e))
+        })?;
+    }
+    Ok(())
+}
+
+/// Remove package directories in parallel. Missing paths are fine; a file or
+/// symlink at a path is removed itself (a symlink is never followed).
+pub fn remove_dirs(paths: &[PathBuf]) -> Result<()> {
+    paths.par_iter().try_for_each(|p| {
+        fsops::remove_any(p).map_err(|e| Error::io(format!("cannot remove {}", p.display()), e))
+    })
+}
+
+#[cfg(all(test, unix))]
+mod tests;

@@ -1,0 +1,143 @@
+//! `node_modules/.bin` symlinks, in npm's layout:
+//! `<X>/node_modules/.bin/<bin>` → `../<name>/<path>` (`../@scope/name/<path>`).
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::fsops;
+use crate::error::{Error, Result};
+
+/// The bins of one installed package.
+#[derive(Debug, Clone)]
+pub struct BinJob {
+    /// Absolute `<X>/node_modules/<name>` (name may be `@scope/name`).
+    pub pkg_dir: PathBuf,
+    /// `(bin name, path inside the package)`, as in package.json's `bin`.
+    pub bins: Vec<(String, String)>,
+}
+
+/// One link to create.
+struct Link {
+    owner: bool,
+    target: PathBuf,
+}
+
+/// Create the `.bin` symlinks of `jobs`; returns how many links are in place.
+///
+/// Sanitizing (like npm): a leading `./` is stripped, `\` counts as `/`;
+/// bin names with path separators, `.`/`..`, and paths that are absolute or
+/// contain `..` are skipped without error. A bin name `@scope/x` becomes `x`.
+/// Conflicts in one `.bin` dir: a package whose name equals the bin name wins,
+/// otherwise the first package by `pkg_dir` order. Existing links are replaced.
+/// Targets are not chmod-ed (they may be hardlinks into the cache, which
+/// already made bin targets executable); dangling targets are still linked.
+pub fn link_bins(jobs: &[BinJob]) -> Result<usize> {
+    let mut order: Vec<&BinJob> = jobs.iter().collect();
+    order.sort_by(|a, b| a.pkg_dir.cmp(&b.pkg_dir));
+
+    let mut links: HashMap<(PathBuf, String), Link> = HashMap::new();
+    for job in order {
+        let Some((bin_dir, pkg_rel)) = split_pkg_dir(&job.pkg_dir) else {
+            continue;
+        };
+        let pkg_name = pkg_rel.to_string_lossy().replace('\\', "/");
+        for (name, path) in &job.bins {
+            let (Some(name), Some(path)) = (clean_name(name), clean_path(path)) else {
+                continue;
+            };
+            let owner = pkg_name == name;
+            let target = Path::new("..").join(&pkg_rel).join(path);
+            let key = (bin_dir.clone(), name.to_string());
+            match links.get(&key) {
+                Some(prev) if prev.owner || !owner => {}
+                _ => {
+                    links.insert(key, Link { owner, target });
+                }
+            }
+        }
+    }
+
+    let dirs: BTreeSet<&PathBuf> = links.keys().map(|(d, _)| d).collect();
+    for d in dirs {
+        fsops::make_dir(d).map_err(|e| Error::io(format!("cannot create {}", d.display()), e))?;
+    }
+    links.par_iter().try_for_each(|((dir, name), link)| {
+        let at = dir.join(name);
+        symlink_replace(&link.target, &at).map_err(|e| {
+            Error::io(
+                format!("cannot link {} -> {}", at.display(), link.target.display()),
+                e,
+            )
+        })
+    })?;
+    Ok(links.len())
+}
+
+/// `<X>/node_modules/[@scope/]name` → (`<X>/node_modules/.bin`, `[@scope/]name`).
+fn split_pkg_dir(pkg_dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let name = pkg_dir.file_name()?;
+    let parent = pkg_dir.parent()?;
+    let scope = parent.file_name()?;
+    if scope.as_encoded_bytes().starts_with(b"@") {
+        Some((parent.parent()?.join(".bin"), Path::new(scope).join(name)))
+    } else {
+        Some((parent.join(".bin"), PathBuf::from(name)))
+    }
+}
+
+/// A safe bin name, or `None` to skip it.
+fn clean_name(name: &str) -> Option<&str> {
+    let n = match name.strip_prefix('@').and_then(|r| r.split_once('/')) {
+        Some((_, n)) => n,
+        None => name,
+    };
+    let bad = n.is_empty() || n == "." || n == ".." || n.contains(['/', '\\', ':', '\0']);
+    (!bad).then_some(n)
+}
+
+/// A normalized relative path inside the package, or `None` to skip it.
+fn clean_path(path: &str) -> Option<String> {
+    let p = path.replace('\\', "/");
+    if p.starts_with('/') || p.contains('\0') {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for (i, seg) in p.split('/').enumerate() {
+        match seg {
+            "" | "." => {}
+            ".." => return None,
+            s if i == 0 && s.ends_with(':') => return None, // `C:/…`
+            s => parts.push(s),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// Create `at` → `target`, replacing whatever is at `at` unless it already
+/// is that very link.
+fn symlink_replace(target: &Path, at: &Path) -> io::Result<()> {
+    match symlink(target, at) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            if fs::read_link(at).is_ok_and(|t| t == target) {
+                return Ok(());
+            }
+            fsops::remove_any(at)?;
+            symlink(target, at)
+        }
+        r => r,
+    }
+}
+
+#[cfg(unix)]
+fn symlink(target: &Path, at: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(target, at)
+}
+
+#[cfg(windows)]
+fn symlink(target: &Path, at: &Path) -> io::Result<()> {
+    std::os::windows::fs::symlink_file(target, at)
+}
