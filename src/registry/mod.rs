@@ -1,61 +1,385 @@
-//! STUB (replaced by the registry-config branch): the types resolve codes against.
-use std::collections::BTreeMap;
-use std::sync::Arc;
+//! The registry client: fetches packuments over a pooled HTTP client, caches
+//! them on disk with their ETag, and picks versions with npm's rules.
+//!
+//! - [`RegistryClient::packument`]: memoized per client, concurrent calls for
+//!   one name share one request; disk cache revalidated with `If-None-Match`
+//!   / `If-Modified-Since`; `prefer_offline` and `offline` modes.
+//! - [`pick_version`]: npm-pick-manifest as a pure function.
+//!
+//! Note on this registry (measured): it returns the *full* document for the
+//! abbreviated `Accept` header too, without `ETag`/`Last-Modified` and
+//! without compression. The parser keeps only the fields brisk needs.
 
-use indexmap::IndexMap;
+mod cache;
+mod packument;
+mod pick;
 
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::StatusCode;
+use tokio::sync::OnceCell;
+
+use crate::config::Config;
 use crate::error::{Code, Error, Result};
 
-#[derive(Debug, Clone, Default)]
-pub struct PeerMeta {
-    pub optional: bool,
+pub use packument::{Dist, Manifest, Packument, PeerMeta};
+pub use pick::{pick_version, pick_version_with, PickOptions};
+
+/// npm's `Accept` header for install metadata ("corgi", falling back to the
+/// full document).
+pub const ACCEPT_CORGI: &str =
+    "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
+
+/// Attempts per request (the first try plus two retries).
+const ATTEMPTS: u32 = 3;
+
+/// Builds the shared HTTP client: HTTP/1.1 with a pool of up to 64 idle
+/// connections per host, TCP keepalive, 10 s connect and 30 s read timeouts.
+pub fn http_client() -> Result<reqwest::Client> {
+    http_client_builder().build().map_err(|e| {
+        Error::new(
+            Code::Network,
+            format!("cannot create the HTTP client: {}", chain(&e)),
+        )
+    })
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct Dist {
-    pub tarball: String,
-    pub integrity: Option<String>,
-    pub shasum: Option<String>,
+fn http_client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .http1_only()
+        .pool_max_idle_per_host(64)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_keepalive(Duration::from_secs(60))
+        .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(30))
+        .user_agent(concat!("brisk/", env!("CARGO_PKG_VERSION")))
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct Manifest {
-    pub name: String,
-    pub version: String,
-    pub dependencies: IndexMap<String, String>,
-    pub optional_dependencies: IndexMap<String, String>,
-    pub peer_dependencies: IndexMap<String, String>,
-    pub peer_dependencies_meta: IndexMap<String, PeerMeta>,
-    pub bin: IndexMap<String, String>,
-    pub engines: IndexMap<String, String>,
-    pub os: Vec<String>,
-    pub cpu: Vec<String>,
-    pub libc: Vec<String>,
-    pub license: Option<String>,
-    pub has_install_script: bool,
-    pub deprecated: Option<String>,
-    pub dist: Dist,
-    pub bundle_dependencies: Vec<String>,
-    pub funding: Option<serde_json::Value>,
+type Memo = Arc<OnceCell<Result<Arc<Packument>>>>;
+
+/// Fetches packuments. Cheap to clone (shared state behind an `Arc`).
+#[derive(Clone)]
+pub struct RegistryClient {
+    inner: Arc<Inner>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct Packument {
-    pub name: String,
-    pub dist_tags: BTreeMap<String, String>,
-    pub versions: BTreeMap<String, Arc<Manifest>>,
+struct Inner {
+    config: Arc<Config>,
+    http: reqwest::Client,
+    cache_dir: PathBuf,
+    memo: DashMap<String, Memo>,
+    prefer_offline: AtomicBool,
+    offline: AtomicBool,
+    retry_backoff: Mutex<Duration>,
 }
 
-pub fn pick_version<'a>(p: &'a Packument, spec: &str) -> Result<&'a Arc<Manifest>> {
-    if let Some(v) = p.dist_tags.get(spec) {
-        return p.versions.get(v).ok_or_else(|| Error::new(Code::NoMatchingVersion, "tag"));
+impl RegistryClient {
+    /// A client over `http` that caches under `<cache_dir>/packuments/`.
+    pub fn new(config: Arc<Config>, http: reqwest::Client, cache_dir: &Path) -> RegistryClient {
+        RegistryClient {
+            inner: Arc::new(Inner {
+                config,
+                http,
+                cache_dir: cache_dir.to_path_buf(),
+                memo: DashMap::new(),
+                prefer_offline: AtomicBool::new(false),
+                offline: AtomicBool::new(false),
+                retry_backoff: Mutex::new(Duration::from_millis(250)),
+            }),
+        }
     }
-    let range = nodejs_semver::Range::parse(if spec.is_empty() { "*" } else { spec })
-        .map_err(|e| Error::new(Code::Manifest, e.to_string()))?;
-    p.versions
-        .iter()
-        .filter(|(v, _)| nodejs_semver::Version::parse(v).is_ok_and(|v| range.satisfies(&v)))
-        .max_by_key(|(v, _)| nodejs_semver::Version::parse(v).unwrap())
-        .map(|(_, m)| m)
-        .ok_or_else(|| Error::new(Code::NoMatchingVersion, format!("no version of {} matches {spec}", p.name)))
+
+    /// The configuration this client uses (registries, auth).
+    pub fn config(&self) -> &Arc<Config> {
+        &self.inner.config
+    }
+
+    /// The underlying HTTP client (shared with tarball downloads).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// Use a cached packument without revalidating when one exists.
+    pub fn set_prefer_offline(&self, on: bool) {
+        self.inner.prefer_offline.store(on, Ordering::Relaxed);
+    }
+
+    /// Never touch the network: cached packuments only, else `E_NOT_CACHED`.
+    pub fn set_offline(&self, on: bool) {
+        self.inner.offline.store(on, Ordering::Relaxed);
+    }
+
+    /// The first retry waits this long, the second four times as long.
+    pub fn set_retry_backoff(&self, base: Duration) {
+        *self.inner.retry_backoff.lock().unwrap() = base;
+    }
+
+    /// The packument URL for `name` on its (scoped) registry; scoped names are
+    /// escaped as npm does (`@scope%2fname`).
+    pub fn packument_url(&self, name: &str) -> String {
+        let base = self.inner.config.registry_for(name);
+        format!("{base}{}", escape_name(name))
+    }
+
+    /// The packument of `name`, fetched at most once per client (concurrent
+    /// callers share one request; failures are remembered too).
+    pub async fn packument(&self, name: &str) -> Result<Arc<Packument>> {
+        let cell = self
+            .inner
+            .memo
+            .entry(name.to_string())
+            .or_default()
+            .value()
+            .clone();
+        cell.get_or_init(|| self.load(name)).await.clone()
+    }
+
+    async fn load(&self, name: &str) -> Result<Arc<Packument>> {
+        validate_name(name)?;
+        let url = self.packument_url(name);
+        let path = cache::path_for(&self.inner.cache_dir, name);
+        let mut cached = {
+            let (path, url) = (path.clone(), url.clone());
+            blocking(move || cache::read(&path, &url))
+                .await
+                .map(Arc::new)
+        };
+        let offline = self.inner.offline.load(Ordering::Relaxed);
+        let prefer_offline = self.inner.prefer_offline.load(Ordering::Relaxed);
+        if offline || prefer_offline {
+            if let Some(p) = parse_cached(cached.clone()).await {
+                return Ok(p);
+            }
+            if offline {
+                return Err(Error::new(
+                    Code::NotCached,
+                    format!("package '{name}' is not in the cache ({url}) and offline mode is on; run once online (or prefetch) first"),
+                ));
+            }
+            cached = None; // unreadable: fetch without validators
+        }
+
+        let meta = cached.as_ref().map(|e| e.meta.clone());
+        match self.fetch(name, &url, meta.as_ref()).await {
+            Ok(Fetched::Fresh(p)) => Ok(p),
+            Ok(Fetched::NotModified) => match parse_cached(cached).await {
+                Some(p) => Ok(p),
+                // The cached body is corrupt: fetch again without validators.
+                None => match self.fetch(name, &url, None).await? {
+                    Fetched::Fresh(p) => Ok(p),
+                    Fetched::NotModified => Err(Error::new(
+                        Code::Network,
+                        format!("GET {url}: unexpected 304 Not Modified without a cached copy"),
+                    )),
+                },
+            },
+            // Revalidation failed on the network: use the stale copy, as npm does.
+            Err(e) if e.code == Code::Network && cached.is_some() => {
+                parse_cached(cached).await.ok_or(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// GET with retries; parses and caches a 200.
+    async fn fetch(
+        &self,
+        name: &str,
+        url: &str,
+        cached: Option<&cache::CacheMeta>,
+    ) -> Result<Fetched> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT_CORGI));
+        if let Ok(ua) = HeaderValue::from_str(&self.inner.config.user_agent) {
+            headers.insert(header::USER_AGENT, ua);
+        }
+        if let Some(auth) = self.inner.config.auth_header(url) {
+            if let Ok(mut v) = HeaderValue::from_str(&auth) {
+                v.set_sensitive(true);
+                headers.insert(header::AUTHORIZATION, v);
+            }
+        }
+        if let Some(meta) = cached {
+            if let Some(v) = meta
+                .etag
+                .as_deref()
+                .and_then(|e| HeaderValue::from_str(e).ok())
+            {
+                headers.insert(header::IF_NONE_MATCH, v);
+            }
+            if let Some(v) = meta
+                .last_modified
+                .as_deref()
+                .and_then(|e| HeaderValue::from_str(e).ok())
+            {
+                headers.insert(header::IF_MODIFIED_SINCE, v);
+            }
+        }
+
+        let backoff = *self.inner.retry_backoff.lock().unwrap();
+        let mut last_err = String::new();
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(backoff * 4u32.pow(attempt - 1)).await;
+            }
+            let resp = match self
+                .inner
+                .http
+                .get(url)
+                .headers(headers.clone())
+                .send()
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    last_err = chain(&e);
+                    continue;
+                }
+            };
+            let status = resp.status();
+            if status == StatusCode::NOT_MODIFIED && cached.is_some() {
+                return Ok(Fetched::NotModified);
+            }
+            if status == StatusCode::NOT_FOUND {
+                return Err(Error::new(
+                    Code::NotFound,
+                    format!(
+                        "package '{name}' not found in registry {} ({url}); check the name, and the registry settings in .npmrc",
+                        self.inner.config.registry_for(name)
+                    ),
+                ));
+            }
+            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                return Err(Error::new(
+                    Code::Network,
+                    format!(
+                        "GET {url}: {status}; the registry needs credentials for '{name}': add an auth token for this registry to .npmrc"
+                    ),
+                ));
+            }
+            if !status.is_success() {
+                last_err = format!("HTTP {status}");
+                let retryable = status.is_server_error()
+                    || status == StatusCode::TOO_MANY_REQUESTS
+                    || status == StatusCode::REQUEST_TIMEOUT;
+                if retryable {
+                    continue;
+                }
+                break;
+            }
+            let header_str = |h: header::HeaderName| {
+                resp.headers()
+                    .get(h)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let etag = header_str(header::ETAG);
+            let last_modified = header_str(header::LAST_MODIFIED);
+            let body = match resp.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    last_err = chain(&e);
+                    continue;
+                }
+            };
+            let path = cache::path_for(&self.inner.cache_dir, name);
+            let url_owned = url.to_string();
+            let parsed = blocking(move || {
+                let p = Packument::from_slice(&body)?;
+                // A failed cache write only costs a refetch next time.
+                let _ = cache::write(&path, &url_owned, etag, last_modified, &p);
+                Ok::<_, serde_json::Error>(p)
+            })
+            .await;
+            return match parsed {
+                Ok(p) => Ok(Fetched::Fresh(Arc::new(p))),
+                Err(e) => Err(Error::new(
+                    Code::Network,
+                    format!("GET {url}: the registry returned invalid packument JSON ({e}); try again, or check the registry URL"),
+                )),
+            };
+        }
+        Err(Error::new(
+            Code::Network,
+            format!("GET {url} failed after {ATTEMPTS} attempts: {last_err}; check your network connection and registry settings"),
+        ))
+    }
 }
+
+enum Fetched {
+    NotModified,
+    Fresh(Arc<Packument>),
+}
+
+/// Parses a cache entry's packument off the async workers.
+async fn parse_cached(entry: Option<Arc<cache::CacheEntry>>) -> Option<Arc<Packument>> {
+    let entry = entry?;
+    blocking(move || entry.packument()).await.map(Arc::new)
+}
+
+/// Runs CPU or disk work off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f)
+        .await
+        .expect("blocking task panicked")
+}
+
+/// `@scope/name` → `@scope%2fname` (npm-package-arg's `escapedName`).
+fn escape_name(name: &str) -> String {
+    if name.starts_with('@') {
+        name.replacen('/', "%2f", 1)
+    } else {
+        name.to_string()
+    }
+}
+
+/// Rejects names that cannot be a registry package (and would break the URL
+/// or the cache path).
+fn validate_name(name: &str) -> Result<()> {
+    let bad = name.is_empty()
+        || name.len() > 214
+        || name.starts_with('.')
+        || name.starts_with('_')
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "?#%\\".contains(c))
+        || match name.strip_prefix('@') {
+            Some(rest) => {
+                let mut parts = rest.split('/');
+                let (scope, pkg) = (parts.next(), parts.next());
+                !matches!((scope, pkg, parts.next()), (Some(s), Some(p), None) if !s.is_empty() && !p.is_empty() && !p.starts_with('.'))
+            }
+            None => name.contains('/'),
+        };
+    if bad {
+        return Err(Error::new(
+            Code::Manifest,
+            format!("invalid package name '{name}'"),
+        ));
+    }
+    Ok(())
+}
+
+/// An error with its causes, `a: b: c`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let msg = s.to_string();
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        src = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

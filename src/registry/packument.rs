@@ -1,0 +1,685 @@
+//! The packument model: only the fields an installer (and npm's lockfile)
+//! needs, parsed leniently.
+//!
+//! Packuments can be megabytes (this registry returns full documents even for
+//! the abbreviated `Accept` header), so the parser walks the JSON once and
+//! skips every field it does not know with `IgnoredAny`. Odd shapes in old
+//! packages (`engines` as an array, `license` as an object, non-string
+//! dependency values, `bin` as a string) never fail the whole document: the
+//! bad value is dropped or normalized.
+//!
+//! The same (de)serialization is used for the on-disk cache: [`Packument`]
+//! serializes to a small packument in registry field names, which parses back
+//! to an equal value.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A package document: all versions of one package.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Packument {
+    pub name: String,
+    /// `dist-tags`: tag → version.
+    pub dist_tags: BTreeMap<String, String>,
+    /// version string → manifest.
+    pub versions: BTreeMap<String, Arc<Manifest>>,
+}
+
+/// One version of a package, as published.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    pub name: String,
+    pub version: String,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub dependencies: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub optional_dependencies: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub peer_dependencies: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub peer_dependencies_meta: IndexMap<String, PeerMeta>,
+    /// Normalized like npm-normalize-package-bin: command name → relative
+    /// path (no leading `./`); a string `bin` maps the unscoped package name.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub bin: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub engines: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub os: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cpu: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub libc: Vec<String>,
+    /// A string license, or the `type` of an object license (npm's lockfile
+    /// rule). Only full documents carry it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// `hasInstallScript`, or `scripts` has preinstall/install/postinstall.
+    #[serde(skip_serializing_if = "is_false")]
+    pub has_install_script: bool,
+    /// The deprecation message (empty messages mean "not deprecated").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<String>,
+    pub dist: Dist,
+    /// `bundleDependencies`/`bundledDependencies`; `true` means every
+    /// dependency.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bundle_dependencies: Vec<String>,
+    /// `funding`, verbatim (npm copies it into package-lock.json).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub funding: Option<Value>,
+    /// `_hasShrinkwrap` (npm writes `hasShrinkwrap` into the lockfile).
+    #[serde(rename = "_hasShrinkwrap", skip_serializing_if = "is_false")]
+    pub has_shrinkwrap: bool,
+}
+
+/// `peerDependenciesMeta[name]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PeerMeta {
+    pub optional: bool,
+}
+
+/// Where the tarball is and how to verify it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Dist {
+    pub tarball: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shasum: Option<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Packument {
+    /// Parses a packument from JSON bytes.
+    pub fn from_slice(bytes: &[u8]) -> serde_json::Result<Packument> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+impl Serialize for Packument {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Versions<'a>(&'a BTreeMap<String, Arc<Manifest>>);
+        impl Serialize for Versions<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for (k, v) in self.0 {
+                    m.serialize_entry(k, &**v)?;
+                }
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("name", &self.name)?;
+        m.serialize_entry("dist-tags", &self.dist_tags)?;
+        m.serialize_entry("versions", &Versions(&self.versions))?;
+        m.end()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Deserialization
+
+impl<'de> Deserialize<'de> for Packument {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        enum Field {
+            #[serde(rename = "name")]
+            Name,
+            #[serde(rename = "dist-tags")]
+            DistTags,
+            #[serde(rename = "versions")]
+            Versions,
+            #[serde(other)]
+            Other,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Packument;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a packument object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Packument, A::Error> {
+                let mut p = Packument::default();
+                while let Some(key) = map.next_key::<Field>()? {
+                    match key {
+                        Field::Name => {
+                            p.name = map.next_value::<Lenient>()?.string().unwrap_or_default()
+                        }
+                        Field::DistTags => {
+                            p.dist_tags = map.next_value::<StrMap>()?.0.into_iter().collect()
+                        }
+                        Field::Versions => p.versions = map.next_value::<VersionMap>()?.0,
+                        Field::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                for (version, m) in p.versions.iter_mut() {
+                    if m.version.is_empty() || m.name.is_empty() {
+                        let m = Arc::make_mut(m);
+                        if m.version.is_empty() {
+                            m.version = version.clone();
+                        }
+                        if m.name.is_empty() {
+                            m.name = p.name.clone();
+                        }
+                    }
+                }
+                Ok(p)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// `versions`: entries whose value is not an object are dropped.
+struct VersionMap(BTreeMap<String, Arc<Manifest>>);
+
+impl<'de> Deserialize<'de> for VersionMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = VersionMap;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of versions")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<VersionMap, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    if let Some(m) = map.next_value::<MaybeManifest>()?.0 {
+                        out.insert(k, Arc::new(m));
+                    }
+                }
+                Ok(VersionMap(out))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<VersionMap, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(VersionMap(BTreeMap::new()))
+            }
+            fn visit_unit<E>(self) -> Result<VersionMap, E> {
+                Ok(VersionMap(BTreeMap::new()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+struct MaybeManifest(Option<Manifest>);
+
+impl<'de> Deserialize<'de> for MaybeManifest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        enum Field {
+            Name,
+            Version,
+            Dependencies,
+            OptionalDependencies,
+            PeerDependencies,
+            PeerDependenciesMeta,
+            Bin,
+            Engines,
+            Os,
+            Cpu,
+            Libc,
+            License,
+            HasInstallScript,
+            Scripts,
+            Deprecated,
+            Dist,
+            BundleDependencies,
+            BundledDependencies,
+            Funding,
+            #[serde(rename = "_hasShrinkwrap")]
+            HasShrinkwrap,
+            #[serde(other)]
+            Other,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MaybeManifest;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a manifest object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MaybeManifest, A::Error> {
+                let mut m = Manifest::default();
+                let mut bin = Value::Null;
+                let mut bundle = Value::Null;
+                let mut scripts_install = false;
+                while let Some(key) = map.next_key::<Field>()? {
+                    match key {
+                        Field::Name => {
+                            m.name = map.next_value::<Lenient>()?.string().unwrap_or_default()
+                        }
+                        Field::Version => {
+                            m.version = map.next_value::<Lenient>()?.string().unwrap_or_default()
+                        }
+                        Field::Dependencies => m.dependencies = map.next_value::<StrMap>()?.0,
+                        Field::OptionalDependencies => {
+                            m.optional_dependencies = map.next_value::<StrMap>()?.0
+                        }
+                        Field::PeerDependencies => {
+                            m.peer_dependencies = map.next_value::<StrMap>()?.0
+                        }
+                        Field::PeerDependenciesMeta => {
+                            m.peer_dependencies_meta = peer_meta(map.next_value()?)
+                        }
+                        Field::Bin => bin = map.next_value()?,
+                        Field::Engines => m.engines = map.next_value::<StrMap>()?.0,
+                        Field::Os => m.os = str_list(map.next_value()?),
+                        Field::Cpu => m.cpu = str_list(map.next_value()?),
+                        Field::Libc => m.libc = str_list(map.next_value()?),
+                        Field::License => m.license = license(map.next_value()?),
+                        Field::HasInstallScript => {
+                            m.has_install_script |= map.next_value::<Value>()? == Value::Bool(true)
+                        }
+                        Field::Scripts => scripts_install = has_install_script(map.next_value()?),
+                        Field::Deprecated => {
+                            m.deprecated = map
+                                .next_value::<Lenient>()?
+                                .string()
+                                .filter(|s| !s.is_empty())
+                        }
+                        Field::Dist => m.dist = dist(map.next_value()?),
+                        Field::BundleDependencies | Field::BundledDependencies => {
+                            let v: Value = map.next_value()?;
+                            if !v.is_null() {
+                                bundle = v;
+                            }
+                        }
+                        Field::Funding => {
+                            m.funding = Some(map.next_value::<Value>()?).filter(|v| !v.is_null())
+                        }
+                        Field::HasShrinkwrap => {
+                            m.has_shrinkwrap = map.next_value::<Value>()? == Value::Bool(true)
+                        }
+                        Field::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                m.has_install_script |= scripts_install;
+                m.bin = normalize_bin(&m.name, bin);
+                m.bundle_dependencies = match bundle {
+                    Value::Bool(true) => m.dependencies.keys().cloned().collect(),
+                    v => str_list(v),
+                };
+                Ok(MaybeManifest(Some(m)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MaybeManifest, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(MaybeManifest(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<MaybeManifest, E> {
+                Ok(MaybeManifest(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<MaybeManifest, E> {
+                Ok(MaybeManifest(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<MaybeManifest, E> {
+                Ok(MaybeManifest(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<MaybeManifest, E> {
+                Ok(MaybeManifest(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<MaybeManifest, E> {
+                Ok(MaybeManifest(None))
+            }
+            fn visit_unit<E>(self) -> Result<MaybeManifest, E> {
+                Ok(MaybeManifest(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Any JSON value, kept only if it is a string.
+struct Lenient(Option<String>);
+
+impl Lenient {
+    fn string(self) -> Option<String> {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Lenient {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Lenient(match Value::deserialize(d)? {
+            Value::String(s) => Some(s),
+            _ => None,
+        }))
+    }
+}
+
+/// A map of strings; non-string values are skipped, non-maps are empty.
+/// Hand-written so that the common case (dependencies) allocates no `Value`.
+struct StrMap(IndexMap<String, String>);
+
+impl<'de> Deserialize<'de> for StrMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrMap;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of strings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrMap, A::Error> {
+                let mut out = IndexMap::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(k) = map.next_key::<String>()? {
+                    if let Some(v) = map.next_value::<Lenient>()?.0 {
+                        out.insert(k, v);
+                    }
+                }
+                Ok(StrMap(out))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrMap, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(StrMap(IndexMap::new()))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<StrMap, E> {
+                Ok(StrMap(IndexMap::new()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<StrMap, E> {
+                Ok(StrMap(IndexMap::new()))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<StrMap, E> {
+                Ok(StrMap(IndexMap::new()))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<StrMap, E> {
+                Ok(StrMap(IndexMap::new()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<StrMap, E> {
+                Ok(StrMap(IndexMap::new()))
+            }
+            fn visit_unit<E>(self) -> Result<StrMap, E> {
+                Ok(StrMap(IndexMap::new()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Strings of an array (others dropped); a lone string is a one-item list.
+fn str_list(v: Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s],
+        Value::Array(a) => a
+            .into_iter()
+            .filter_map(|x| match x {
+                Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn license(v: Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s),
+        Value::Object(o) => match o.get("type") {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn peer_meta(v: Value) -> IndexMap<String, PeerMeta> {
+    let Value::Object(o) = v else {
+        return IndexMap::new();
+    };
+    o.into_iter()
+        .filter_map(|(k, v)| {
+            let Value::Object(meta) = v else { return None };
+            let optional = meta.get("optional") == Some(&Value::Bool(true));
+            Some((k, PeerMeta { optional }))
+        })
+        .collect()
+}
+
+fn has_install_script(v: Value) -> bool {
+    let Value::Object(o) = v else { return false };
+    ["preinstall", "install", "postinstall"]
+        .iter()
+        .any(|k| matches!(o.get(*k), Some(Value::String(s)) if !s.is_empty()))
+}
+
+fn dist(v: Value) -> Dist {
+    let Value::Object(mut o) = v else {
+        return Dist::default();
+    };
+    let mut take = |k: &str| match o.remove(k) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        _ => None,
+    };
+    Dist {
+        tarball: take("tarball").unwrap_or_default(),
+        integrity: take("integrity"),
+        shasum: take("shasum"),
+    }
+}
+
+/// npm-normalize-package-bin.
+fn normalize_bin(name: &str, v: Value) -> IndexMap<String, String> {
+    let entries: Vec<(String, Value)> = match v {
+        Value::String(s) if !name.is_empty() => vec![(name.to_string(), Value::String(s))],
+        Value::Array(a) => a
+            .into_iter()
+            .filter_map(|x| match x {
+                Value::String(s) => Some((basename(&s).to_string(), Value::String(s))),
+                _ => None,
+            })
+            .collect(),
+        Value::Object(o) => o.into_iter().collect(),
+        _ => return IndexMap::new(),
+    };
+    let mut out = IndexMap::new();
+    for (key, target) in entries {
+        let Value::String(target) = target else {
+            continue;
+        };
+        let base = join_root(basename(&key.replace(['\\', ':'], "/")));
+        if base.is_empty() {
+            continue;
+        }
+        let target = join_root(&target.replace('\\', "/"));
+        if target.is_empty() {
+            continue;
+        }
+        out.insert(base, target);
+    }
+    out
+}
+
+/// `path.basename` (POSIX): the last non-empty segment.
+fn basename(p: &str) -> &str {
+    p.trim_end_matches('/').rsplit('/').next().unwrap_or("")
+}
+
+/// `path.join('/', p).slice(1)`: a normalized path that cannot leave the root.
+fn join_root(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    let mut out = parts.join("/");
+    if p.ends_with('/') && !out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Packument {
+        Packument::from_slice(&serde_json::to_vec(&v).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn parses_a_normal_packument() {
+        let p = parse(json!({
+            "_id": "a", "name": "a", "readme": "x".repeat(1000),
+            "dist-tags": {"latest": "1.0.0", "next": "2.0.0-rc.1"},
+            "time": {"1.0.0": "2020-01-01"},
+            "versions": {
+                "1.0.0": {
+                    "name": "a", "version": "1.0.0",
+                    "dependencies": {"b": "^1.0.0", "c": "2.x"},
+                    "optionalDependencies": {"d": "*"},
+                    "peerDependencies": {"react": ">=16"},
+                    "peerDependenciesMeta": {"react": {"optional": true}, "x": {}},
+                    "bin": {"a-cli": "./bin/cli.js"},
+                    "engines": {"node": ">=14"},
+                    "os": ["linux", "!win32"], "cpu": ["x64"], "libc": ["glibc"],
+                    "license": "MIT",
+                    "scripts": {"test": "x", "postinstall": "node x.js"},
+                    "deprecated": "use b",
+                    "funding": {"url": "https://x"},
+                    "_hasShrinkwrap": false,
+                    "dist": {"tarball": "https://r/a/-/a-1.0.0.tgz", "integrity": "sha512-xx", "shasum": "abc"},
+                    "repository": {"type": "git"}, "description": "hello"
+                },
+                "2.0.0-rc.1": {"name": "a", "version": "2.0.0-rc.1", "dist": {"tarball": "t"}}
+            }
+        }));
+        assert_eq!(p.name, "a");
+        assert_eq!(p.dist_tags["next"], "2.0.0-rc.1");
+        let m = &p.versions["1.0.0"];
+        assert_eq!(
+            m.dependencies.get_index(0),
+            Some((&"b".to_string(), &"^1.0.0".to_string()))
+        );
+        assert_eq!(m.optional_dependencies["d"], "*");
+        assert_eq!(m.peer_dependencies["react"], ">=16");
+        assert!(m.peer_dependencies_meta["react"].optional);
+        assert!(!m.peer_dependencies_meta["x"].optional);
+        assert_eq!(m.bin["a-cli"], "bin/cli.js");
+        assert_eq!(m.engines["node"], ">=14");
+        assert_eq!(m.os, vec!["linux", "!win32"]);
+        assert_eq!(m.cpu, vec!["x64"]);
+        assert_eq!(m.libc, vec!["glibc"]);
+        assert_eq!(m.license.as_deref(), Some("MIT"));
+        assert!(m.has_install_script);
+        assert_eq!(m.deprecated.as_deref(), Some("use b"));
+        assert_eq!(m.dist.integrity.as_deref(), Some("sha512-xx"));
+        assert_eq!(m.dist.shasum.as_deref(), Some("abc"));
+        assert_eq!(m.funding, Some(json!({"url": "https://x"})));
+        assert!(!m.has_shrinkwrap);
+        let rc = &p.versions["2.0.0-rc.1"];
+        assert!(!rc.has_install_script && rc.bin.is_empty() && rc.license.is_none());
+    }
+
+    #[test]
+    fn tolerates_odd_shapes() {
+        let p = parse(json!({
+            "name": "@s/old",
+            "dist-tags": {"latest": "0.1.0", "bad": 5},
+            "versions": {
+                "0.1.0": {
+                    "name": "@s/old", "version": "0.1.0",
+                    "bin": "./cli.js",
+                    "engines": ["node >=0.4"],
+                    "license": {"type": "BSD", "url": "http://x"},
+                    "dependencies": {"ok": "1", "num": 1, "nul": null, "obj": {}},
+                    "peerDependencies": "nope",
+                    "os": "darwin",
+                    "bundledDependencies": true,
+                    "deprecated": "",
+                    "hasInstallScript": true,
+                    "dist": {"tarball": "t", "integrity": 7}
+                },
+                "0.0.1": {"bin": ["bin/x", "bin/y.js", 3], "license": ["MIT"], "engines": null,
+                          "bundleDependencies": ["ok", 2], "dist": "weird", "deprecated": false},
+                "0.0.0": "garbage",
+                "0.0.2": null
+            }
+        }));
+        assert_eq!(p.dist_tags.len(), 1);
+        assert_eq!(p.versions.len(), 2);
+        let m = &p.versions["0.1.0"];
+        assert_eq!(m.bin.len(), 1);
+        assert_eq!(m.bin["old"], "cli.js");
+        assert!(m.engines.is_empty());
+        assert_eq!(m.license.as_deref(), Some("BSD"));
+        assert_eq!(m.dependencies.len(), 1);
+        assert!(m.peer_dependencies.is_empty());
+        assert_eq!(m.os, vec!["darwin"]);
+        assert_eq!(m.bundle_dependencies, vec!["ok"]);
+        assert_eq!(m.deprecated, None);
+        assert!(m.has_install_script);
+        assert_eq!(m.dist.integrity, None);
+        let old = &p.versions["0.0.1"];
+        assert_eq!(old.name, "@s/old", "name filled from the packument");
+        assert_eq!(old.version, "0.0.1", "version filled from the key");
+        assert_eq!(old.bin["x"], "bin/x");
+        assert_eq!(old.bin["y.js"], "bin/y.js");
+        assert_eq!(old.license, None);
+        assert_eq!(old.bundle_dependencies, vec!["ok"]);
+        assert_eq!(old.dist, Dist::default());
+        assert_eq!(old.deprecated, None);
+    }
+
+    #[test]
+    fn bin_normalization() {
+        let b = normalize_bin(
+            "x",
+            json!({"../evil": "../../etc/passwd", "a/b": "./x//y/../z.js", "": "q", "c": "", "d:e": "f\\g"}),
+        );
+        assert_eq!(b["evil"], "etc/passwd");
+        assert_eq!(b["b"], "x/z.js");
+        assert_eq!(b["e"], "f/g");
+        assert!(!b.contains_key("") && !b.contains_key("c"));
+    }
+
+    #[test]
+    fn malformed_json_is_an_error() {
+        assert!(Packument::from_slice(b"{\"name\": \"a\", \"versions\": {").is_err());
+        assert!(Packument::from_slice(b"[1,2]").is_err());
+    }
+
+    #[test]
+    fn serialization_round_trips() {
+        let p = parse(json!({
+            "name": "@s/r", "dist-tags": {"latest": "1.0.0"},
+            "versions": {"1.0.0": {
+                "name": "@s/r", "version": "1.0.0", "bin": "cli.js",
+                "dependencies": {"z": "1", "a": "2"}, "peerDependenciesMeta": {"p": {"optional": true}},
+                "license": {"type": "MIT"}, "scripts": {"install": "x"}, "bundleDependencies": ["a"],
+                "funding": [{"url": "u"}], "_hasShrinkwrap": true, "deprecated": "old",
+                "os": ["linux"], "engines": {"node": ">=1"},
+                "dist": {"tarball": "t", "integrity": "sha512-x"}
+            }}
+        }));
+        let bytes = serde_json::to_vec(&p).unwrap();
+        let back = Packument::from_slice(&bytes).unwrap();
+        assert_eq!(p, back);
+        let deps: Vec<_> = back.versions["1.0.0"]
+            .dependencies
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(deps, vec!["z", "a"], "dependency order is preserved");
+    }
+}

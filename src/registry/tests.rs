@@ -1,0 +1,417 @@
+//! RegistryClient against a tiny HTTP/1.1 server on 127.0.0.1.
+
+use super::*;
+use crate::config::ConfigOverrides;
+use std::collections::HashMap;
+use std::sync::atomic::AtomicUsize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// One request as the server saw it: path and lower-cased headers.
+#[derive(Debug, Clone)]
+struct Req {
+    path: String,
+    headers: HashMap<String, String>,
+}
+
+struct Resp {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    delay: Duration,
+}
+
+impl Resp {
+    fn json(body: &str) -> Resp {
+        Resp {
+            status: 200,
+            headers: vec![("content-type", "application/json".into())],
+            body: body.as_bytes().to_vec(),
+            delay: Duration::ZERO,
+        }
+    }
+    fn status(status: u16) -> Resp {
+        Resp {
+            status,
+            headers: vec![],
+            body: vec![],
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+type Handler = Arc<dyn Fn(usize, &Req) -> Resp + Send + Sync>;
+
+struct Server {
+    port: u16,
+    requests: Arc<Mutex<Vec<Req>>>,
+}
+
+impl Server {
+    async fn start(handler: impl Fn(usize, &Req) -> Resp + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests: Arc<Mutex<Vec<Req>>> = Arc::default();
+        let handler: Handler = Arc::new(handler);
+        let counter = Arc::new(AtomicUsize::new(0));
+        let reqs = requests.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let (handler, reqs, counter) = (handler.clone(), reqs.clone(), counter.clone());
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    let mut lines = text.split("\r\n");
+                    let path = lines
+                        .next()
+                        .and_then(|l| l.split(' ').nth(1))
+                        .unwrap_or("")
+                        .to_string();
+                    let headers = lines
+                        .filter_map(|l| l.split_once(':'))
+                        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                        .collect();
+                    let req = Req { path, headers };
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    reqs.lock().unwrap().push(req.clone());
+                    let resp = handler(n, &req);
+                    tokio::time::sleep(resp.delay).await;
+                    let mut out = format!(
+                        "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+                        resp.status,
+                        resp.body.len()
+                    );
+                    for (k, v) in &resp.headers {
+                        out.push_str(&format!("{k}: {v}\r\n"));
+                    }
+                    out.push_str("\r\n");
+                    let _ = sock.write_all(out.as_bytes()).await;
+                    let _ = sock.write_all(&resp.body).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        Server { port, requests }
+    }
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+    fn requests(&self) -> Vec<Req> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+const DOC: &str = r#"{"name":"a","dist-tags":{"latest":"1.0.0"},"versions":{"1.0.0":{"name":"a","version":"1.0.0","dist":{"tarball":"http://x/a-1.0.0.tgz"}}}}"#;
+
+struct Env {
+    tmp: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            tmp: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn cache(&self) -> PathBuf {
+        self.tmp.path().join("cache")
+    }
+    /// A client whose project `.npmrc` is `npmrc`.
+    fn client(&self, npmrc: &str) -> RegistryClient {
+        let project = self.tmp.path().join("project");
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::write(project.join(".npmrc"), npmrc).unwrap();
+        let env: HashMap<String, String> =
+            [("HOME".to_string(), self.tmp.path().display().to_string())].into();
+        let config = Config::load(&project, &ConfigOverrides::default(), &env).unwrap();
+        let http = http_client_builder().no_proxy().build().unwrap();
+        let c = RegistryClient::new(Arc::new(config), http, &self.cache());
+        c.set_retry_backoff(Duration::from_millis(10));
+        c
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetches_parses_and_saves_etag() {
+    let server = Server::start(|_, _| {
+        let mut r = Resp::json(DOC);
+        r.headers.push(("etag", "\"v1\"".into()));
+        r
+    })
+    .await;
+    let env = Env::new();
+    let client = env.client(&format!("registry={}\n", server.url()));
+    let p = client.packument("a").await.unwrap();
+    assert_eq!(p.dist_tags["latest"], "1.0.0");
+    assert_eq!(pick_version(&p, "^1").unwrap().version, "1.0.0");
+    let req = &server.requests()[0];
+    assert_eq!(req.path, "/a");
+    assert_eq!(req.headers["accept"], ACCEPT_CORGI);
+    assert!(req.headers["user-agent"].starts_with("brisk/"));
+    let text = std::fs::read_to_string(env.cache().join("packuments/a.json")).unwrap();
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .contains("\"etag\":\"\\\"v1\\\"\""),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revalidates_with_if_none_match_and_uses_cache_on_304() {
+    let server = Server::start(|_, req| match req.headers.get("if-none-match") {
+        Some(tag) if tag == "\"v1\"" => Resp::status(304),
+        _ => {
+            let mut r = Resp::json(DOC);
+            r.headers.push(("etag", "\"v1\"".into()));
+            r.headers
+                .push(("last-modified", "Mon, 01 Jan 2024 00:00:00 GMT".into()));
+            r
+        }
+    })
+    .await;
+    let env = Env::new();
+    let rc = format!("registry={}\n", server.url());
+    let first = env.client(&rc).packument("a").await.unwrap();
+    let second = env.client(&rc).packument("a").await.unwrap(); // new client: no memo
+    assert_eq!(first, second);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(
+        reqs[1].headers.get("if-none-match").map(String::as_str),
+        Some("\"v1\"")
+    );
+    assert_eq!(
+        reqs[1].headers.get("if-modified-since").map(String::as_str),
+        Some("Mon, 01 Jan 2024 00:00:00 GMT")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefer_offline_and_offline() {
+    let server = Server::start(|_, _| Resp::json(DOC)).await;
+    let env = Env::new();
+    let rc = format!("registry={}\n", server.url());
+    let offline = env.client(&rc);
+    offline.set_offline(true);
+    let err = offline.packument("a").await.unwrap_err();
+    assert_eq!(err.code, Code::NotCached);
+    assert_eq!(server.requests().len(), 0);
+
+    env.client(&rc).packument("a").await.unwrap();
+    assert_eq!(server.requests().len(), 1);
+    let c = env.client(&rc);
+    c.set_prefer_offline(true);
+    assert_eq!(c.packument("a").await.unwrap().name, "a");
+    let c = env.client(&rc);
+    c.set_offline(true);
+    assert_eq!(c.packument("a").await.unwrap().name, "a");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "no request when the cache is used"
+    );
+    // Without prefer-offline (and no ETag), the document is fetched again.
+    env.client(&rc).packument("a").await.unwrap();
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_share_one_request() {
+    let server = Server::start(|_, _| {
+        let mut r = Resp::json(DOC);
+        r.delay = Duration::from_millis(200);
+        r
+    })
+    .await;
+    let env = Env::new();
+    let client = env.client(&format!("registry={}\n", server.url()));
+    let calls = (0..10).map(|_| {
+        let c = client.clone();
+        tokio::spawn(async move { c.packument("a").await })
+    });
+    for r in futures_util::future::join_all(calls).await {
+        assert_eq!(r.unwrap().unwrap().name, "a");
+    }
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_found_is_e_not_found_without_retries() {
+    let server = Server::start(|_, _| Resp::status(404)).await;
+    let env = Env::new();
+    let client = env.client(&format!("registry={}\n", server.url()));
+    let err = client.packument("nope").await.unwrap_err();
+    assert_eq!(err.code, Code::NotFound);
+    assert_eq!(err.code.as_str(), "E_NOT_FOUND");
+    assert!(
+        err.message.contains("'nope'") && err.message.contains(&server.url()),
+        "{}",
+        err.message
+    );
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_error_is_retried() {
+    let server = Server::start(|n, _| {
+        if n == 0 {
+            Resp::status(500)
+        } else {
+            Resp::json(DOC)
+        }
+    })
+    .await;
+    let env = Env::new();
+    let client = env.client(&format!("registry={}\n", server.url()));
+    assert_eq!(client.packument("a").await.unwrap().name, "a");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistent_errors_become_e_network_with_url() {
+    let server = Server::start(|_, _| Resp::status(503)).await;
+    let env = Env::new();
+    let client = env.client(&format!("registry={}\n", server.url()));
+    let err = client.packument("a").await.unwrap_err();
+    assert_eq!(err.code, Code::Network);
+    assert!(
+        err.message.contains(&format!("{}a", server.url())),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("503"), "{}", err.message);
+    assert_eq!(server.requests().len(), 3, "first try + two retries");
+
+    // A closed port: connection refused, also E_NETWORK.
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let client = env.client(&format!("registry=http://127.0.0.1:{port}/\n"));
+    let err = client.packument("a").await.unwrap_err();
+    assert_eq!(err.code, Code::Network);
+    assert!(err.message.contains(&port.to_string()), "{}", err.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_cache_is_used_when_revalidation_fails() {
+    let server = Server::start(|n, _| {
+        if n == 0 {
+            Resp::json(DOC)
+        } else {
+            Resp::status(502)
+        }
+    })
+    .await;
+    let env = Env::new();
+    let rc = format!("registry={}\n", server.url());
+    env.client(&rc).packument("a").await.unwrap();
+    let p = env.client(&rc).packument("a").await.unwrap();
+    assert_eq!(p.name, "a");
+    assert_eq!(server.requests().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_json_is_e_network() {
+    let server = Server::start(|_, _| Resp::json("{\"name\": \"a\", \"versions\": {")).await;
+    let env = Env::new();
+    let client = env.client(&format!("registry={}\n", server.url()));
+    let err = client.packument("a").await.unwrap_err();
+    assert_eq!(err.code, Code::Network);
+    assert!(
+        err.message.contains("invalid packument JSON"),
+        "{}",
+        err.message
+    );
+    assert!(!cache::path_for(&env.cache(), "a").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_only_goes_to_its_host_and_scopes_are_escaped() {
+    let main = Server::start(|_, _| Resp::json(DOC)).await;
+    let other = Server::start(|_, _| Resp::json(&DOC.replace("\"a\"", "\"@o/b\""))).await;
+    let env = Env::new();
+    let client = env.client(&format!(
+        "registry={}\n@o:registry={}\n//127.0.0.1:{}/:_authToken=secret\n",
+        main.url(),
+        other.url(),
+        main.port
+    ));
+    client.packument("a").await.unwrap();
+    let b = client.packument("@o/b").await.unwrap();
+    assert_eq!(b.name, "@o/b");
+    let m = main.requests();
+    assert_eq!(
+        m[0].headers.get("authorization").map(String::as_str),
+        Some("Bearer secret")
+    );
+    let o = other.requests();
+    assert_eq!(o.len(), 1);
+    assert_eq!(o[0].path, "/@o%2fb");
+    assert!(
+        !o[0].headers.contains_key("authorization"),
+        "token leaked to another host"
+    );
+    assert!(cache::path_for(&env.cache(), "@o/b").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_names_are_rejected_before_any_request() {
+    let server = Server::start(|_, _| Resp::json(DOC)).await;
+    let env = Env::new();
+    let client = env.client(&format!("registry={}\n", server.url()));
+    for name in ["", "a b", "../x", "@s", "@s/", "a/b", "x?y", "@s/a/b"] {
+        let err = client.packument(name).await.unwrap_err();
+        assert_eq!(err.code, Code::Manifest, "{name:?}");
+    }
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn escapes_scoped_names() {
+    assert_eq!(escape_name("@babel/core"), "@babel%2fcore");
+    assert_eq!(escape_name("react"), "react");
+}
+
+/// Live check against the real registry (not run by default):
+/// `cargo test --lib registry::tests::live -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn live_registry() {
+    let env = Env::new();
+    let client = env.client("");
+    for name in ["react", "@babel/core", "typescript", "@types/node"] {
+        let t = std::time::Instant::now();
+        let p = client.packument(name).await.unwrap();
+        let size = std::fs::metadata(cache::path_for(&env.cache(), name))
+            .unwrap()
+            .len();
+        let latest = pick_version(&p, "latest").unwrap();
+        println!(
+            "{name}: {} versions, latest {} license {:?}, fetched+parsed in {:?}, cache file {} KB",
+            p.versions.len(),
+            latest.version,
+            latest.license,
+            t.elapsed(),
+            size / 1024
+        );
+    }
+    let cached = env.client("");
+    cached.set_offline(true);
+    for name in ["react", "typescript"] {
+        let t = std::time::Instant::now();
+        cached.packument(name).await.unwrap();
+        println!("{name}: read from the disk cache in {:?}", t.elapsed());
+    }
+}
