@@ -132,7 +132,7 @@ fn non_registry_kind(raw: &str) -> Option<&'static str> {
             return Some(kind);
         }
     }
-    if raw.starts_with('.') || raw.starts_with('/') || raw.starts_with('~') {
+    if raw.starts_with('.') || raw.starts_with('/') || raw.starts_with("~/") {
         return Some("file");
     }
     // `user/repo` GitHub shorthand (no spaces, one slash, not a range).
@@ -175,6 +175,7 @@ mod tests {
         assert_eq!(n, "@scope/pkg");
         assert!(matches!(r, Req::Any));
         assert!(reg("a", ">=1.0.0 <2.0.0 || 3.x").1.matches("3.4.0"));
+        assert!(reg("a", "~1.1.4").1.matches("1.1.9"));
     }
 
     #[test]
@@ -194,6 +195,7 @@ mod tests {
             "https://x/y.tgz",
             "workspace:*",
             "./local",
+            "~/x",
         ] {
             assert!(
                 matches!(Spec::parse("x", raw).unwrap(), Spec::Other { .. }),

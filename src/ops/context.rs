@@ -65,7 +65,7 @@ impl Context {
     }
 
     pub fn registry(&self, prefer_offline: bool) -> RegistryClient {
-        let mut client = RegistryClient::new(self.config.clone(), self.http.clone(), &self.config.cache_dir);
+        let client = RegistryClient::new(self.config.clone(), self.http.clone(), &self.config.cache_dir);
         client.set_prefer_offline(prefer_offline);
         client
     }

@@ -1,0 +1,195 @@
+//! The napi layer: JS option objects → `ops::Options`, progress callback →
+//! `ops::Progress`, `CancelHandle` → `CancelToken`, `Summary` → result object.
+//! No logic. Errors reject with a message starting `E_CODE: `; the JS wrapper
+//! (`brisk.js`) moves that code into `err.code`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+
+use crate::cancel::CancelToken;
+use crate::ops::{self, Call, Event, Summary};
+
+#[napi(object)]
+#[derive(Default)]
+pub struct Options {
+    pub cwd: Option<String>,
+    pub registry: Option<String>,
+    pub cache_dir: Option<String>,
+    pub lockfile_only: Option<bool>,
+    pub frozen_lockfile: Option<bool>,
+    pub omit: Option<Vec<String>>,
+    pub ignore_scripts: Option<bool>,
+    pub legacy_peer_deps: Option<bool>,
+    pub strict_peer_deps: Option<bool>,
+    pub prefer_offline: Option<bool>,
+    /// Remove node_modules first (`brisk ci`).
+    pub clean: Option<bool>,
+    /// Environment for `npm_config_*`, HOME, …; defaults to `process.env`.
+    pub env: Option<HashMap<String, String>>,
+}
+
+#[napi(object)]
+pub struct Timings {
+    pub resolve_ms: f64,
+    pub fetch_ms: f64,
+    pub link_ms: f64,
+    pub total_ms: f64,
+}
+
+#[napi(object)]
+pub struct InstallResult {
+    pub added: u32,
+    pub removed: u32,
+    pub reused: u32,
+    pub downloaded: u32,
+    pub bytes: f64,
+    pub packages: u32,
+    pub up_to_date: bool,
+    pub lockfile_written: bool,
+    pub scripts_not_run: Vec<String>,
+    pub warnings: Vec<String>,
+    pub timings: Timings,
+}
+
+#[napi(object)]
+#[derive(Clone)]
+pub struct ProgressEvent {
+    pub phase: String,
+    pub done: u32,
+    pub total: u32,
+}
+
+/// Cancels the operation it is passed to (the JS wrapper ties it to an
+/// AbortSignal).
+#[napi]
+pub struct CancelHandle {
+    token: CancelToken,
+}
+
+#[napi]
+impl CancelHandle {
+    #[napi(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        CancelHandle {
+            token: CancelToken::new(),
+        }
+    }
+
+    #[napi]
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+}
+
+type ProgressFn = ThreadsafeFunction<ProgressEvent, (), ProgressEvent, Status, false>;
+
+fn to_call(o: Option<Options>, progress: Option<ProgressFn>, cancel: Option<&CancelHandle>) -> Call {
+    let o = o.unwrap_or_default();
+    let options = ops::Options {
+        cwd: o
+            .cwd
+            .map(PathBuf::from)
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| PathBuf::from(".")),
+        registry: o.registry,
+        cache_dir: o.cache_dir.map(PathBuf::from),
+        lockfile_only: o.lockfile_only.unwrap_or(false),
+        frozen_lockfile: o.frozen_lockfile.unwrap_or(false),
+        omit: o.omit,
+        ignore_scripts: o.ignore_scripts.unwrap_or(false),
+        legacy_peer_deps: o.legacy_peer_deps,
+        strict_peer_deps: o.strict_peer_deps,
+        prefer_offline: o.prefer_offline.unwrap_or(false),
+        clean: o.clean.unwrap_or(false),
+        env: o.env.unwrap_or_else(|| std::env::vars().collect()),
+    };
+    let progress = progress.map(|f| {
+        let f = Arc::new(f);
+        Arc::new(move |e: Event| {
+            f.call(
+                ProgressEvent {
+                    phase: e.phase.as_str().to_string(),
+                    done: e.done as u32,
+                    total: e.total as u32,
+                },
+                ThreadsafeFunctionCallMode::NonBlocking,
+            );
+        }) as ops::Progress
+    });
+    Call {
+        options,
+        progress,
+        cancel: cancel.map(|c| c.token.clone()).unwrap_or_default(),
+    }
+}
+
+fn to_result(s: Summary) -> InstallResult {
+    InstallResult {
+        added: s.added as u32,
+        removed: s.removed as u32,
+        reused: s.reused as u32,
+        downloaded: s.downloaded as u32,
+        bytes: s.bytes as f64,
+        packages: s.packages as u32,
+        up_to_date: s.up_to_date,
+        lockfile_written: s.lockfile_written,
+        scripts_not_run: s.scripts_not_run,
+        warnings: s.warnings,
+        timings: Timings {
+            resolve_ms: s.timings.resolve_ms,
+            fetch_ms: s.timings.fetch_ms,
+            link_ms: s.timings.link_ms,
+            total_ms: s.timings.total_ms,
+        },
+    }
+}
+
+fn run<F>(env: &Env, fut: F) -> napi::Result<PromiseRaw<'_, InstallResult>>
+where
+    F: std::future::Future<Output = crate::Result<Summary>> + Send + 'static,
+{
+    env.spawn_future(async move {
+        fut.await
+            .map(to_result)
+            .map_err(|e| napi::Error::from_reason(e.to_string()))
+    })
+}
+
+/// Resolve (when needed), write package-lock.json, fetch and link.
+#[napi(ts_return_type = "Promise<InstallResult>")]
+pub fn install<'e>(
+    env: &'e Env,
+    options: Option<Options>,
+    on_progress: Option<ProgressFn>,
+    cancel: Option<&CancelHandle>,
+) -> napi::Result<PromiseRaw<'e, InstallResult>> {
+    run(env, ops::install(to_call(options, on_progress, cancel)))
+}
+
+/// Make sure every package of the lockfile is in the cache.
+#[napi(ts_return_type = "Promise<InstallResult>")]
+pub fn prefetch<'e>(
+    env: &'e Env,
+    options: Option<Options>,
+    on_progress: Option<ProgressFn>,
+    cancel: Option<&CancelHandle>,
+) -> napi::Result<PromiseRaw<'e, InstallResult>> {
+    run(env, ops::prefetch(to_call(options, on_progress, cancel)))
+}
+
+/// Materialize node_modules from the lockfile and the cache, offline.
+#[napi(ts_return_type = "Promise<InstallResult>")]
+pub fn link<'e>(
+    env: &'e Env,
+    options: Option<Options>,
+    on_progress: Option<ProgressFn>,
+    cancel: Option<&CancelHandle>,
+) -> napi::Result<PromiseRaw<'e, InstallResult>> {
+    run(env, ops::link(to_call(options, on_progress, cancel)))
+}
