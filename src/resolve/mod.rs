@@ -82,7 +82,7 @@ pub fn package_from_manifest(m: &Manifest) -> Package {
                     .collect(),
             ))
         },
-        funding: m.funding.clone(),
+        funding: crate::tree::normalize_funding(m.funding.as_ref()),
         os: m.os.clone(),
         cpu: m.cpu.clone(),
         libc: m.libc.clone(),
@@ -253,6 +253,33 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         }
     }
 
+    /// The version `source`'s own dependency on a peer's name would get,
+    /// when it also satisfies the peer range.
+    async fn guided_peer(
+        &mut self,
+        source: NodeId,
+        node: NodeId,
+        pi: usize,
+    ) -> Result<Option<Arc<Package>>> {
+        let peer_edge = self.tree.nodes[node].edges[pi].clone();
+        let Some(guide) = self.tree.nodes[source].edge(&peer_edge.name) else {
+            return Ok(None);
+        };
+        if guide.kind.is_peer() {
+            return Ok(None);
+        }
+        let Spec::Registry { name, wanted, .. } = &*guide.spec else {
+            return Ok(None);
+        };
+        let Ok(packument) = self.source.packument(name).await else {
+            return Ok(None);
+        };
+        Ok(pick_version(&packument, wanted)
+            .ok()
+            .filter(|m| peer_edge.spec.satisfied_by(&m.name, &m.version))
+            .map(|m| Arc::new(package_from_manifest(m))))
+    }
+
     async fn build_deps(&mut self, id: NodeId) -> Result<()> {
         let problems = self.tree.problem_edges(id);
         if problems.is_empty() {
@@ -282,6 +309,10 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
 
     /// Place a package and then the peers it needs next to it.
     async fn place(&mut self, from: NodeId, ei: usize, pkg: Arc<Package>) -> Result<()> {
+        // The node whose dependency started this peer set: its own edge on
+        // a peer's name guides which version the peer gets (arborist's
+        // #loadPeerSet uses the parent edge).
+        let source = from;
         let mut work = vec![(from, ei, pkg)];
         while let Some((from, ei, pkg)) = work.pop() {
             match self.tree.place_dep(from, ei, pkg.clone()) {
@@ -314,7 +345,11 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                         }
                     }
                     for pi in peers.into_iter().rev() {
-                        if let Some(peer) = self.manifest_for(node, pi).await? {
+                        let peer = match self.guided_peer(source, node, pi).await? {
+                            Some(p) => Some(p),
+                            None => self.manifest_for(node, pi).await?,
+                        };
+                        if let Some(peer) = peer {
                             work.push((node, pi, peer));
                         }
                     }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 pub use order::locale_cmp;
-pub use package::Package;
+pub use package::{normalize_funding, Package};
 pub use place::Placement;
 
 use crate::spec::Spec;

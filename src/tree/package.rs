@@ -32,6 +32,19 @@ pub struct Package {
     pub bundle_dependencies: Option<Value>,
 }
 
+/// npm writes `funding` as objects: a bare URL string becomes `{url}`.
+pub fn normalize_funding(v: Option<&Value>) -> Option<Value> {
+    let one = |v: &Value| match v {
+        Value::String(s) => serde_json::json!({ "url": s }),
+        other => other.clone(),
+    };
+    match v? {
+        Value::Array(items) => Some(Value::Array(items.iter().map(one).collect())),
+        Value::Null => None,
+        other => Some(one(other)),
+    }
+}
+
 impl Package {
     /// Is `name` an optional peer of this package?
     pub fn peer_is_optional(&self, name: &str) -> bool {
@@ -96,7 +109,7 @@ impl Package {
             dev_dependencies: p.dev_dependencies.clone(),
             bin,
             engines: field("engines"),
-            funding: field("funding"),
+            funding: normalize_funding(p.field("funding")),
             os: strings("os"),
             cpu: strings("cpu"),
             libc: strings("libc"),
