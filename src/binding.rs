@@ -89,8 +89,17 @@ impl CancelHandle {
 
 type ProgressFn = ThreadsafeFunction<ProgressEvent, (), ProgressEvent, Status, false>;
 
-fn to_call(o: Option<Options>, progress: Option<ProgressFn>, cancel: Option<&CancelHandle>) -> Call {
+fn to_call(
+    env: &Env,
+    o: Option<Options>,
+    progress: Option<ProgressFn>,
+    cancel: Option<&CancelHandle>,
+) -> Call {
     let o = o.unwrap_or_default();
+    let node_version = env
+        .get_node_version()
+        .ok()
+        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.patch));
     let options = ops::Options {
         cwd: o
             .cwd
@@ -107,6 +116,7 @@ fn to_call(o: Option<Options>, progress: Option<ProgressFn>, cancel: Option<&Can
         strict_peer_deps: o.strict_peer_deps,
         prefer_offline: o.prefer_offline.unwrap_or(false),
         clean: o.clean.unwrap_or(false),
+        node_version,
         env: o.env.unwrap_or_else(|| std::env::vars().collect()),
     };
     let progress = progress.map(|f| {
@@ -169,7 +179,10 @@ pub fn install<'e>(
     on_progress: Option<ProgressFn>,
     cancel: Option<&CancelHandle>,
 ) -> napi::Result<PromiseRaw<'e, InstallResult>> {
-    run(env, ops::install(to_call(options, on_progress, cancel)))
+    run(
+        env,
+        ops::install(to_call(env, options, on_progress, cancel)),
+    )
 }
 
 /// Make sure every package of the lockfile is in the cache.
@@ -180,7 +193,10 @@ pub fn prefetch<'e>(
     on_progress: Option<ProgressFn>,
     cancel: Option<&CancelHandle>,
 ) -> napi::Result<PromiseRaw<'e, InstallResult>> {
-    run(env, ops::prefetch(to_call(options, on_progress, cancel)))
+    run(
+        env,
+        ops::prefetch(to_call(env, options, on_progress, cancel)),
+    )
 }
 
 /// Materialize node_modules from the lockfile and the cache, offline.
@@ -191,5 +207,5 @@ pub fn link<'e>(
     on_progress: Option<ProgressFn>,
     cancel: Option<&CancelHandle>,
 ) -> napi::Result<PromiseRaw<'e, InstallResult>> {
-    run(env, ops::link(to_call(options, on_progress, cancel)))
+    run(env, ops::link(to_call(env, options, on_progress, cancel)))
 }

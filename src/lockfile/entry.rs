@@ -13,12 +13,17 @@ fn str_map(v: &Map<String, Value>) -> DepMap {
 }
 
 fn deps(v: Option<&Value>) -> DepMap {
-    v.and_then(Value::as_object).map(str_map).unwrap_or_default()
+    v.and_then(Value::as_object)
+        .map(str_map)
+        .unwrap_or_default()
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(a)) => a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     }
@@ -37,7 +42,7 @@ pub fn entry_to_package(name: &str, e: &Map<String, Value>) -> Result<Package, S
         version,
         resolved: text(e, "resolved"),
         integrity: text(e, "integrity"),
-        license: text(e, "license"),
+        license: e.get("license").cloned(),
         dependencies: deps(e.get("dependencies")),
         optional_dependencies: deps(e.get("optionalDependencies")),
         peer_dependencies: deps(e.get("peerDependencies")),
@@ -60,6 +65,8 @@ pub fn entry_to_package(name: &str, e: &Map<String, Value>) -> Result<Package, S
         has_install_script: e.get("hasInstallScript").and_then(Value::as_bool) == Some(true),
         deprecated: text(e, "deprecated"),
         bundle_dependencies: e.get("bundleDependencies").cloned(),
+        has_shrinkwrap: e.get("hasShrinkwrap").and_then(Value::as_bool) == Some(true),
+        workspaces: e.get("workspaces").cloned(),
     })
 }
 
@@ -110,7 +117,7 @@ fn meta_fields(p: &Package, out: &mut Map<String, Value>) {
     put_list(out, "cpu", &p.cpu);
     put_list(out, "libc", &p.libc);
     if let Some(l) = &p.license {
-        out.insert("license".into(), Value::String(l.clone()));
+        out.insert("license".into(), l.clone());
     }
     if p.has_install_script {
         out.insert("hasInstallScript".into(), Value::Bool(true));
@@ -128,6 +135,12 @@ fn meta_fields(p: &Package, out: &mut Map<String, Value>) {
     }
     if let Some(d) = &p.deprecated {
         out.insert("deprecated".into(), Value::String(d.clone()));
+    }
+    if let Some(w) = &p.workspaces {
+        out.insert("workspaces".into(), w.clone());
+    }
+    if p.has_shrinkwrap {
+        out.insert("hasShrinkwrap".into(), Value::Bool(true));
     }
 }
 

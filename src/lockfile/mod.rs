@@ -35,17 +35,15 @@ impl Lockfile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(path.display(), e)),
         };
-        Self::parse(&text)
-            .map(Some)
-            .map_err(|msg| {
-                Error::new(
-                    Code::Lockfile,
-                    format!(
-                        "{} is not a usable lockfile: {msg}. Fix it, or delete it to resolve again.",
-                        path.display()
-                    ),
-                )
-            })
+        Self::parse(&text).map(Some).map_err(|msg| {
+            Error::new(
+                Code::Lockfile,
+                format!(
+                    "{} is not a usable lockfile: {msg}. Fix it, or delete it to resolve again.",
+                    path.display()
+                ),
+            )
+        })
     }
 
     pub fn parse(text: &str) -> std::result::Result<Lockfile, String> {
@@ -199,7 +197,10 @@ pub fn in_sync(lock: &Lockfile, tree: &Tree, project: &Project) -> std::result::
                 } else {
                     tree.location(id)
                 };
-                return Err(format!("{who} needs {}@{}, which it does not lock", e.name, e.raw));
+                return Err(format!(
+                    "{who} needs {}@{}, which it does not lock",
+                    e.name, e.raw
+                ));
             }
         }
     }

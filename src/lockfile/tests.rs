@@ -18,7 +18,8 @@ fn sample() -> Tree {
     root.resolved = None;
     root.license = None;
     root.dependencies.insert("a".into(), "^1.0.0".into());
-    root.dev_dependencies.insert("alias".into(), "npm:b@^2".into());
+    root.dev_dependencies
+        .insert("alias".into(), "npm:b@^2".into());
     let mut tree = Tree::new(root, EdgeOptions::default());
     let mut a = pkg("a", "1.2.0");
     a.dependencies.insert("b".into(), "^1".into());
@@ -39,7 +40,12 @@ fn round_trip_and_npm_shape() {
     let keys: Vec<&str> = lock.packages.keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        vec!["", "node_modules/a", "node_modules/a/node_modules/b", "node_modules/alias"]
+        vec![
+            "",
+            "node_modules/a",
+            "node_modules/a/node_modules/b",
+            "node_modules/alias"
+        ]
     );
     let alias = &lock.packages["node_modules/alias"];
     assert_eq!(alias["name"], "b");
@@ -49,10 +55,19 @@ fn round_trip_and_npm_shape() {
     let order: Vec<&str> = a.keys().map(String::as_str).collect();
     assert_eq!(
         order,
-        vec!["version", "resolved", "integrity", "license", "dependencies", "bin"]
+        vec![
+            "version",
+            "resolved",
+            "integrity",
+            "license",
+            "dependencies",
+            "bin"
+        ]
     );
     assert!(text.ends_with("}\n"));
-    assert!(text.starts_with("{\n  \"name\": \"proj\",\n  \"version\": \"1.0.0\",\n  \"lockfileVersion\": 3,"));
+    assert!(text.starts_with(
+        "{\n  \"name\": \"proj\",\n  \"version\": \"1.0.0\",\n  \"lockfileVersion\": 3,"
+    ));
 
     // Reading it back gives the same tree, and it is in sync.
     let root = tree.root().pkg.as_ref().clone();
@@ -91,10 +106,20 @@ fn hidden_and_omit_resolved() {
 
 #[test]
 fn malformed() {
-    for bad in ["{", "[]", "{}", r#"{"lockfileVersion":3,"packages":{"x":1}}"#] {
+    for bad in [
+        "{",
+        "[]",
+        "{}",
+        r#"{"lockfileVersion":3,"packages":{"x":1}}"#,
+    ] {
         assert!(Lockfile::parse(bad).is_err(), "{bad}");
     }
-    let lock = Lockfile::parse(r#"{"lockfileVersion":3,"packages":{"node_modules/a/node_modules/b":{"version":"1.0.0"}}}"#).unwrap();
-    let e = lock.to_tree(Package::default(), EdgeOptions::default()).unwrap_err();
+    let lock = Lockfile::parse(
+        r#"{"lockfileVersion":3,"packages":{"node_modules/a/node_modules/b":{"version":"1.0.0"}}}"#,
+    )
+    .unwrap();
+    let e = lock
+        .to_tree(Package::default(), EdgeOptions::default())
+        .unwrap_err();
     assert_eq!(e.code, Code::Lockfile);
 }

@@ -65,7 +65,11 @@ impl Context {
     }
 
     pub fn registry(&self, prefer_offline: bool) -> RegistryClient {
-        let client = RegistryClient::new(self.config.clone(), self.http.clone(), &self.config.cache_dir);
+        let client = RegistryClient::new(
+            self.config.clone(),
+            self.http.clone(),
+            &self.config.cache_dir,
+        );
         client.set_prefer_offline(prefer_offline);
         client
     }
@@ -73,6 +77,7 @@ impl Context {
     pub fn edge_options(&self) -> EdgeOptions {
         EdgeOptions {
             legacy_peer_deps: self.config.legacy_peer_deps,
+            overrides: Arc::new(self.project.overrides.clone()),
         }
     }
 

@@ -17,8 +17,7 @@ pub async fn install(call: Call) -> Result<Summary> {
     let t0 = Instant::now();
     let o = &call.options;
     let config = Context::config(&call)?;
-    if !o.clean && !o.lockfile_only && state::is_current(&o.cwd, &state::fingerprint(o, &config))
-    {
+    if !o.clean && !o.lockfile_only && state::is_current(&o.cwd, &state::fingerprint(o, &config)) {
         return Ok(Summary {
             up_to_date: true,
             timings: super::Timings {
@@ -85,9 +84,15 @@ pub(super) async fn ideal_tree(
         ctx.root_package(),
         &source,
         ResolveOptions {
-            legacy_peer_deps: ctx.config.legacy_peer_deps,
+            edges: ctx.edge_options(),
             strict_peer_deps: ctx.config.strict_peer_deps,
-            locked: lock.as_ref().map(|l| l.locked_versions()).unwrap_or_default(),
+            pick: crate::registry::PickOptions {
+                node_version: o.node_version.clone(),
+            },
+            locked: lock
+                .as_ref()
+                .map(|l| l.locked_versions())
+                .unwrap_or_default(),
         },
         |pkg| {
             placed += 1;

@@ -34,6 +34,8 @@ pub struct Options {
     pub prefer_offline: bool,
     /// `brisk ci`: remove node_modules first.
     pub clean: bool,
+    /// The running Node.js version (for `engines.node` when picking).
+    pub node_version: Option<String>,
     /// The environment to read `npm_config_*`, HOME, … from.
     pub env: HashMap<String, String>,
 }

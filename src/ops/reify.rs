@@ -103,7 +103,11 @@ pub async fn reify(
         if !pkg.bin.is_empty() {
             bins.push(BinJob {
                 pkg_dir: dest,
-                bins: pkg.bin.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                bins: pkg
+                    .bin
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
             });
         }
     }
@@ -223,7 +227,10 @@ async fn fetch_all(
         call.report(Phase::Fetch, total, total);
         return Ok(out);
     }
-    let tarballs = ids.iter().map(|&id| ctx.tarball(&tree.nodes[id].pkg)).collect();
+    let tarballs = ids
+        .iter()
+        .map(|&id| ctx.tarball(&tree.nodes[id].pkg))
+        .collect();
     let fetched = ctx.fetcher.ensure_all(tarballs).await?;
     call.report(Phase::Fetch, total, total);
     Ok(fetched)

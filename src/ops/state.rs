@@ -26,15 +26,11 @@ pub fn fingerprint(o: &Options, config: &Config) -> String {
     let cwd = &o.cwd;
     let mut omit = config.omit.clone();
     omit.sort();
-    let files = [
-        "package.json",
-        lockfile::FILE,
-        lockfile::HIDDEN,
-    ]
-    .iter()
-    .map(|f| format!("{f}={}", stamp(&cwd.join(f)).unwrap_or_default()))
-    .collect::<Vec<_>>()
-    .join("\n");
+    let files = ["package.json", lockfile::FILE, lockfile::HIDDEN]
+        .iter()
+        .map(|f| format!("{f}={}", stamp(&cwd.join(f)).unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join("\n");
     format!(
         "brisk {}\n{files}\nomit={}\nlegacy-peer-deps={}\n",
         env!("CARGO_PKG_VERSION"),

@@ -21,6 +21,8 @@ pub struct Project {
     pub dev_dependencies: DepMap,
     pub optional_dependencies: DepMap,
     pub peer_dependencies: DepMap,
+    /// Top-level `overrides` (name → spec, `$name` references resolved).
+    pub overrides: DepMap,
 }
 
 impl Project {
@@ -46,10 +48,7 @@ impl Project {
             Ok(_) => {
                 return Err(Error::new(
                     Code::Manifest,
-                    format!(
-                        "{}/package.json must hold a JSON object",
-                        dir.display()
-                    ),
+                    format!("{}/package.json must hold a JSON object", dir.display()),
                 ))
             }
             Err(e) => {
@@ -64,7 +63,7 @@ impl Project {
         };
         let string = |key: &str| raw.get(key).and_then(Value::as_str).map(str::to_string);
         let deps = |key: &str| dep_map(&raw, key);
-        Ok(Project {
+        let mut project = Project {
             dir: dir.to_path_buf(),
             name: string("name"),
             version: string("version"),
@@ -72,8 +71,56 @@ impl Project {
             dev_dependencies: deps("devDependencies")?,
             optional_dependencies: deps("optionalDependencies")?,
             peer_dependencies: deps("peerDependencies")?,
+            overrides: DepMap::new(),
             raw,
-        })
+        };
+        project.overrides = project.read_overrides()?;
+        Ok(project)
+    }
+
+    /// npm's top-level overrides: `"name": "spec"`, `"name": {".": "spec"}`
+    /// and `$name` references to the root's own dependency specs. (Nested
+    /// overrides scoped to a parent are not applied yet.)
+    fn read_overrides(&self) -> Result<DepMap> {
+        let mut out = DepMap::new();
+        let Some(Value::Object(map)) = self.raw.get("overrides") else {
+            return Ok(out);
+        };
+        for (key, value) in map {
+            if key.is_empty() {
+                continue;
+            }
+            let spec = match value {
+                Value::String(s) => s.as_str(),
+                Value::Object(o) => match o.get(".").and_then(Value::as_str) {
+                    Some(s) => s,
+                    None => continue,
+                },
+                _ => continue,
+            };
+            let spec = match spec.strip_prefix('$') {
+                Some(reference) => self
+                    .dependencies
+                    .get(reference)
+                    .or_else(|| self.dev_dependencies.get(reference))
+                    .or_else(|| self.optional_dependencies.get(reference))
+                    .or_else(|| self.peer_dependencies.get(reference))
+                    .ok_or_else(|| {
+                        Error::new(
+                            Code::Manifest,
+                            format!("override \"{key}\" refers to ${reference}, which is not a dependency of the project"),
+                        )
+                    })?,
+                None => spec,
+            };
+            // `name@range` keys: the name part (the range selector is not applied yet).
+            let name = match key[1..].find('@') {
+                Some(i) => &key[..i + 1],
+                None => key.as_str(),
+            };
+            out.insert(name.to_string(), spec.to_string());
+        }
+        Ok(out)
     }
 
     /// A field of the raw document.
@@ -96,9 +143,7 @@ pub fn dep_map(raw: &Map<String, Value>, key: &str) -> Result<DepMap> {
                     other => {
                         return Err(Error::new(
                             Code::Manifest,
-                            format!(
-                                "package.json {key}.{name} must be a string, found {other}"
-                            ),
+                            format!("package.json {key}.{name} must be a string, found {other}"),
                         ))
                     }
                 }
@@ -128,7 +173,12 @@ mod tests {
         assert_eq!(p.name.as_deref(), Some("a"));
         assert_eq!(p.dependencies["b"], "^1");
         assert_eq!(p.dev_dependencies["c"], "2");
-        for bad in ["{", "[]", r#"{"dependencies":{"a":1}}"#, r#"{"dependencies":"x"}"#] {
+        for bad in [
+            "{",
+            "[]",
+            r#"{"dependencies":{"a":1}}"#,
+            r#"{"dependencies":"x"}"#,
+        ] {
             let e = Project::parse(Path::new("/x"), bad).unwrap_err();
             assert_eq!(e.code, Code::Manifest, "{bad}");
         }

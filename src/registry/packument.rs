@@ -61,7 +61,7 @@ pub struct Manifest {
     /// A string license, or the `type` of an object license (npm's lockfile
     /// rule). Only full documents carry it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub license: Option<String>,
+    pub license: Option<Value>,
     /// `hasInstallScript`, or `scripts` has preinstall/install/postinstall.
     #[serde(skip_serializing_if = "is_false")]
     pub has_install_script: bool,
@@ -79,6 +79,12 @@ pub struct Manifest {
     /// `_hasShrinkwrap` (npm writes `hasShrinkwrap` into the lockfile).
     #[serde(rename = "_hasShrinkwrap", skip_serializing_if = "is_false")]
     pub has_shrinkwrap: bool,
+    /// `engines` when a package wrote it as a list (npm copies it).
+    #[serde(rename = "engines", skip_serializing_if = "Option::is_none")]
+    pub engines_list: Option<Value>,
+    /// `workspaces`, verbatim (npm copies it into package-lock.json).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspaces: Option<Value>,
 }
 
 /// `peerDependenciesMeta[name]`.
@@ -244,6 +250,7 @@ impl<'de> Deserialize<'de> for MaybeManifest {
             Funding,
             #[serde(rename = "_hasShrinkwrap")]
             HasShrinkwrap,
+            Workspaces,
             #[serde(other)]
             Other,
         }
@@ -277,7 +284,15 @@ impl<'de> Deserialize<'de> for MaybeManifest {
                             m.peer_dependencies_meta = peer_meta(map.next_value()?)
                         }
                         Field::Bin => bin = map.next_value()?,
-                        Field::Engines => m.engines = map.next_value::<StrMap>()?.0,
+                        Field::Engines => match map.next_value::<Value>()? {
+                            // Ancient packages: `["node >= 0.8"]`, copied verbatim.
+                            Value::Array(a) if !a.is_empty() => {
+                                m.engines_list = Some(Value::Array(a))
+                            }
+                            v => {
+                                m.engines = StrMap::deserialize(v).map(|s| s.0).unwrap_or_default()
+                            }
+                        },
                         Field::Os => m.os = str_list(map.next_value()?),
                         Field::Cpu => m.cpu = str_list(map.next_value()?),
                         Field::Libc => m.libc = str_list(map.next_value()?),
@@ -301,6 +316,9 @@ impl<'de> Deserialize<'de> for MaybeManifest {
                         }
                         Field::Funding => {
                             m.funding = Some(map.next_value::<Value>()?).filter(|v| !v.is_null())
+                        }
+                        Field::Workspaces => {
+                            m.workspaces = Some(map.next_value::<Value>()?).filter(|v| !v.is_null())
                         }
                         Field::HasShrinkwrap => {
                             m.has_shrinkwrap = map.next_value::<Value>()? == Value::Bool(true)
@@ -426,13 +444,15 @@ fn str_list(v: Value) -> Vec<String> {
     }
 }
 
-fn license(v: Value) -> Option<String> {
+fn license(v: Value) -> Option<Value> {
     match v {
-        Value::String(s) if !s.is_empty() => Some(s),
+        Value::String(s) if !s.is_empty() => Some(Value::String(s)),
         Value::Object(o) => match o.get("type") {
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::String(s)) if !s.is_empty() => Some(Value::String(s.clone())),
             _ => None,
         },
+        // Old packages list several; npm copies the list as it is.
+        Value::Array(a) if !a.is_empty() => Some(Value::Array(a)),
         _ => None,
     }
 }
@@ -580,7 +600,7 @@ mod tests {
         assert_eq!(m.os, vec!["linux", "!win32"]);
         assert_eq!(m.cpu, vec!["x64"]);
         assert_eq!(m.libc, vec!["glibc"]);
-        assert_eq!(m.license.as_deref(), Some("MIT"));
+        assert_eq!(m.license, Some(json!("MIT")));
         assert!(m.has_install_script);
         assert_eq!(m.deprecated.as_deref(), Some("use b"));
         assert_eq!(m.dist.integrity.as_deref(), Some("sha512-xx"));
@@ -622,7 +642,7 @@ mod tests {
         assert_eq!(m.bin.len(), 1);
         assert_eq!(m.bin["old"], "cli.js");
         assert!(m.engines.is_empty());
-        assert_eq!(m.license.as_deref(), Some("BSD"));
+        assert_eq!(m.license, Some(json!("BSD")));
         assert_eq!(m.dependencies.len(), 1);
         assert!(m.peer_dependencies.is_empty());
         assert_eq!(m.os, vec!["darwin"]);
@@ -635,7 +655,11 @@ mod tests {
         assert_eq!(old.version, "0.0.1", "version filled from the key");
         assert_eq!(old.bin["x"], "bin/x");
         assert_eq!(old.bin["y.js"], "bin/y.js");
-        assert_eq!(old.license, None);
+        assert_eq!(
+            old.license,
+            Some(json!(["MIT"])),
+            "lists are kept, as npm does"
+        );
         assert_eq!(old.bundle_dependencies, vec!["ok"]);
         assert_eq!(old.dist, Dist::default());
         assert_eq!(old.deprecated, None);

@@ -18,18 +18,20 @@ use serde_json::{json, Value};
 pub use source::Source;
 
 use crate::error::{Code, Error, Result};
-use crate::registry::{pick_version, Manifest};
+use crate::registry::{pick_version_with, Manifest, PickOptions};
 use crate::spec::Spec;
 use crate::tree::{locale_cmp, EdgeKind, EdgeOptions, NodeId, Package, Placement, Tree, ROOT};
 
 #[derive(Debug, Clone, Default)]
 pub struct ResolveOptions {
-    pub legacy_peer_deps: bool,
+    pub edges: EdgeOptions,
     pub strict_peer_deps: bool,
     /// Versions a previous lockfile had, per package name: when one still
     /// satisfies a range it is kept, so re-resolving a stale lockfile
     /// changes only what package.json changed.
     pub locked: HashMap<String, Vec<String>>,
+    /// npm avoids versions whose `engines.node` excludes the running Node.
+    pub pick: PickOptions,
 }
 
 /// The ideal tree plus what went wrong without failing the install.
@@ -73,7 +75,7 @@ pub fn package_from_manifest(m: &Manifest) -> Package {
         dev_dependencies: Default::default(),
         bin: m.bin.clone(),
         engines: if m.engines.is_empty() {
-            None
+            m.engines_list.clone()
         } else {
             Some(Value::Object(
                 m.engines
@@ -88,6 +90,8 @@ pub fn package_from_manifest(m: &Manifest) -> Package {
         libc: m.libc.clone(),
         has_install_script: m.has_install_script,
         deprecated: m.deprecated.clone(),
+        has_shrinkwrap: m.has_shrinkwrap,
+        workspaces: m.workspaces.clone(),
         bundle_dependencies: if m.bundle_dependencies.is_empty() {
             None
         } else {
@@ -136,12 +140,7 @@ pub async fn resolve<S: Source, F: FnMut(&Package)>(
     opts: ResolveOptions,
     on_placed: F,
 ) -> Result<Resolution> {
-    let tree = Tree::new(
-        root,
-        EdgeOptions {
-            legacy_peer_deps: opts.legacy_peer_deps,
-        },
-    );
+    let tree = Tree::new(root, opts.edges.clone());
     let mut r = Resolver {
         tree,
         source,
@@ -227,7 +226,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                     });
                     let m = match locked {
                         Some(m) => m,
-                        None => pick_version(&packument, wanted)?,
+                        None => pick_version_with(&packument, wanted, &self.opts.pick)?,
                     };
                     Ok(Arc::new(package_from_manifest(m)))
                 }
@@ -274,7 +273,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         let Ok(packument) = self.source.packument(name).await else {
             return Ok(None);
         };
-        Ok(pick_version(&packument, wanted)
+        Ok(pick_version_with(&packument, wanted, &self.opts.pick)
             .ok()
             .filter(|m| peer_edge.spec.satisfied_by(&m.name, &m.version))
             .map(|m| Arc::new(package_from_manifest(m))))

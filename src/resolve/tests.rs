@@ -19,8 +19,14 @@ impl Mem {
         let m = Manifest {
             name: name.to_string(),
             version: version.to_string(),
-            dependencies: deps.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
-            peer_dependencies: peers.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            dependencies: deps
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            peer_dependencies: peers
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
             dist: Dist {
                 tarball: format!("http://r/{name}/-/{name}-{version}.tgz"),
                 integrity: Some(format!("sha512-{name}{version}")),
@@ -47,19 +53,30 @@ fn root(deps: &[(&str, &str)], dev: &[(&str, &str)]) -> Package {
     Package {
         name: "root".into(),
         version: "1.0.0".into(),
-        dependencies: deps.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
-        dev_dependencies: dev.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        dependencies: deps
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        dev_dependencies: dev
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
         ..Default::default()
     }
 }
 
 fn run(mem: &Mem, root: Package, legacy: bool) -> Resolution {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(resolve(
         root,
         mem,
         ResolveOptions {
-            legacy_peer_deps: legacy,
+            edges: crate::tree::EdgeOptions {
+                legacy_peer_deps: legacy,
+                ..Default::default()
+            },
             ..Default::default()
         },
         |_| {},
@@ -182,13 +199,16 @@ fn optional_failures_are_skipped_required_fail() {
     let mut m = Mem::default();
     m.add("a", "1.0.0", &[], &[]);
     let mut rt = root(&[("a", "1")], &[]);
-    rt.optional_dependencies.insert("missing".into(), "^1".into());
+    rt.optional_dependencies
+        .insert("missing".into(), "^1".into());
     rt.optional_dependencies.insert("a".into(), "^9".into());
     let r = run(&m, rt, false);
     assert!(layout(&r).is_empty());
     assert_eq!(r.warnings.len(), 2);
 
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let e = rt
         .block_on(resolve(
             root(&[("a", "^2")], &[]),

@@ -11,6 +11,8 @@ pub mod select;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use indexmap::IndexMap;
+
 pub use order::locale_cmp;
 pub use package::{normalize_funding, Package};
 pub use place::Placement;
@@ -87,14 +89,17 @@ impl Node {
 }
 
 /// Options that change which edges exist.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct EdgeOptions {
     pub legacy_peer_deps: bool,
+    /// package.json `overrides` (top-level name → spec): every dependency
+    /// on the name below the root uses this spec instead.
+    pub overrides: Arc<IndexMap<String, String>>,
 }
 
 /// Build the edges of a package as arborist does: peers, then prod, then
 /// optional, then (root only) dev; a later kind replaces an earlier one.
-pub fn edges_of(pkg: &Package, is_root: bool, opts: EdgeOptions) -> Vec<Edge> {
+pub fn edges_of(pkg: &Package, is_root: bool, opts: &EdgeOptions) -> Vec<Edge> {
     let mut map: BTreeMap<String, (String, EdgeKind)> = BTreeMap::new();
     if !opts.legacy_peer_deps {
         for (name, raw) in &pkg.peer_dependencies {
@@ -118,7 +123,12 @@ pub fn edges_of(pkg: &Package, is_root: bool, opts: EdgeOptions) -> Vec<Edge> {
         }
     }
     map.into_iter()
-        .map(|(name, (raw, kind))| {
+        .map(|(name, (mut raw, kind))| {
+            if !is_root {
+                if let Some(o) = opts.overrides.get(&name) {
+                    raw = o.clone();
+                }
+            }
             let spec = Spec::parse(&name, &raw).unwrap_or(Spec::Other { kind: "invalid" });
             Edge {
                 name,
@@ -150,8 +160,8 @@ impl Tree {
         tree
     }
 
-    pub fn edge_options(&self) -> EdgeOptions {
-        self.opts
+    pub fn edge_options(&self) -> &EdgeOptions {
+        &self.opts
     }
 
     pub fn root(&self) -> &Node {
@@ -160,7 +170,7 @@ impl Tree {
 
     fn push(&mut self, name: String, pkg: Arc<Package>, parent: Option<NodeId>) -> NodeId {
         let id = self.nodes.len();
-        let edges = edges_of(&pkg, parent.is_none(), self.opts);
+        let edges = edges_of(&pkg, parent.is_none(), &self.opts);
         for e in &edges {
             self.dependents.entry(e.name.clone()).or_default().push(id);
         }
@@ -259,7 +269,10 @@ impl Tree {
                 }
             }
             if self.resolve(from, &node.name) == Some(id) {
-                if let Ok(i) = f.edges.binary_search_by(|e| e.name.as_str().cmp(&node.name)) {
+                if let Ok(i) = f
+                    .edges
+                    .binary_search_by(|e| e.name.as_str().cmp(&node.name))
+                {
                     out.push((from, i));
                 }
             }
@@ -363,8 +376,11 @@ impl Tree {
                 let Some(to) = self.resolve(n, &e.name) else {
                     continue;
                 };
-                let (dev, optional, peer) =
-                    (e.kind == EdgeKind::Dev, e.kind.is_optional(), e.kind.is_peer());
+                let (dev, optional, peer) = (
+                    e.kind == EdgeKind::Dev,
+                    e.kind.is_optional(),
+                    e.kind.is_peer(),
+                );
                 let unset_dev_opt = !from.dev_optional && !dev && !optional;
                 let unset_dev = unset_dev_opt || (!from.dev && !dev);
                 let unset_opt = unset_dev_opt || (!from.optional && !optional);
@@ -390,4 +406,3 @@ impl Tree {
         }
     }
 }
-

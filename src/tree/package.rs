@@ -13,7 +13,8 @@ pub struct Package {
     pub version: String,
     pub resolved: Option<String>,
     pub integrity: Option<String>,
-    pub license: Option<String>,
+    /// A string, or (old packages) a list.
+    pub license: Option<Value>,
     pub dependencies: DepMap,
     pub optional_dependencies: DepMap,
     pub peer_dependencies: DepMap,
@@ -30,18 +31,16 @@ pub struct Package {
     pub has_install_script: bool,
     pub deprecated: Option<String>,
     pub bundle_dependencies: Option<Value>,
+    pub has_shrinkwrap: bool,
+    pub workspaces: Option<Value>,
 }
 
 /// npm writes `funding` as objects: a bare URL string becomes `{url}`.
 pub fn normalize_funding(v: Option<&Value>) -> Option<Value> {
-    let one = |v: &Value| match v {
-        Value::String(s) => serde_json::json!({ "url": s }),
-        other => other.clone(),
-    };
     match v? {
-        Value::Array(items) => Some(Value::Array(items.iter().map(one).collect())),
+        Value::String(s) => Some(serde_json::json!({ "url": s })),
         Value::Null => None,
-        other => Some(one(other)),
+        other => Some(other.clone()),
     }
 }
 
@@ -97,7 +96,7 @@ impl Package {
         Package {
             name: p.name.clone().unwrap_or_default(),
             version: p.version.clone().unwrap_or_default(),
-            license: p.field("license").and_then(Value::as_str).map(str::to_string),
+            license: p.field("license").cloned(),
             dependencies: p.dependencies.clone(),
             optional_dependencies: p.optional_dependencies.clone(),
             peer_dependencies: p.peer_dependencies.clone(),
@@ -114,7 +113,9 @@ impl Package {
             cpu: strings("cpu"),
             libc: strings("libc"),
             has_install_script,
-            bundle_dependencies: field("bundleDependencies").or_else(|| field("bundledDependencies")),
+            bundle_dependencies: field("bundleDependencies")
+                .or_else(|| field("bundledDependencies")),
+            workspaces: field("workspaces"),
             ..Default::default()
         }
     }
