@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value};
 
 use crate::error::{Code, Error, Result};
@@ -109,6 +110,16 @@ pub async fn reify(
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
             });
+        }
+    }
+    // From here node_modules changes: until it is done, nothing may claim
+    // to describe it (an interrupted run then relinks everything next time).
+    for f in [lockfile::HIDDEN, state::FILE] {
+        match std::fs::remove_file(cwd.join(f)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(cwd.join(f).display(), e))
+            }
+            _ => {}
         }
     }
     let stale_bins = stale_bin_links(&cwd, before.as_ref(), &plan.remove);
@@ -227,11 +238,27 @@ async fn fetch_all(
         call.report(Phase::Fetch, total, total);
         return Ok(out);
     }
-    let tarballs = ids
+    // One future per package (the fetcher bounds the concurrency), polled
+    // together so progress is reported as each lands; the first error drops
+    // (cancels) the rest.
+    let mut pending: FuturesUnordered<_> = ids
         .iter()
-        .map(|&id| ctx.tarball(&tree.nodes[id].pkg))
+        .enumerate()
+        .map(|(i, &id)| {
+            let t = ctx.tarball(&tree.nodes[id].pkg);
+            let f = ctx.fetcher.clone();
+            async move { (i, f.ensure(t).await) }
+        })
         .collect();
-    let fetched = ctx.fetcher.ensure_all(tarballs).await?;
-    call.report(Phase::Fetch, total, total);
-    Ok(fetched)
+    let mut out: Vec<Option<Fetched>> = vec![None; total];
+    let mut done = 0;
+    while let Some((i, r)) = pending.next().await {
+        out[i] = Some(r?);
+        done += 1;
+        call.report(Phase::Fetch, done, total);
+    }
+    Ok(out
+        .into_iter()
+        .map(|f| f.expect("every future completed"))
+        .collect())
 }

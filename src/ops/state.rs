@@ -8,12 +8,12 @@ use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::lockfile;
 
 use super::Options;
 
-const FILE: &str = "node_modules/.brisk-state";
+pub const FILE: &str = "node_modules/.brisk-state";
 
 fn stamp(path: &Path) -> Option<String> {
     let m = std::fs::metadata(path).ok()?;
@@ -40,7 +40,7 @@ pub fn fingerprint(o: &Options, config: &Config) -> String {
 }
 
 pub fn record(cwd: &Path, fingerprint: &str) -> Result<()> {
-    lockfile::write_atomic(&cwd.join(FILE), fingerprint).map_err(|e| Error { ..e })
+    lockfile::write_atomic(&cwd.join(FILE), fingerprint)
 }
 
 pub fn is_current(cwd: &Path, fingerprint: &str) -> bool {
