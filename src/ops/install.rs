@@ -86,6 +86,7 @@ pub(super) async fn ideal_tree(
         ResolveOptions {
             edges: ctx.edge_options(),
             strict_peer_deps: ctx.config.strict_peer_deps,
+            cancel: call.cancel.clone(),
             pick: crate::registry::PickOptions {
                 node_version: o.node_version.clone(),
             },

@@ -32,6 +32,7 @@ pub struct ResolveOptions {
     pub locked: HashMap<String, Vec<String>>,
     /// npm avoids versions whose `engines.node` excludes the running Node.
     pub pick: PickOptions,
+    pub cancel: crate::cancel::CancelToken,
 }
 
 /// The ideal tree plus what went wrong without failing the install.
@@ -152,6 +153,7 @@ pub async fn resolve<S: Source, F: FnMut(&Package)>(
     r.prefetch_deps(ROOT);
     r.enqueue(ROOT);
     while let Some(key) = r.queue.pop_first() {
+        r.opts.cancel.check()?;
         if r.tree.nodes[key.id].alive {
             r.build_deps(key.id).await?;
         }
