@@ -1,0 +1,218 @@
+#!/usr/bin/env node
+// brisk against npm, pnpm, bun and utoo on the same projects, in one run,
+// interleaved. See bench/README.md.
+//
+//   node bench/run.js [--projects ant-design,platform-and-peers,vite-react]
+//                     [--tools brisk,npm,pnpm,bun,utoo] [--phases p0,p1,p3,p4,p5]
+//                     [--rounds 3] [--in-process] [--out bench/results.json]
+'use strict'
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { parseArgs } = require('node:util')
+
+const repo = path.resolve(__dirname, '..')
+const { values: args } = parseArgs({
+  options: {
+    projects: { type: 'string', default: 'ant-design,platform-and-peers,vite-react' },
+    tools: { type: 'string', default: 'brisk,npm,pnpm,bun,utoo' },
+    phases: { type: 'string', default: 'p1,p0,p3,p4,p5' },
+    rounds: { type: 'string', default: '3' },
+    'in-process': { type: 'boolean', default: false },
+    out: { type: 'string', default: path.join(__dirname, 'results.json') },
+    work: { type: 'string', default: path.join(os.tmpdir(), 'brisk-bench') },
+  },
+})
+const REGISTRY = 'https://registry.npmjs.org/'
+const projectDirs = {
+  'ant-design': path.join(repo, '..', 'shared', 'fixtures', 'ant-design'),
+  'platform-and-peers': path.join(repo, '..', 'shared', 'fixtures', 'platform-and-peers'),
+  'vite-react': path.join(__dirname, 'projects', 'vite-react'),
+}
+
+// ---- peers, installed from the npm registry into an ignored folder ----
+const toolsDir = path.join(__dirname, '.tools')
+function ensurePeers () {
+  const bin = (n) => path.join(toolsDir, 'node_modules', '.bin', n)
+  if (!['pnpm', 'bun', 'utoo'].every((n) => fs.existsSync(bin(n)))) {
+    fs.mkdirSync(toolsDir, { recursive: true })
+    fs.writeFileSync(path.join(toolsDir, 'package.json'), '{"private":true}\n')
+    run('npm', ['install', '--no-audit', '--no-fund', '--registry', REGISTRY, 'pnpm@latest', 'bun@latest', 'utoo@latest'], { cwd: toolsDir, stdio: 'inherit' })
+  }
+  return { pnpm: bin('pnpm'), bun: bin('bun'), utoo: bin('utoo') }
+}
+
+function run (cmd, argv, opts = {}) {
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts })
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}):\n${(r.stderr || '').slice(-2000)}`)
+  }
+  return r
+}
+
+// ---- how each tool does each phase ----
+// install(dir, cache) and resolve(dir, cache) return [cmd, argv, env].
+function toolTable (peers) {
+  const briskJs = path.join(repo, 'bin', 'brisk.js')
+  return {
+    brisk: {
+      lockfiles: ['package-lock.json'],
+      install: (c) => [process.execPath, [briskJs, 'install', '--ignore-scripts', '--silent', '--cache-dir', c]],
+      resolve: (c) => [process.execPath, [briskJs, 'install', '--lockfile-only', '--silent', '--cache-dir', c]],
+    },
+    npm: {
+      lockfiles: ['package-lock.json'],
+      install: (c) => ['npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--silent', '--cache', c]],
+      resolve: (c) => ['npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', '--silent', '--cache', c]],
+    },
+    pnpm: {
+      lockfiles: ['pnpm-lock.yaml'],
+      install: (c) => [peers.pnpm, ['install', '--ignore-scripts', '--silent', '--store-dir', path.join(c, 'store'), '--cache-dir', path.join(c, 'cache')]],
+      resolve: (c) => [peers.pnpm, ['install', '--lockfile-only', '--ignore-scripts', '--silent', '--store-dir', path.join(c, 'store'), '--cache-dir', path.join(c, 'cache')]],
+    },
+    bun: {
+      lockfiles: ['bun.lock', 'bun.lockb'],
+      install: (c) => [peers.bun, ['install', '--ignore-scripts', '--silent'], { BUN_INSTALL_CACHE_DIR: c }],
+      resolve: (c) => [peers.bun, ['install', '--lockfile-only', '--ignore-scripts', '--silent'], { BUN_INSTALL_CACHE_DIR: c }],
+    },
+    utoo: {
+      lockfiles: ['package-lock.json'],
+      install: (c) => [peers.utoo, ['install', '--ignore-scripts', '--quiet', '--registry', REGISTRY, '--cache-dir', c]],
+      resolve: (c) => [peers.utoo, ['deps', '--quiet', '--registry', REGISTRY, '--cache-dir', c]],
+    },
+  }
+}
+
+// ---- one measured command: wall, user, sys, peak RSS (GNU time) ----
+function measure (dir, [cmd, argv, env]) {
+  const stats = path.join(dir, '..', 'time.txt')
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync('/usr/bin/time', ['-o', stats, '-f', '%U %S %M', cmd, ...argv], {
+    cwd: dir, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, CI: 'true', ...env },
+  })
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9
+  const [user, sys, rssKb] = fs.readFileSync(stats, 'utf8').trim().split('\n').pop().split(' ').map(Number)
+  return { ok: r.status === 0, wall, user, sys, rss: rssKb / 1024, err: r.status === 0 ? '' : (r.stderr || r.stdout || '').slice(-400) }
+}
+
+const rm = (p) => fs.rmSync(p, { recursive: true, force: true })
+
+function prepare (phase, project, tool, spec, dir, cache) {
+  const src = projectDirs[project]
+  switch (phase) {
+    case 'p0': case 'p1':
+      rm(dir); rm(cache)
+      fs.mkdirSync(dir, { recursive: true })
+      for (const f of ['package.json', '.npmrc']) {
+        if (fs.existsSync(path.join(src, f))) fs.copyFileSync(path.join(src, f), path.join(dir, f))
+      }
+      break
+    case 'p3': rm(cache); rm(path.join(dir, 'node_modules')); break
+    case 'p4': rm(path.join(dir, 'node_modules')); break
+    case 'p5': break
+  }
+  if (['p3', 'p4', 'p5'].includes(phase) && !spec.lockfiles.some((f) => fs.existsSync(path.join(dir, f)))) {
+    throw new Error(`${tool} has no lockfile in ${dir} for ${phase}`)
+  }
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
+
+// The physical floor beside p4: hardlink an installed tree with `cp -al`.
+function cpFloor (dir) {
+  const ref = path.join(dir, '..', 'floor-ref')
+  const out = path.join(dir, '..', 'floor-out')
+  rm(ref); rm(out)
+  run('cp', ['-a', path.join(dir, 'node_modules'), ref])
+  const t0 = process.hrtime.bigint()
+  run('cp', ['-al', ref, out])
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9
+  rm(ref); rm(out)
+  return wall
+}
+
+// brisk's own API in-process: no node start-up in the number.
+function inProcess (dir, cache, phase) {
+  const script = `
+    const brisk = require(${JSON.stringify(path.join(repo, 'brisk.js'))})
+    const t0 = process.hrtime.bigint()
+    brisk.install({ cwd: process.cwd(), cacheDir: ${JSON.stringify(cache)}, ignoreScripts: true })
+      .then(() => console.log(Number(process.hrtime.bigint() - t0) / 1e6))`
+  if (phase === 'p4') rm(path.join(dir, 'node_modules'))
+  return Number(run(process.execPath, ['-e', script], { cwd: dir }).stdout.trim())
+}
+
+function main () {
+  const tools = args.tools.split(',')
+  const phases = args.phases.split(',')
+  const rounds = Number(args.rounds)
+  const peers = ensurePeers()
+  const table = toolTable(peers)
+  const results = {} // project → phase → tool → [samples]
+  const floors = {}
+  const inproc = {}
+  for (const project of args.projects.split(',')) {
+    results[project] = {}
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 ? [...tools].reverse() : tools
+      for (const phase of phases) {
+        results[project][phase] ??= {}
+        for (const tool of order) {
+          const base = path.join(args.work, project, tool)
+          const dir = path.join(base, 'project')
+          const cache = path.join(base, 'cache')
+          const spec = table[tool]
+          prepare(phase, project, tool, spec, dir, cache)
+          const m = measure(dir, phase === 'p1' ? spec.resolve(cache) : spec.install(cache))
+          ;(results[project][phase][tool] ??= []).push(m)
+          console.error(`[${project} r${r} ${phase}] ${tool.padEnd(5)} ${m.ok ? '' : 'FAILED '}${m.wall.toFixed(2)}s user ${m.user}s sys ${m.sys}s rss ${m.rss.toFixed(0)}MB${m.ok ? '' : '\n' + m.err}`)
+        }
+      }
+      if (tools.includes('brisk') && phases.includes('p5')) {
+        const base = path.join(args.work, project, 'brisk')
+        ;(floors[project] ??= []).push(cpFloor(path.join(base, 'project')))
+        if (args['in-process']) {
+          const ip = (inproc[project] ??= { p5: [], p4: [] })
+          ip.p5.push(inProcess(path.join(base, 'project'), path.join(base, 'cache'), 'p5'))
+          ip.p4.push(inProcess(path.join(base, 'project'), path.join(base, 'cache'), 'p4'))
+        }
+      }
+    }
+  }
+  fs.writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), results, floors, inproc }, null, 2))
+  console.log(report(results, floors, inproc))
+}
+
+function machine () {
+  return `${os.cpus().length} × ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, node ${process.version}`
+}
+
+function report (results, floors, inproc) {
+  const lines = []
+  for (const [project, phases] of Object.entries(results)) {
+    lines.push(`\n### ${project}\n`)
+    lines.push('| phase | tool | wall median (min–max) s | user s | sys s | peak RSS MB | brisk / best peer |')
+    lines.push('| --- | --- | --- | --- | --- | --- | --- |')
+    for (const [phase, tools] of Object.entries(phases)) {
+      const med = {}
+      for (const [tool, ms] of Object.entries(tools)) {
+        const ok = ms.filter((m) => m.ok)
+        if (!ok.length) { lines.push(`| ${phase} | ${tool} | failed | | | | |`); continue }
+        med[tool] = median(ok.map((m) => m.wall))
+        const w = ok.map((m) => m.wall)
+        lines.push(`| ${phase} | ${tool} | ${med[tool].toFixed(2)} (${Math.min(...w).toFixed(2)}–${Math.max(...w).toFixed(2)}) | ${median(ok.map((m) => m.user)).toFixed(2)} | ${median(ok.map((m) => m.sys)).toFixed(2)} | ${median(ok.map((m) => m.rss)).toFixed(0)} | |`)
+      }
+      const peers = Object.entries(med).filter(([t]) => t !== 'brisk')
+      if (med.brisk && peers.length) {
+        const [bestTool, best] = peers.sort((a, b) => a[1] - b[1])[0]
+        lines.push(`| ${phase} | **ratio** | brisk ${med.brisk.toFixed(2)} / ${bestTool} ${best.toFixed(2)} | | | | **${(med.brisk / best).toFixed(2)}** |`)
+      }
+    }
+    if (floors[project]) lines.push(`\n\`cp -al\` floor for p4: median ${median(floors[project]).toFixed(2)} s`)
+    if (inproc[project]) lines.push(`In-process \`require('brisk').install\`: p5 median ${median(inproc[project].p5).toFixed(1)} ms, p4 median ${median(inproc[project].p4).toFixed(0)} ms`)
+  }
+  return lines.join('\n')
+}
+
+main()
