@@ -27,6 +27,7 @@ function loadNative() {
 }
 
 const OPERATIONS = ['install', 'prefetch', 'link']
+const OMIT = ['dev', 'optional', 'peer']
 const CODE_IN_MESSAGE = /^(E_[A-Z_]+):\s*/
 
 /** Make an Error carrying a brisk code. */
@@ -93,6 +94,10 @@ function run(operation, options = {}) {
   }
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.onProgress must be a function`))
+  }
+  const omit = typeof options.omit === 'string' ? [options.omit] : options.omit
+  if (omit !== undefined && (!Array.isArray(omit) || omit.some((o) => !OMIT.includes(o)))) {
+    return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.omit takes ${OMIT.join(', ')} (got ${JSON.stringify(options.omit)})`))
   }
   if (signal && signal.aborted) {
     return Promise.reject(briskError('E_CANCELLED', `brisk ${operation} was cancelled before it started`))

@@ -52,7 +52,7 @@ function project(pkg, { npmrc, lockfile } = {}) {
     exists: (...p) => fs.existsSync(path.join(dir, ...p)),
     json: (...p) => JSON.parse(fs.readFileSync(path.join(dir, ...p), 'utf8')),
     lock: () => JSON.parse(fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8')),
-    cleanup: () => fs.rmSync(root, { recursive: true, force: true })
+    cleanup: () => { if (!process.env.BRISK_KEEP_TMP) fs.rmSync(root, { recursive: true, force: true }) }
   }
 }
 

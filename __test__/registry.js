@@ -199,6 +199,11 @@ class Registry {
     return this.requests.filter((r) => r.kind === kind && (name === undefined || r.name === name))
   }
 
+  /** Bytes of tarballs served with status 200. */
+  tarballBytes() {
+    return this.requestsOf('tarball').filter((r) => r.status === 200).reduce((n, r) => n + r.bytes, 0)
+  }
+
   version(name, version) {
     const pkg = this.packages.get(name)
     return pkg && pkg.versions[version]
@@ -283,6 +288,7 @@ class Registry {
     this.requests.push(entry)
     const send = (status, body, headers = {}) => {
       entry.status = status
+      entry.bytes = body.length
       res.writeHead(status, { 'content-length': body.length, ...headers })
       res.end(req.method === 'HEAD' ? undefined : body)
     }

@@ -6,6 +6,29 @@
 // `lockOnly` lists lockfile entries npm records but does not install
 // (platform mismatches).
 
+const OMIT_MANIFEST = {
+  dependencies: { 'has-native': '^1.0.0', tool: '^1.0.0' },
+  devDependencies: { devonly: '^1.0.0' },
+  optionalDependencies: { 'opt-user': '^1.0.0' }
+}
+const OMIT_LOCK = {
+  'node_modules/dev-child': '1.0.0',
+  'node_modules/devonly': '1.0.0',
+  'node_modules/has-native': '1.0.0',
+  'node_modules/native-darwin-arm': '1.0.0',
+  'node_modules/native-linux': '1.0.0',
+  'node_modules/native-linux-mips': '1.0.0',
+  'node_modules/native-linux-musl': '1.0.0',
+  'node_modules/native-win': '1.0.0',
+  'node_modules/opt-user': '1.0.0',
+  'node_modules/tool': '1.0.0'
+}
+
+/**
+ * name → { manifest, npmTree, lockOnly?, lockTree?, npmArgs?, options? }.
+ * `lockTree` (default: npmTree + lockOnly) is the lockfile's path → version map;
+ * `npmArgs`/`options` are the npm flags and the brisk options of the scenario.
+ */
 const scenarios = {
   // Version conflicts: the root's leaf@1 wins the top level; each consumer
   // of leaf@2 gets its own nested copy; deep-b is hoisted; aliases and
@@ -128,11 +151,55 @@ const scenarios = {
     }
   },
 
+  // --omit: dev-child is devOptional (reached from a dev and an optional
+  // dependency), so it stays unless both are omitted. The lockfile keeps all.
+  'omit-dev': {
+    manifest: OMIT_MANIFEST,
+    npmArgs: ['--omit=dev'],
+    options: { omit: ['dev'] },
+    lockTree: OMIT_LOCK,
+    npmTree: {
+      'node_modules/dev-child': '1.0.0',
+      'node_modules/has-native': '1.0.0',
+      'node_modules/native-linux': '1.0.0',
+      'node_modules/opt-user': '1.0.0',
+      'node_modules/tool': '1.0.0'
+    }
+  },
+  'omit-optional': {
+    manifest: OMIT_MANIFEST,
+    npmArgs: ['--omit=optional'],
+    options: { omit: ['optional'] },
+    lockTree: OMIT_LOCK,
+    npmTree: {
+      'node_modules/dev-child': '1.0.0',
+      'node_modules/devonly': '1.0.0',
+      'node_modules/has-native': '1.0.0',
+      'node_modules/tool': '1.0.0'
+    }
+  },
+  'omit-dev-and-optional': {
+    manifest: OMIT_MANIFEST,
+    npmArgs: ['--omit=dev', '--omit=optional'],
+    options: { omit: ['dev', 'optional'] },
+    lockTree: OMIT_LOCK,
+    npmTree: {
+      'node_modules/has-native': '1.0.0',
+      'node_modules/tool': '1.0.0'
+    }
+  },
+
   // A root optional dependency that does not exist: skipped, install succeeds.
   'optional-404': {
     manifest: { dependencies: { leaf: '^1.0.0' }, optionalDependencies: { 'opt-gone': '^1.0.0' } },
     npmTree: { 'node_modules/leaf': '1.1.0' }
   }
+}
+
+for (const s of Object.values(scenarios)) {
+  s.lockTree = s.lockTree || { ...s.npmTree, ...s.lockOnly }
+  s.npmArgs = s.npmArgs || []
+  s.options = s.options || {}
 }
 
 module.exports = { scenarios }
