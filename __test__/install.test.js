@@ -154,6 +154,17 @@ test('a root optional dependency that 404s is skipped with a warning', T, async 
   assert.deepEqual(p.lock().packages[''].optionalDependencies, { 'opt-gone': '^1.0.0' })
 })
 
+test('ci accepts its own lockfile when an optional dependency does not exist', T, async (t) => {
+  // npm ci rejects npm's own lockfile in this case ("Missing: native-gone@");
+  // brisk ci must not, or projects with unavailable platform packages can't use it.
+  const p = setup(t, { dependencies: { 'has-native': '^1.0.0' } })
+  await brisk.install(opts(p))
+  const lock = p.read('package-lock.json')
+  await brisk.install(opts(p, { frozenLockfile: true, clean: true }))
+  assert.deepEqual(h.installedTree(p.dir), { 'node_modules/has-native': '1.0.0', 'node_modules/native-linux': '1.0.0' })
+  assert.equal(p.read('package-lock.json'), lock)
+})
+
 test('an optional dependency whose tarball fails is skipped; the rest installs', T, async (t) => {
   reg.fault('native-linux', { on: 'tarball', status: 500 })
   const p = setup(t, { dependencies: { 'has-native': '^1.0.0', leaf: '^1.0.0' } })
