@@ -1,0 +1,139 @@
+'use strict'
+// The packages the local test registry serves. Each entry is a package name
+// with its versions; every version becomes a packument entry and a real
+// tarball (see registry.js). Shapes follow real packages: platform binaries
+// (os/cpu/libc) as optional dependencies, peers, bins in both forms, scopes.
+//
+// Each tarball's index.js exports { name, version, deps } where `deps` maps
+// every dependency it can require() to the version it got, so a test that
+// spawns node in the project checks that Node's resolution finds the right
+// copies (nested conflicts, peers, aliases).
+
+/** @typedef {{ dependencies?: object, optionalDependencies?: object,
+ *   peerDependencies?: object, peerDependenciesMeta?: object, bin?: string|object,
+ *   binMode?: number, os?: string[], cpu?: string[], libc?: string[],
+ *   engines?: object, license?: string, scripts?: object, deprecated?: string,
+ *   extraEntries?: Array<object>, files?: object }} VersionDef */
+
+const v = (over = {}) => ({ license: 'MIT', ...over })
+
+/** @type {Record<string, {distTags?: Record<string,string>, versions: Record<string, VersionDef>}>} */
+const packages = {
+  // A leaf whose `latest` tag is not its highest version, plus a prerelease.
+  leaf: {
+    distTags: { latest: '1.1.0', next: '2.1.0', beta: '3.0.0-beta.1' },
+    versions: {
+      '1.0.0': v(),
+      '1.1.0': v({ engines: { node: '>=10' } }),
+      '2.0.0': v(),
+      '2.1.0': v(),
+      '3.0.0-beta.1': v()
+    }
+  },
+  // Two consumers of leaf@2 next to a root that wants leaf@1: npm nests a copy
+  // under each of them.
+  mid: { versions: { '1.0.0': v({ dependencies: { leaf: '^2.0.0' } }) } },
+  mid2: { versions: { '1.0.0': v({ dependencies: { leaf: '^2.0.0' } }) } },
+  // A chain: deep-a -> deep-b -> leaf@^2 (deep-b is hoisted, leaf@2 nests under it).
+  'deep-a': { versions: { '1.0.0': v({ dependencies: { 'deep-b': '^1.0.0' } }) } },
+  'deep-b': { versions: { '1.0.0': v({ dependencies: { leaf: '^2.0.0' } }), '2.0.0': v() } },
+  // Dedupe: both want leaf@^1, the root's copy serves them.
+  'uses-leaf1': { versions: { '1.0.0': v({ dependencies: { leaf: '^1.0.0' } }) } },
+
+  // Bins: object form (executable), string form (mode 0644 in the tarball,
+  // must still end up executable), scoped string form (bin named "cli").
+  tool: {
+    versions: {
+      '1.0.0': v({ bin: { tool: 'bin/tool.js', 'tool-extra': './bin/extra.js' }, binMode: 0o755 })
+    }
+  },
+  strbin: { versions: { '1.0.0': v({ bin: 'cli.js', binMode: 0o644 }) } },
+  '@scope/cli': { versions: { '1.0.0': v({ bin: './cli.js', binMode: 0o755 }) } },
+  '@scope/pkg': {
+    versions: {
+      '1.0.0': v({ dependencies: { leaf: '^1.0.0' } }),
+      '1.1.0': v({ dependencies: { leaf: '^1.0.0' } })
+    }
+  },
+
+  // Peers.
+  'peer-host': { distTags: { latest: '2.0.0' }, versions: { '1.0.0': v(), '2.0.0': v() } },
+  'peer-plugin': { versions: { '1.0.0': v({ peerDependencies: { 'peer-host': '^1.0.0' } }) } },
+  // Wraps peer-plugin: with the root on peer-host@2, npm nests the plugin and
+  // its peer-host@1 under the wrapper.
+  'plugin-wrapper': { versions: { '1.0.0': v({ dependencies: { 'peer-plugin': '^1.0.0' } }) } },
+  'peer-opt': {
+    versions: {
+      '1.0.0': v({
+        peerDependencies: { 'peer-missing': '^1.0.0' },
+        peerDependenciesMeta: { 'peer-missing': { optional: true } }
+      })
+    }
+  },
+  'peer-missing': { versions: { '1.0.0': v() } },
+
+  // Platform binaries the way esbuild/swc ship them.
+  'has-native': {
+    versions: {
+      '1.0.0': v({
+        optionalDependencies: {
+          'native-linux': '1.0.0',
+          'native-win': '1.0.0',
+          'native-darwin-arm': '1.0.0',
+          'native-linux-mips': '1.0.0',
+          'native-linux-musl': '1.0.0',
+          'native-gone': '1.0.0'
+        }
+      })
+    }
+  },
+  'native-linux': { versions: { '1.0.0': v({ os: ['linux'] }) } },
+  'native-win': { versions: { '1.0.0': v({ os: ['win32'], cpu: ['x64'] }) } },
+  'native-darwin-arm': { versions: { '1.0.0': v({ os: ['darwin'], cpu: ['arm64'] }) } },
+  'native-linux-mips': { versions: { '1.0.0': v({ os: ['linux'], cpu: ['mips'] }) } },
+  'native-linux-musl': { versions: { '1.0.0': v({ os: ['linux'], libc: ['musl'] }) } },
+  // 'native-gone' is deliberately not defined: the registry answers 404.
+
+  // dev / optional / devOptional flags.
+  devonly: { versions: { '1.0.0': v({ dependencies: { 'dev-child': '^1.0.0' } }) } },
+  'dev-child': { versions: { '1.0.0': v() } },
+  'opt-user': { versions: { '1.0.0': v({ dependencies: { 'dev-child': '^1.0.0' } }) } },
+
+  // Install scripts (brisk does not run them yet; it reports them).
+  scripted: {
+    versions: {
+      '1.0.0': v({ scripts: { postinstall: 'node -e "require(\'fs\').writeFileSync(\'postinstall-ran\', \'\')"' } })
+    }
+  },
+
+  // Packages tests put faults on (see Registry#fault).
+  flaky: { versions: { '1.0.0': v() } },
+  slow: { versions: { '1.0.0': v() } },
+  tampered: { versions: { '1.0.0': v() } },
+  '@private/secret': { versions: { '1.0.0': v() } },
+
+  // Hostile tarballs: paths that climb out of the package, and a symlink
+  // out of the package followed by a file written through it.
+  evil: {
+    versions: {
+      '1.0.0': v({
+        extraEntries: [
+          { path: 'package/../../brisk-escape-dotdot.txt', content: 'escaped\n' },
+          { path: 'package/../../../../../../../../../tmp/brisk-escape-deep.txt', content: 'escaped\n' }
+        ]
+      })
+    }
+  },
+  'evil-link': {
+    versions: {
+      '1.0.0': v({
+        extraEntries: [
+          { path: 'package/lnk', type: 'symlink', linkname: '../../../../../../../../../tmp' },
+          { path: 'package/lnk/brisk-escape-symlink.txt', content: 'escaped\n' }
+        ]
+      })
+    }
+  }
+}
+
+module.exports = { packages }

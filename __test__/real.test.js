@@ -1,0 +1,122 @@
+'use strict'
+// brisk on a real manifest from the public registry
+// (shared/fixtures/platform-and-peers: esbuild, @swc/core, sharp, fsevents,
+// react, styled-components, eslint, typescript, …), checked with real npm.
+// Needs the network; skipped with BRISK_SKIP_REAL=1.
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { spawnSync } = require('node:child_process')
+const h = require('./helpers.js')
+
+const REGISTRY = 'https://registry.npmjs.org/'
+// The repo and shared/ sit side by side (CI: a clone with shared/ beside it).
+const FIXTURE = path.join(__dirname, '..', '..', 'shared', 'fixtures', 'platform-and-peers')
+
+const skip = process.env.BRISK_SKIP_REAL === '1'
+  ? 'BRISK_SKIP_REAL=1'
+  : !fs.existsSync(path.join(FIXTURE, 'package.json')) ? `no fixture at ${FIXTURE}` : false
+
+/** Run an operation; retry once if the network failed. */
+async function withRetry(fn) {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err && err.code === 'E_NETWORK') return fn()
+    throw err
+  }
+}
+
+async function npmWithRetry(args, o) {
+  const r = await h.npm(args, o)
+  if (r.status !== 0 && /ECONNRESET|ETIMEDOUT|EAI_AGAIN|socket hang up|E50\d/.test(r.stderr)) return h.npm(args, o)
+  return r
+}
+
+function ciComplaints(r) {
+  return r.stderr.split('\n').filter((l) => /^npm error (Missing|Invalid):/.test(l)).map((l) => l.replace(/^npm error /, '')).sort()
+}
+
+test('platform-and-peers from the public registry', { skip, timeout: 900_000 }, async (t) => {
+  const brisk = require('../brisk.js')
+  const p = h.project()
+  t.after(() => p.cleanup())
+  h.copyDir(FIXTURE, p.dir)
+
+  const result = await withRetry(() => brisk.install({ cwd: p.dir, cacheDir: p.cache, registry: REGISTRY, env: p.env }))
+  assert.ok(result.added > 100, `added ${result.added}`)
+  assert.equal(p.lock().lockfileVersion, 3)
+
+  await t.test('npm ls --all accepts the tree', async () => {
+    const ls = await h.npm(['ls', '--all'], { cwd: p.dir, env: p.env, cache: p.cache, registry: REGISTRY })
+    assert.equal(ls.status, 0, ls.stdout.slice(-4000) + ls.stderr)
+  })
+
+  await t.test('installed packages work: require, native platform packages, bins', () => {
+    const code = [
+      "const assert = require('assert')",
+      "assert.equal(require('esbuild').transformSync('let x: number = 1', { loader: 'ts' }).code, 'let x = 1;\\n')",
+      "assert.equal(typeof require('sharp'), 'function')",
+      "assert.ok(require('@swc/core').transformSync('const a: number = 1', { jsc: { parser: { syntax: 'typescript' } } }).code.includes('a = 1'))",
+      "assert.equal(require('react/package.json').version.split('.')[0], '18')",
+      "require('styled-components'); require('@tanstack/react-query')"
+    ].join(';')
+    h.nodeEval(p.dir, code, p.env)
+    for (const [bin, arg] of [['tsc', '--version'], ['eslint', '--version'], ['prettier', '--version'], ['rimraf', '--help'], ['esbuild', '--version']]) {
+      const r = spawnSync(p.file('node_modules/.bin', bin), [arg], { cwd: p.dir, env: p.env, encoding: 'utf8' })
+      assert.equal(r.status, 0, `${bin} ${arg}: ${r.stderr}`)
+    }
+    assert.ok(!p.exists('node_modules/fsevents'), 'fsevents is darwin-only')
+    assert.equal(p.lock().packages['node_modules/fsevents'].optional, true)
+  })
+
+  // npm's own lockfile for the same manifest, as the reference.
+  const n = h.project()
+  t.after(() => n.cleanup())
+  h.copyDir(FIXTURE, n.dir)
+  const own = await npmWithRetry(['install', '--package-lock-only', '--ignore-scripts'], { cwd: n.dir, env: n.env, cache: n.cache, registry: REGISTRY })
+  assert.equal(own.status, 0, own.stderr)
+
+  await t.test('the same packages and versions as npm\'s lockfile', () => {
+    assert.deepEqual(h.lockVersions(p.lock()), h.lockVersions(n.lock()))
+    assert.deepEqual(p.lock().packages[''], n.lock().packages[''])
+  })
+
+  await t.test('npm ci accepts brisk\'s lockfile wherever it accepts npm\'s own', async () => {
+    // Here the registry lacks some @swc/core platform builds, so npm ci rejects
+    // even npm's own lockfile ("Missing: @swc/core-darwin-arm64@ from lock
+    // file"); then brisk's lockfile may draw only the same complaints.
+    const check = (dir) => npmWithRetry(['ci', '--dry-run', '--ignore-scripts'], { cwd: dir, env: p.env, cache: p.cache, registry: REGISTRY })
+    const ownCi = await check(n.dir)
+    const ci = await check(p.dir)
+    if (ownCi.status !== 0) {
+      assert.ok(ciComplaints(ownCi).length > 0, `npm ci failed on npm's own lockfile for another reason:\n${ownCi.stderr}`)
+      const extra = ciComplaints(ci).filter((c) => !ciComplaints(ownCi).includes(c))
+      assert.deepEqual(extra, [])
+      return
+    }
+    assert.equal(ci.status, 0, ci.stderr)
+    const copy = path.join(p.root, 'ci-copy')
+    fs.mkdirSync(copy)
+    for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(p.file(f), path.join(copy, f))
+    const real = await npmWithRetry(['ci', '--ignore-scripts'], { cwd: copy, env: p.env, cache: p.cache, registry: REGISTRY })
+    assert.equal(real.status, 0, real.stderr)
+    const ls = await h.npm(['ls', '--all'], { cwd: copy, env: p.env, cache: p.cache, registry: REGISTRY })
+    assert.equal(ls.status, 0, ls.stdout.slice(-4000) + ls.stderr)
+  })
+
+  await t.test('a repeat install is up to date', async () => {
+    const again = await withRetry(() => brisk.install({ cwd: p.dir, cacheDir: p.cache, registry: REGISTRY, env: p.env }))
+    assert.equal(again.upToDate, true)
+    assert.equal(again.added, 0)
+  })
+
+  await t.test('ci from brisk\'s lockfile with a warm cache', async () => {
+    const again = await brisk.install({ cwd: p.dir, cacheDir: p.cache, registry: REGISTRY, env: p.env, frozenLockfile: true, clean: true })
+    assert.equal(again.downloaded, 0)
+    const ls = await h.npm(['ls', '--all'], { cwd: p.dir, env: p.env, cache: p.cache, registry: REGISTRY })
+    assert.equal(ls.status, 0, ls.stdout.slice(-4000) + ls.stderr)
+  })
+})

@@ -1,0 +1,274 @@
+#!/usr/bin/env node
+'use strict'
+// The brisk command line: npm's command and flag names mapped onto the JS API.
+// Results go to stdout, progress, warnings and errors to stderr; the exit
+// code is 0 on success and 1 on any failure (130 when interrupted).
+
+const { parseArgs } = require('node:util')
+const path = require('node:path')
+const fs = require('node:fs')
+
+const VERSION = require('../package.json').version
+
+const USAGE = `brisk ${VERSION}: a fast npm-compatible package installer
+
+Usage: brisk <command> [flags]
+
+Commands:
+  install, i        install package.json's dependencies, update package-lock.json
+  ci                clean install from package-lock.json (--frozen-lockfile, removes node_modules first)
+  prefetch          download what package-lock.json needs into the cache
+  link              build node_modules from package-lock.json and the cache, offline
+  add <pkg>         (not yet supported)
+
+Flags:
+  --registry <url>          registry to use (default: .npmrc, else https://registry.npmjs.org/)
+  --cache-dir <dir>         cache directory (alias: --cache)
+  --prefix <dir>            project directory (default: the current directory)
+  --lockfile-only           only write package-lock.json (alias: --package-lock-only)
+  --frozen-lockfile         fail instead of changing package-lock.json
+  --omit <dev|optional|peer>  leave a dependency type out of node_modules (repeatable)
+  --production              same as --omit=dev
+  --ignore-scripts          do not run install scripts
+  --legacy-peer-deps        ignore peerDependencies
+  --prefer-offline          use cached metadata without revalidating it
+  --json                    print the result as JSON on stdout
+  --timings                 print how long each stage took
+  --silent                  print nothing but errors
+  -h, --help                show this help
+  -v, --version             print the version
+`
+
+const COMMANDS = {
+  install: 'install',
+  i: 'install',
+  isntall: 'install',
+  ci: 'ci',
+  'clean-install': 'ci',
+  prefetch: 'prefetch',
+  link: 'link',
+  add: 'add'
+}
+const OMIT = ['dev', 'optional', 'peer']
+
+const FLAGS = {
+  registry: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  cache: { type: 'string' },
+  prefix: { type: 'string' },
+  'lockfile-only': { type: 'boolean' },
+  'package-lock-only': { type: 'boolean' },
+  'frozen-lockfile': { type: 'boolean' },
+  omit: { type: 'string', multiple: true },
+  production: { type: 'boolean' },
+  'ignore-scripts': { type: 'boolean' },
+  'legacy-peer-deps': { type: 'boolean' },
+  'prefer-offline': { type: 'boolean' },
+  json: { type: 'boolean' },
+  timings: { type: 'boolean' },
+  silent: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' }
+}
+
+class UsageError extends Error {
+  constructor(message, code = 'E_CONFIG') {
+    super(message)
+    this.code = code
+  }
+}
+
+/** argv → { command, options, output } or { help } / { version }. Throws UsageError. */
+function parse(argv) {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true })
+  } catch (err) {
+    throw new UsageError(`${err.message.replace(/\. To specify a positional.*$/s, '')}. Run "brisk --help" for the flags brisk knows.`)
+  }
+  const { values, positionals } = parsed
+  if (values.help) return { help: true }
+  if (values.version) return { version: true }
+  if (positionals.length === 0) return { help: true, missingCommand: true }
+
+  const [word, ...rest] = positionals
+  const command = COMMANDS[word]
+  if (!command) throw new UsageError(`unknown command "${word}". Run "brisk --help" for the commands brisk knows.`)
+  if (command === 'add' || (command === 'install' && rest.length > 0)) {
+    throw new UsageError(`adding packages ("brisk ${word} ${rest.join(' ')}") is not supported yet: add them to package.json and run "brisk install"`, 'E_UNSUPPORTED')
+  }
+  if (rest.length > 0) throw new UsageError(`"brisk ${word}" takes no arguments (got "${rest.join(' ')}")`)
+
+  const omit = new Set()
+  for (const value of values.omit || []) {
+    for (const part of value.split(',')) {
+      if (!OMIT.includes(part)) throw new UsageError(`--omit must be one of ${OMIT.join(', ')} (got "${part}")`)
+      omit.add(part)
+    }
+  }
+  if (values.production) omit.add('dev')
+  if (values['cache-dir'] !== undefined && values.cache !== undefined && values['cache-dir'] !== values.cache) {
+    throw new UsageError('--cache-dir and --cache name different directories: give one')
+  }
+
+  const options = { cwd: path.resolve(values.prefix ?? process.cwd()) }
+  if (values.registry !== undefined) options.registry = values.registry
+  const cacheDir = values['cache-dir'] ?? values.cache
+  if (cacheDir !== undefined) options.cacheDir = path.resolve(cacheDir)
+  if (values['lockfile-only'] || values['package-lock-only']) options.lockfileOnly = true
+  if (values['frozen-lockfile'] || command === 'ci') options.frozenLockfile = true
+  if (command === 'ci') options.clean = true
+  if (omit.size) options.omit = [...omit]
+  if (values['ignore-scripts']) options.ignoreScripts = true
+  if (values['legacy-peer-deps']) options.legacyPeerDeps = true
+  if (values['prefer-offline']) options.preferOffline = true
+  if (options.lockfileOnly && (command === 'prefetch' || command === 'link')) {
+    throw new UsageError(`--lockfile-only does not apply to "brisk ${command}"`)
+  }
+
+  return {
+    command,
+    operation: command === 'ci' ? 'install' : command,
+    options,
+    output: { json: !!values.json, silent: !!values.silent, timings: !!values.timings }
+  }
+}
+
+function formatBytes(n) {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`
+  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GB`
+}
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`
+
+/** The human summary of a result, one line per fact. */
+function summary(command, options, result) {
+  const lines = []
+  const secs = `${((result.timings?.totalMs ?? 0) / 1000).toFixed(2)}s`
+  const download = result.downloaded > 0 ? ` (${result.downloaded} downloaded, ${formatBytes(result.bytes)})` : ''
+  if (command === 'prefetch') {
+    lines.push(`prefetched ${plural(result.packages, 'package')}${download}, ${result.reused} already cached, in ${secs}`)
+  } else if (options.lockfileOnly) {
+    lines.push(result.lockfileWritten
+      ? `wrote package-lock.json (${plural(result.packages, 'package')}) in ${secs}`
+      : `package-lock.json is up to date (${plural(result.packages, 'package')}) in ${secs}`)
+  } else if (result.upToDate || (result.added === 0 && result.removed === 0)) {
+    lines.push(`up to date, ${plural(result.packages, 'package')} in ${secs}`)
+  } else {
+    const parts = []
+    if (result.added) parts.push(`added ${plural(result.added, 'package')}`)
+    if (result.removed) parts.push(`removed ${plural(result.removed, 'package')}`)
+    lines.push(`${parts.join(', ')}${download} in ${secs}`)
+  }
+  const notRun = result.scriptsNotRun || []
+  if (notRun.length && !options.ignoreScripts) {
+    lines.push(`${plural(notRun.length, 'package')} ${notRun.length === 1 ? 'has' : 'have'} install scripts that were not run: ${notRun.join(', ')} (scripts are a later feature)`)
+  }
+  return lines
+}
+
+function timingsLine(t = {}) {
+  return `timings: resolve ${t.resolveMs ?? 0}ms, fetch ${t.fetchMs ?? 0}ms, link ${t.linkMs ?? 0}ms, total ${t.totalMs ?? 0}ms`
+}
+
+/** A one-line progress display on stderr, redrawn in place (TTY only). */
+function progressPrinter(stream) {
+  let last = 0
+  let shown = false
+  return {
+    onProgress(event) {
+      const now = Date.now()
+      if (now - last < 80 && event.phase !== 'done') return
+      last = now
+      const count = event.total ? ` ${event.done}/${event.total}` : ''
+      stream.write(`\r\x1b[2K${event.phase}${count}`)
+      shown = true
+    },
+    clear() {
+      if (shown) stream.write('\r\x1b[2K')
+      shown = false
+    }
+  }
+}
+
+function printError(err, output) {
+  const code = err && typeof err.code === 'string' ? err.code : 'E_IO'
+  const message = err && err.message ? err.message : String(err)
+  if (output && output.json) {
+    process.stdout.write(JSON.stringify({ error: { code, message } }, null, 2) + '\n')
+  }
+  const lines = message.split('\n').map((line) => `brisk ERR! ${line}`)
+  lines[0] = `brisk ERR! ${code} ${message.split('\n')[0]}`
+  process.stderr.write(lines.join('\n') + '\n')
+}
+
+async function main(argv) {
+  let cmd
+  try {
+    cmd = parse(argv)
+  } catch (err) {
+    printError(err)
+    return 1
+  }
+  if (cmd.version) {
+    process.stdout.write(VERSION + '\n')
+    return 0
+  }
+  if (cmd.help) {
+    ;(cmd.missingCommand ? process.stderr : process.stdout).write(USAGE)
+    return cmd.missingCommand ? 1 : 0
+  }
+  if (!fs.existsSync(cmd.options.cwd)) {
+    printError(new UsageError(`project directory ${cmd.options.cwd} does not exist`), cmd.output)
+    return 1
+  }
+
+  const brisk = require('../brisk.js')
+  const { output, options } = cmd
+  const progress = process.stderr.isTTY && !output.silent && !output.json ? progressPrinter(process.stderr) : null
+  const controller = new AbortController()
+  let interrupted = false
+  const onSigint = () => {
+    if (interrupted) process.exit(130)
+    interrupted = true
+    controller.abort()
+  }
+  process.on('SIGINT', onSigint)
+
+  try {
+    const result = await brisk[cmd.operation]({
+      ...options,
+      signal: controller.signal,
+      onProgress: progress ? progress.onProgress : undefined
+    })
+    if (progress) progress.clear()
+    if (output.json) {
+      process.stdout.write(JSON.stringify(result, null, 2) + '\n')
+    } else if (!output.silent) {
+      for (const w of result.warnings || []) process.stderr.write(`brisk WARN ${w}\n`)
+      process.stdout.write(summary(cmd.command, options, result).join('\n') + '\n')
+    }
+    if (output.timings && !output.json && !output.silent) process.stdout.write(timingsLine(result.timings) + '\n')
+    return 0
+  } catch (err) {
+    if (progress) progress.clear()
+    printError(err, output)
+    return interrupted ? 130 : 1
+  } finally {
+    process.removeListener('SIGINT', onSigint)
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code },
+    (err) => {
+      printError(err)
+      process.exitCode = 1
+    }
+  )
+}
+
+module.exports = { parse, summary, formatBytes, main }

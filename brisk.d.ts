@@ -1,0 +1,100 @@
+// Types for brisk's public JavaScript API (brisk.js). The native addon's own
+// generated declarations live in index.d.ts.
+
+/** Stable error codes, available as `err.code` on every rejection. */
+export type ErrorCode =
+  | 'E_NOT_FOUND'
+  | 'E_NO_MATCHING_VERSION'
+  | 'E_INTEGRITY'
+  | 'E_NETWORK'
+  | 'E_LOCKFILE'
+  | 'E_FROZEN_LOCKFILE'
+  | 'E_MANIFEST'
+  | 'E_NOT_CACHED'
+  | 'E_CANCELLED'
+  | 'E_TARBALL'
+  | 'E_UNSUPPORTED'
+  | 'E_CONFIG'
+  | 'E_IO'
+
+/** The error every operation rejects with. */
+export interface BriskError extends Error {
+  code: ErrorCode
+}
+
+export interface ProgressEvent {
+  phase: 'resolve' | 'fetch' | 'link' | 'done'
+  /** Units of work finished in this phase (best effort). */
+  done: number
+  /** Units of work known so far in this phase (may grow). */
+  total: number
+}
+
+export interface Options {
+  /** The project directory (holding package.json). Default: process.cwd(). */
+  cwd?: string
+  /** Registry URL; overrides .npmrc `registry`. */
+  registry?: string
+  /** Cache directory. Default: from .npmrc `cache`, else the user cache dir. */
+  cacheDir?: string
+  /** Write package-lock.json only; leave node_modules alone. */
+  lockfileOnly?: boolean
+  /** Fail with E_FROZEN_LOCKFILE instead of changing package-lock.json. */
+  frozenLockfile?: boolean
+  /** Remove node_modules before installing (what `brisk ci` does). */
+  clean?: boolean
+  /** Dependency types to leave out of node_modules (still in the lockfile). */
+  omit?: Array<'dev' | 'optional' | 'peer'>
+  /** Do not run install scripts (brisk does not run any yet; it reports them). */
+  ignoreScripts?: boolean
+  /** Ignore peerDependencies, like npm's --legacy-peer-deps. */
+  legacyPeerDeps?: boolean
+  /** Use cached metadata without revalidating it when there is some. */
+  preferOffline?: boolean
+  /**
+   * The environment brisk reads configuration from (HOME for ~/.npmrc,
+   * npm_config_*). Default: process.env.
+   */
+  env?: Record<string, string | undefined>
+  /** Cancels the operation; it then rejects with code E_CANCELLED. */
+  signal?: AbortSignal
+  /** Called with progress events while the operation runs. */
+  onProgress?: (event: ProgressEvent) => void
+}
+
+export interface Timings {
+  resolveMs: number
+  fetchMs: number
+  linkMs: number
+  totalMs: number
+}
+
+export interface Result {
+  /** Packages added to node_modules. */
+  added: number
+  /** Packages removed from node_modules. */
+  removed: number
+  /** Packages taken from the cache. */
+  reused: number
+  /** Packages downloaded. */
+  downloaded: number
+  /** Bytes downloaded. */
+  bytes: number
+  /** Packages in the dependency tree. */
+  packages: number
+  /** Nothing had to change. */
+  upToDate: boolean
+  /** package-lock.json was (re)written. */
+  lockfileWritten: boolean
+  /** name@version of packages with install scripts that were not run. */
+  scriptsNotRun: string[]
+  warnings: string[]
+  timings: Timings
+}
+
+/** Install the project's dependencies: resolve, write package-lock.json, fetch, link. */
+export function install(options?: Options): Promise<Result>
+/** Download everything package-lock.json needs into the cache; node_modules is untouched. */
+export function prefetch(options?: Options): Promise<Result>
+/** Build node_modules from package-lock.json and the cache only, without the network. */
+export function link(options?: Options): Promise<Result>
