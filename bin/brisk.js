@@ -170,7 +170,8 @@ function summary(command, options, result) {
 }
 
 function timingsLine(t = {}) {
-  return `timings: resolve ${t.resolveMs ?? 0}ms, fetch ${t.fetchMs ?? 0}ms, link ${t.linkMs ?? 0}ms, total ${t.totalMs ?? 0}ms`
+  const ms = (v) => Math.round(v ?? 0)
+  return `timings: resolve ${ms(t.resolveMs)}ms, fetch ${ms(t.fetchMs)}ms, link ${ms(t.linkMs)}ms, total ${ms(t.totalMs)}ms`
 }
 
 /** A one-line progress display on stderr, redrawn in place (TTY only). */

@@ -172,12 +172,26 @@ pub fn in_sync(lock: &Lockfile, tree: &Tree, project: &Project) -> std::result::
                     .collect()
             })
             .unwrap_or_default();
-        let mut a: Vec<_> = locked.iter().collect();
-        let mut b: Vec<_> = declared.iter().collect();
-        a.sort();
-        b.sort();
-        if a != b {
-            return Err(format!("its {key} differ from package.json"));
+        let names: std::collections::BTreeSet<&String> =
+            locked.keys().chain(declared.keys()).collect();
+        let differ: Vec<String> = names
+            .into_iter()
+            .filter(|n| locked.get(*n) != declared.get(*n))
+            .map(|n| {
+                let show =
+                    |v: Option<&String>| v.map_or("none".to_string(), |s| format!("\"{s}\""));
+                format!(
+                    "{n} is {} in package.json but {} in the lockfile",
+                    show(declared.get(n)),
+                    show(locked.get(n))
+                )
+            })
+            .collect();
+        if !differ.is_empty() {
+            return Err(format!(
+                "its {key} differ from package.json ({})",
+                differ.join("; ")
+            ));
         }
     }
     for (id, node) in tree.nodes.iter().enumerate() {

@@ -13,6 +13,7 @@ use crate::registry::RegistryClient;
 use crate::store::Store;
 use crate::tree::{EdgeOptions, Package};
 
+use super::background::Background;
 use super::Call;
 
 pub struct Context {
@@ -20,6 +21,8 @@ pub struct Context {
     pub config: Arc<Config>,
     pub project: Project,
     pub fetcher: Fetcher,
+    /// Prefetches and early downloads; stopped before the operation returns.
+    pub background: Background,
     http: reqwest::Client,
 }
 
@@ -46,11 +49,12 @@ impl Context {
         let store = Arc::new(Store::open(&config.cache_dir)?);
         let http = crate::registry::http_client()?;
         let auth_config = config.clone();
+        let background = Background::new(call.cancel.child());
         let fetcher = Fetcher::new(
             store,
             http.clone(),
             FetchOptions {
-                cancel: call.cancel.clone(),
+                cancel: background.cancel.clone(),
                 auth: Some(Arc::new(move |url: &str| auth_config.auth_header(url))),
                 ..Default::default()
             },
@@ -60,6 +64,7 @@ impl Context {
             config,
             project,
             fetcher,
+            background,
             http,
         })
     }

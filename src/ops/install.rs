@@ -1,5 +1,6 @@
-//! `install`: resolve if the lockfile is missing or stale, write it, fetch,
-//! link.
+//! `install`: resolve if the lockfile is missing or stale, fetch, link, and
+//! only then write package-lock.json (a failed install changes no file of
+//! the user's).
 
 use std::time::Instant;
 
@@ -9,6 +10,7 @@ use crate::platform::Platform;
 use crate::resolve::{self, ResolveOptions};
 use crate::tree::Tree;
 
+use super::background::RegistrySource;
 use super::context::Context;
 use super::reify::{self, Source};
 use super::{state, Call, Phase, Summary};
@@ -17,49 +19,83 @@ pub async fn install(call: Call) -> Result<Summary> {
     let t0 = Instant::now();
     let o = &call.options;
     let config = Context::config(&call)?;
-    if !o.clean && !o.lockfile_only && state::is_current(&o.cwd, &state::fingerprint(o, &config)) {
-        return Ok(Summary {
-            up_to_date: true,
-            timings: super::Timings {
-                total_ms: t0.elapsed().as_secs_f64() * 1e3,
+    if !o.clean && !o.lockfile_only {
+        if let Some(packages) = state::current(&o.cwd, &state::fingerprint(o, &config)) {
+            return Ok(Summary {
+                up_to_date: true,
+                packages,
+                timings: super::Timings {
+                    total_ms: t0.elapsed().as_secs_f64() * 1e3,
+                    ..Default::default()
+                },
                 ..Default::default()
-            },
-            ..Default::default()
-        });
+            });
+        }
     }
     let ctx = Context::load(&call, config)?;
+    let result = run(&ctx, &call, t0).await;
+    ctx.background.finish().await;
+    result
+}
+
+async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
+    let o = &call.options;
     let mut summary = Summary::default();
     let t_resolve = Instant::now();
-    let (tree, written) = ideal_tree(&ctx, &call, !o.lockfile_only, &mut summary).await?;
-    summary.lockfile_written = written;
+    let ideal = ideal_tree(ctx, call, !o.lockfile_only, &mut summary).await?;
     summary.timings.resolve_ms = t_resolve.elapsed().as_secs_f64() * 1e3;
-    if !o.lockfile_only {
-        reify::reify(&ctx, &call, &tree, Source::Network, &mut summary).await?;
+    if o.lockfile_only {
+        summary.packages = ideal.tree.sorted_locations().len();
+        ideal.write(ctx, &mut summary)?;
     } else {
-        summary.packages = tree.sorted_locations().len();
+        let included = reify::reify(ctx, call, &ideal.tree, Source::Network, &mut summary).await?;
+        ideal.write(ctx, &mut summary)?;
+        reify::record(ctx, call, &ideal.tree, &included)?;
     }
     summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Done, 1, 1);
     Ok(summary)
 }
 
-/// The tree to install: the lockfile's when it is in sync with
-/// package.json, else a fresh resolution (written to package-lock.json).
-/// With `prefetch`, downloads start as soon as packages are known.
+/// The tree to install, and the lockfile text to write once it is on disk
+/// (None when package-lock.json already says exactly this).
+pub(super) struct Ideal {
+    pub tree: Tree,
+    lockfile: Option<String>,
+}
+
+impl Ideal {
+    pub fn write(&self, ctx: &Context, summary: &mut Summary) -> Result<()> {
+        if let Some(text) = &self.lockfile {
+            lockfile::write_atomic(&ctx.lock_path(), text)?;
+            summary.lockfile_written = true;
+        }
+        Ok(())
+    }
+}
+
+/// The lockfile's tree when it is in sync with package.json, else a fresh
+/// resolution. With `prefetch`, downloads start as soon as packages are
+/// known.
 pub(super) async fn ideal_tree(
     ctx: &Context,
     call: &Call,
     prefetch: bool,
     summary: &mut Summary,
-) -> Result<(Tree, bool)> {
+) -> Result<Ideal> {
     let o = &call.options;
     let lock = ctx.read_lockfile()?;
     let mut stale = "there is no package-lock.json".to_string();
     if let Some(lock) = &lock {
         match lock.to_tree(ctx.root_package(), ctx.edge_options()) {
+            // reify starts every download at once for this tree.
             Ok(tree) => match in_sync(lock, &tree, &ctx.project) {
-                // reify starts every download at once for this tree.
-                Ok(()) => return Ok((tree, false)),
+                Ok(()) => {
+                    return Ok(Ideal {
+                        tree,
+                        lockfile: None,
+                    })
+                }
                 Err(why) => stale = format!("package-lock.json is out of date: {why}"),
             },
             Err(e) if e.code == Code::Lockfile && lock.version < 2 && !o.frozen_lockfile => {
@@ -76,36 +112,37 @@ pub(super) async fn ideal_tree(
             format!("{stale}, and --frozen-lockfile (or `ci`) forbids changing it. Run `brisk install` to update the lockfile."),
         ));
     }
-    let source = ctx.registry(o.prefer_offline);
+    let source = RegistrySource {
+        client: ctx.registry(o.prefer_offline),
+        background: &ctx.background,
+    };
     let platform = Platform::current();
-    let fetcher = ctx.fetcher.clone();
     let mut placed = 0usize;
-    let resolution = resolve::resolve(
-        ctx.root_package(),
-        &source,
-        ResolveOptions {
-            edges: ctx.edge_options(),
-            strict_peer_deps: ctx.config.strict_peer_deps,
-            cancel: call.cancel.clone(),
-            pick: crate::registry::PickOptions {
-                node_version: o.node_version.clone(),
-            },
-            locked: lock
-                .as_ref()
-                .map(|l| l.locked_versions())
-                .unwrap_or_default(),
+    let options = ResolveOptions {
+        edges: ctx.edge_options(),
+        strict_peer_deps: ctx.config.strict_peer_deps,
+        cancel: call.cancel.clone(),
+        pick: crate::registry::PickOptions {
+            node_version: o.node_version.clone(),
         },
-        |pkg| {
-            placed += 1;
-            call.report(Phase::Resolve, placed, 0);
-            if prefetch && platform.accepts(&pkg.os, &pkg.cpu, &pkg.libc) {
-                let f = fetcher.clone();
-                let t = ctx.tarball(pkg);
-                tokio::spawn(async move { f.ensure(t).await });
-            }
-        },
-    )
-    .await?;
+        locked: lock
+            .as_ref()
+            .map(|l| l.locked_versions())
+            .unwrap_or_default(),
+    };
+    let resolving = resolve::resolve(ctx.root_package(), &source, options, |pkg| {
+        placed += 1;
+        call.report(Phase::Resolve, placed, 0);
+        if prefetch && platform.accepts(&pkg.os, &pkg.cpu, &pkg.libc) {
+            let f = ctx.fetcher.clone();
+            let t = ctx.tarball(pkg);
+            ctx.background.spawn(async move {
+                // Errors surface when reify asks for the same package.
+                let _ = f.ensure(t).await;
+            });
+        }
+    });
+    let resolution = call.cancel.run(resolving).await?;
     summary.warnings.extend(resolution.warnings);
     let text = lockfile::render(
         &resolution.tree,
@@ -115,10 +152,9 @@ pub(super) async fn ideal_tree(
         },
         |_| true,
     );
-    let path = ctx.lock_path();
-    let written = std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str());
-    if written {
-        lockfile::write_atomic(&path, &text)?;
-    }
-    Ok((resolution.tree, written))
+    let unchanged = std::fs::read_to_string(ctx.lock_path()).ok().as_deref() == Some(text.as_str());
+    Ok(Ideal {
+        tree: resolution.tree,
+        lockfile: (!unchanged).then_some(text),
+    })
 }

@@ -13,6 +13,12 @@ use super::{Call, Phase, Summary};
 pub async fn link(call: Call) -> Result<Summary> {
     let t0 = Instant::now();
     let ctx = Context::load(&call, Context::config(&call)?)?;
+    let result = run(&ctx, &call, t0).await;
+    ctx.background.finish().await;
+    result
+}
+
+async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
     let mut summary = Summary::default();
     let lock = ctx.read_lockfile()?.ok_or_else(|| {
         Error::new(
@@ -29,7 +35,8 @@ pub async fn link(call: Call) -> Result<Summary> {
             "package-lock.json is out of date ({why}); linking it as it is"
         ));
     }
-    reify::reify(&ctx, &call, &tree, Source::CacheOnly, &mut summary).await?;
+    let included = reify::reify(ctx, call, &tree, Source::CacheOnly, &mut summary).await?;
+    reify::record(ctx, call, &tree, &included)?;
     summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Done, 1, 1);
     Ok(summary)

@@ -1,6 +1,7 @@
 //! Orchestration: which stages run, in what order, for `install`,
 //! `prefetch` and `link`. No stage logic lives here.
 
+mod background;
 mod context;
 mod install;
 mod link;

@@ -1,10 +1,12 @@
-//! `prefetch`: make sure every package of the lockfile (resolving first if
-//! there is none, or it is stale) is in the cache. node_modules is untouched.
+//! `prefetch`: make sure every package the lockfile installs here (resolving
+//! first if there is none, or it is stale) is in the cache. node_modules is
+//! untouched; a resolved lockfile is written once everything is cached.
 
 use std::time::Instant;
 
 use crate::error::Result;
 use crate::platform::Platform;
+use crate::tree::select::{self, Omit};
 
 use super::context::Context;
 use super::install::ideal_tree;
@@ -13,17 +15,27 @@ use super::{Call, Phase, Summary};
 pub async fn prefetch(call: Call) -> Result<Summary> {
     let t0 = Instant::now();
     let ctx = Context::load(&call, Context::config(&call)?)?;
+    let result = run(&ctx, &call, t0).await;
+    ctx.background.finish().await;
+    result
+}
+
+async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
     let mut summary = Summary::default();
-    let (tree, written) = ideal_tree(&ctx, &call, true, &mut summary).await?;
-    summary.lockfile_written = written;
+    let ideal = ideal_tree(ctx, call, true, &mut summary).await?;
     summary.timings.resolve_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let platform = Platform::current();
-    let tarballs: Vec<_> = tree
+    let omit = Omit::from_list(&ctx.config.omit);
+    let (included, warnings) = select::select(&ideal.tree, omit, &Platform::current());
+    summary.warnings.extend(warnings);
+    let mut seen = std::collections::HashSet::new();
+    let tarballs: Vec<_> = ideal
+        .tree
         .sorted_locations()
         .into_iter()
-        .map(|(_, id)| &tree.nodes[id].pkg)
-        .filter(|p| platform.accepts(&p.os, &p.cpu, &p.libc))
-        .map(|p| ctx.tarball(p))
+        .filter(|(_, id)| included[*id])
+        .map(|(_, id)| ctx.tarball(&ideal.tree.nodes[id].pkg))
+        // One download per distinct tarball.
+        .filter(|t| seen.insert(t.integrity.clone().unwrap_or_else(|| t.url.clone())))
         .collect();
     let t_fetch = Instant::now();
     call.report(Phase::Fetch, 0, tarballs.len());
@@ -34,6 +46,7 @@ pub async fn prefetch(call: Call) -> Result<Summary> {
     summary.bytes = stats.bytes;
     summary.reused = summary.packages.saturating_sub(summary.downloaded);
     summary.timings.fetch_ms = t_fetch.elapsed().as_secs_f64() * 1e3;
+    ideal.write(ctx, &mut summary)?;
     summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Done, 1, 1);
     Ok(summary)

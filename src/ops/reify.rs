@@ -1,7 +1,7 @@
 //! Put a tree on disk: choose what to install, diff against what is there,
 //! make sure every package is in the cache, clone, link bins, record state.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -49,10 +49,10 @@ pub async fn reify(
     tree: &Tree,
     source: Source,
     summary: &mut Summary,
-) -> Result<()> {
+) -> Result<Vec<bool>> {
     let cwd = ctx.cwd.clone();
     let omit = Omit::from_list(&ctx.config.omit);
-    let (included, warnings) = select::select(tree, omit, &Platform::current());
+    let (mut included, warnings) = select::select(tree, omit, &Platform::current());
     summary.warnings.extend(warnings);
 
     let wanted: Vec<(String, NodeId, Map<String, Value>)> = tree
@@ -64,13 +64,6 @@ pub async fn reify(
             (loc, id, package_to_entry(&n.pkg, &n.name, n.flags, false))
         })
         .collect();
-    summary.packages = wanted.len();
-    summary.scripts_not_run = wanted
-        .iter()
-        .filter(|(_, id, _)| tree.nodes[*id].pkg.has_install_script)
-        .map(|(_, id, _)| tree.nodes[*id].pkg.id())
-        .collect();
-
     if call.options.clean {
         link::remove_dirs(&[cwd.join("node_modules")])?;
     }
@@ -79,7 +72,37 @@ pub async fn reify(
 
     // Fetch (or find) every package to materialize.
     let t_fetch = Instant::now();
-    let fetched = fetch_all(ctx, call, tree, &plan.link, source).await?;
+    let fetched = fetch_all(ctx, call, tree, &plan.link, source, summary).await?;
+    // Optional packages that could not be fetched are left out, with what
+    // lives in their folder.
+    let failed: Vec<String> = plan
+        .link
+        .iter()
+        .zip(&fetched)
+        .filter(|(_, f)| f.is_none())
+        .map(|(id, _)| tree.location(*id))
+        .collect();
+    if !failed.is_empty() {
+        for (loc, id, _) in &wanted {
+            if failed
+                .iter()
+                .any(|f| loc == f || loc.starts_with(&format!("{f}/node_modules/")))
+            {
+                included[*id] = false;
+            }
+        }
+    }
+    let installed_ids: Vec<NodeId> = wanted
+        .iter()
+        .map(|(_, id, _)| *id)
+        .filter(|id| included[*id])
+        .collect();
+    summary.packages = installed_ids.len();
+    summary.scripts_not_run = installed_ids
+        .iter()
+        .filter(|id| tree.nodes[**id].pkg.has_install_script)
+        .map(|id| tree.nodes[*id].pkg.id())
+        .collect();
     let stats = ctx.fetcher.stats();
     summary.downloaded = stats.downloaded as usize;
     summary.bytes = stats.bytes;
@@ -92,6 +115,9 @@ pub async fn reify(
     let mut jobs = Vec::with_capacity(plan.link.len());
     let mut bins = Vec::new();
     for (id, f) in plan.link.iter().zip(&fetched) {
+        let Some(f) = f.as_ref().filter(|_| included[*id]) else {
+            continue;
+        };
         let dest = abs(&cwd, &tree.location(*id));
         let index = f.package.index()?;
         jobs.push(LinkJob {
@@ -142,16 +168,23 @@ pub async fn reify(
     })
     .await
     .map_err(|e| Error::new(Code::Io, format!("the link task failed: {e}")))??;
-    summary.added = plan.link.len();
+    summary.added = plan.link.len() - failed.len();
+    let wanted_locs: HashSet<&str> = wanted.iter().map(|(l, _, _)| l.as_str()).collect();
     summary.removed = plan
         .remove
         .iter()
-        .filter(|l| !wanted.iter().any(|(w, _, _)| w == *l))
+        .filter(|l| !wanted_locs.contains(l.as_str()))
         .count();
     summary.timings.link_ms = t_link.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Link, plan.link.len(), plan.link.len());
 
-    // Record what is installed, for npm and for the next run.
+    Ok(included)
+}
+
+/// Record what is installed, for npm (the hidden lockfile) and for the next
+/// run's up-to-date check. Call after package-lock.json is written.
+pub fn record(ctx: &Context, call: &Call, tree: &Tree, included: &[bool]) -> Result<()> {
+    let cwd = &ctx.cwd;
     let hidden = lockfile::render(
         tree,
         RenderOptions {
@@ -163,8 +196,12 @@ pub async fn reify(
     std::fs::create_dir_all(cwd.join("node_modules"))
         .map_err(|e| Error::io(cwd.join("node_modules").display(), e))?;
     lockfile::write_atomic(&cwd.join(lockfile::HIDDEN), &hidden)?;
-    state::record(&cwd, &state::fingerprint(&call.options, &ctx.config))?;
-    Ok(())
+    let packages = included.iter().skip(1).filter(|i| **i).count();
+    state::record(
+        cwd,
+        &state::fingerprint(&call.options, &ctx.config),
+        packages,
+    )
 }
 
 /// `.bin` links of packages about to be removed.
@@ -205,7 +242,8 @@ async fn fetch_all(
     tree: &Tree,
     ids: &[NodeId],
     source: Source,
-) -> Result<Vec<Fetched>> {
+    summary: &mut Summary,
+) -> Result<Vec<Option<Fetched>>> {
     let total = ids.len();
     call.report(Phase::Fetch, 0, total);
     if source == Source::CacheOnly {
@@ -215,11 +253,11 @@ async fn fetch_all(
         for &id in ids {
             let p = &tree.nodes[id].pkg;
             match p.integrity.as_deref().and_then(|i| store.get(i)) {
-                Some(package) => out.push(Fetched {
+                Some(package) => out.push(Some(Fetched {
                     package,
                     integrity: p.integrity.clone().unwrap_or_default(),
                     downloaded_bytes: 0,
-                }),
+                })),
                 None => missing.push(p.id()),
             }
         }
@@ -253,12 +291,21 @@ async fn fetch_all(
     let mut out: Vec<Option<Fetched>> = vec![None; total];
     let mut done = 0;
     while let Some((i, r)) = pending.next().await {
-        out[i] = Some(r?);
+        let node = &tree.nodes[ids[i]];
+        match r {
+            Ok(f) => out[i] = Some(f),
+            // npm drops an optional package it cannot fetch.
+            Err(e) if node.flags.optional && e.code != Code::Cancelled => {
+                summary.warnings.push(format!(
+                    "skipping optional dependency {}: {}",
+                    node.pkg.id(),
+                    e.message
+                ))
+            }
+            Err(e) => return Err(e),
+        }
         done += 1;
         call.report(Phase::Fetch, done, total);
     }
-    Ok(out
-        .into_iter()
-        .map(|f| f.expect("every future completed"))
-        .collect())
+    Ok(out)
 }

@@ -39,10 +39,20 @@ pub fn fingerprint(o: &Options, config: &Config) -> String {
     )
 }
 
-pub fn record(cwd: &Path, fingerprint: &str) -> Result<()> {
-    lockfile::write_atomic(&cwd.join(FILE), fingerprint)
+/// Record the fingerprint and the number of installed packages.
+pub fn record(cwd: &Path, fingerprint: &str, packages: usize) -> Result<()> {
+    lockfile::write_atomic(
+        &cwd.join(FILE),
+        &format!("{fingerprint}packages={packages}\n"),
+    )
 }
 
-pub fn is_current(cwd: &Path, fingerprint: &str) -> bool {
-    std::fs::read_to_string(cwd.join(FILE)).is_ok_and(|s| s == fingerprint)
+/// The installed package count when nothing changed since [`record`].
+pub fn current(cwd: &Path, fingerprint: &str) -> Option<usize> {
+    let s = std::fs::read_to_string(cwd.join(FILE)).ok()?;
+    s.strip_prefix(fingerprint)?
+        .strip_prefix("packages=")?
+        .trim_end()
+        .parse()
+        .ok()
 }

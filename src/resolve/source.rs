@@ -13,19 +13,3 @@ pub trait Source {
     /// Start fetching `name` in the background, if that means anything.
     fn prefetch(&self, name: &str);
 }
-
-impl Source for crate::registry::RegistryClient {
-    async fn packument(&self, name: &str) -> Result<Arc<Packument>> {
-        crate::registry::RegistryClient::packument(self, name).await
-    }
-
-    fn prefetch(&self, name: &str) {
-        let client = self.clone();
-        let name = name.to_string();
-        tokio::spawn(async move {
-            // The result is memoized by the client; errors surface when
-            // resolution asks for it again.
-            let _ = client.packument(&name).await;
-        });
-    }
-}
