@@ -19,7 +19,7 @@ export declare class CancelHandle {
 }
 
 /** Resolve (when needed), write package-lock.json, fetch and link. */
-export declare function install(options?: Options | undefined | null, onProgress?: ProgressFn | undefined | null, cancel?: CancelHandle | undefined | null): Promise<InstallResult>
+export declare function install(options?: Options | undefined | null, onProgress?: ((event: ProgressEvent) => void) | undefined | null, cancel?: CancelHandle | undefined | null): Promise<InstallResult>
 
 export interface InstallResult {
   added: number
@@ -36,7 +36,7 @@ export interface InstallResult {
 }
 
 /** Materialize node_modules from the lockfile and the cache, offline. */
-export declare function link(options?: Options | undefined | null, onProgress?: ProgressFn | undefined | null, cancel?: CancelHandle | undefined | null): Promise<InstallResult>
+export declare function link(options?: Options | undefined | null, onProgress?: ((event: ProgressEvent) => void) | undefined | null, cancel?: CancelHandle | undefined | null): Promise<InstallResult>
 
 export interface Options {
   cwd?: string
@@ -56,7 +56,7 @@ export interface Options {
 }
 
 /** Make sure every package of the lockfile is in the cache. */
-export declare function prefetch(options?: Options | undefined | null, onProgress?: ProgressFn | undefined | null, cancel?: CancelHandle | undefined | null): Promise<InstallResult>
+export declare function prefetch(options?: Options | undefined | null, onProgress?: ((event: ProgressEvent) => void) | undefined | null, cancel?: CancelHandle | undefined | null): Promise<InstallResult>
 
 export interface ProgressEvent {
   phase: string

@@ -176,6 +176,7 @@ where
 pub fn install<'e>(
     env: &'e Env,
     options: Option<Options>,
+    #[napi(ts_arg_type = "((event: ProgressEvent) => void) | undefined | null")]
     on_progress: Option<ProgressFn>,
     cancel: Option<&CancelHandle>,
 ) -> napi::Result<PromiseRaw<'e, InstallResult>> {
@@ -190,6 +191,7 @@ pub fn install<'e>(
 pub fn prefetch<'e>(
     env: &'e Env,
     options: Option<Options>,
+    #[napi(ts_arg_type = "((event: ProgressEvent) => void) | undefined | null")]
     on_progress: Option<ProgressFn>,
     cancel: Option<&CancelHandle>,
 ) -> napi::Result<PromiseRaw<'e, InstallResult>> {
@@ -204,6 +206,7 @@ pub fn prefetch<'e>(
 pub fn link<'e>(
     env: &'e Env,
     options: Option<Options>,
+    #[napi(ts_arg_type = "((event: ProgressEvent) => void) | undefined | null")]
     on_progress: Option<ProgressFn>,
     cancel: Option<&CancelHandle>,
 ) -> napi::Result<PromiseRaw<'e, InstallResult>> {
