@@ -170,7 +170,8 @@ function summary(command, options, result) {
 }
 
 function timingsLine(t = {}) {
-  return `timings: resolve ${t.resolveMs ?? 0}ms, fetch ${t.fetchMs ?? 0}ms, link ${t.linkMs ?? 0}ms, total ${t.totalMs ?? 0}ms`
+  const ms = (x) => `${Math.round(x ?? 0)}ms`
+  return `timings: resolve ${ms(t.resolveMs)}, fetch ${ms(t.fetchMs)}, link ${ms(t.linkMs)}, total ${ms(t.totalMs)}`
 }
 
 /** A one-line progress display on stderr, redrawn in place (TTY only). */
@@ -271,4 +272,4 @@ if (require.main === module) {
   )
 }
 
-module.exports = { parse, summary, formatBytes, main }
+module.exports = { parse, summary, timingsLine, formatBytes, main }
