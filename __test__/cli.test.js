@@ -6,7 +6,7 @@ const { test, describe, before, after, beforeEach } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
-const { parse, summary, formatBytes } = require('../bin/brisk.js')
+const { parse, summary, timingsLine, formatBytes } = require('../bin/brisk.js')
 const { startRegistry } = require('./registry.js')
 const { scenarios } = require('./scenarios.js')
 const h = require('./helpers.js')
@@ -84,6 +84,8 @@ describe('argument parsing', () => {
     ])
     assert.deepEqual(summary('install', { ignoreScripts: true }, { ...base, added: 1, packages: 1, scriptsNotRun: ['a@1.0.0'] }),
       ['added 1 package in 1.23s'])
+    assert.equal(timingsLine({ resolveMs: 4.138259, fetchMs: 2.5, linkMs: 0.55, totalMs: 29.9 }),
+      'timings: resolve 4ms, fetch 3ms, link 1ms, total 30ms')
     assert.equal(formatBytes(512), '512 B')
     assert.equal(formatBytes(2048), '2.0 kB')
   })

@@ -52,7 +52,17 @@ function project(pkg, { npmrc, lockfile } = {}) {
     exists: (...p) => fs.existsSync(path.join(dir, ...p)),
     json: (...p) => JSON.parse(fs.readFileSync(path.join(dir, ...p), 'utf8')),
     lock: () => JSON.parse(fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8')),
-    cleanup: () => { if (!process.env.BRISK_KEEP_TMP) fs.rmSync(root, { recursive: true, force: true }) }
+    cleanup: () => removeTree(root)
+  }
+}
+
+/** Remove a temp tree (kept with BRISK_KEEP_TMP=1); never throws, says why it could not. */
+function removeTree(root) {
+  if (process.env.BRISK_KEEP_TMP) return
+  try {
+    fs.rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
+  } catch (err) {
+    process.stderr.write(`# could not remove ${root}: ${err.message}\n`)
   }
 }
 

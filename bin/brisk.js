@@ -170,8 +170,8 @@ function summary(command, options, result) {
 }
 
 function timingsLine(t = {}) {
-  const ms = (v) => Math.round(v ?? 0)
-  return `timings: resolve ${ms(t.resolveMs)}ms, fetch ${ms(t.fetchMs)}ms, link ${ms(t.linkMs)}ms, total ${ms(t.totalMs)}ms`
+  const ms = (x) => `${Math.round(x ?? 0)}ms`
+  return `timings: resolve ${ms(t.resolveMs)}, fetch ${ms(t.fetchMs)}, link ${ms(t.linkMs)}, total ${ms(t.totalMs)}`
 }
 
 /** A one-line progress display on stderr, redrawn in place (TTY only). */
@@ -272,4 +272,4 @@ if (require.main === module) {
   )
 }
 
-module.exports = { parse, summary, formatBytes, main }
+module.exports = { parse, summary, timingsLine, formatBytes, main }
