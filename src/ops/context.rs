@@ -42,7 +42,7 @@ impl Context {
         Config::load(&o.cwd, &overrides, &o.env)
     }
 
-    pub fn load(call: &Call, config: Config) -> Result<Context> {
+    fn load(call: &Call, config: Config) -> Result<Context> {
         let o = &call.options;
         let config = Arc::new(config);
         let project = Project::load(&o.cwd)?;
@@ -67,6 +67,19 @@ impl Context {
             background,
             http,
         })
+    }
+
+    /// Set up, run `op`, then stop and wait for background work whatever
+    /// the outcome, so nothing touches the cache after the caller returns.
+    pub async fn scoped<T>(
+        call: &Call,
+        config: Config,
+        op: impl AsyncFnOnce(&Context) -> Result<T>,
+    ) -> Result<T> {
+        let ctx = Context::load(call, config)?;
+        let result = op(&ctx).await;
+        ctx.background.finish().await;
+        result
     }
 
     pub fn registry(&self, prefer_offline: bool) -> RegistryClient {

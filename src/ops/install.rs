@@ -32,10 +32,7 @@ pub async fn install(call: Call) -> Result<Summary> {
             });
         }
     }
-    let ctx = Context::load(&call, config)?;
-    let result = run(&ctx, &call, t0).await;
-    ctx.background.finish().await;
-    result
+    Context::scoped(&call, config, async |ctx| run(ctx, &call, t0).await).await
 }
 
 async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {

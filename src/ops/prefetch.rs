@@ -14,10 +14,10 @@ use super::{Call, Phase, Summary};
 
 pub async fn prefetch(call: Call) -> Result<Summary> {
     let t0 = Instant::now();
-    let ctx = Context::load(&call, Context::config(&call)?)?;
-    let result = run(&ctx, &call, t0).await;
-    ctx.background.finish().await;
-    result
+    Context::scoped(&call, Context::config(&call)?, async |ctx| {
+        run(ctx, &call, t0).await
+    })
+    .await
 }
 
 async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
