@@ -41,7 +41,7 @@ pub type AuthFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 /// Scheduler settings. Build with `FetchOptions { .., ..Default::default() }`.
 #[derive(Clone)]
 pub struct FetchOptions {
-    /// Concurrent downloads (default 48).
+    /// Concurrent downloads (default `registry::MAX_REQUESTS`).
     pub max_downloads: usize,
     /// Concurrent extractions on the blocking pool (default: CPU count).
     pub max_extracts: usize,
@@ -58,7 +58,7 @@ pub struct FetchOptions {
 impl Default for FetchOptions {
     fn default() -> Self {
         FetchOptions {
-            max_downloads: 48,
+            max_downloads: crate::registry::MAX_REQUESTS,
             max_extracts: std::thread::available_parallelism().map_or(4, |n| n.get()),
             cancel: CancelToken::new(),
             auth: None,

@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value};
 
 use crate::error::{Code, Error, Result};
@@ -73,6 +72,7 @@ pub async fn reify(
     // Fetch (or find) every package to materialize.
     let t_fetch = Instant::now();
     let fetched = fetch_all(ctx, call, tree, &plan.link, source, summary).await?;
+    summary.timings.fetch_ms = t_fetch.elapsed().as_secs_f64() * 1e3;
     // Optional packages that could not be fetched are left out, with what
     // lives in their folder.
     let failed: Vec<String> = plan
@@ -103,11 +103,6 @@ pub async fn reify(
         .filter(|id| tree.nodes[**id].pkg.has_install_script)
         .map(|id| tree.nodes[*id].pkg.id())
         .collect();
-    let stats = ctx.fetcher.stats();
-    summary.downloaded = stats.downloaded as usize;
-    summary.bytes = stats.bytes;
-    summary.reused = plan.link.len().saturating_sub(summary.downloaded);
-    summary.timings.fetch_ms = t_fetch.elapsed().as_secs_f64() * 1e3;
 
     // Clone into node_modules, off the async workers.
     let t_link = Instant::now();
@@ -250,8 +245,10 @@ async fn fetch_all(
         let store = ctx.fetcher.store();
         let mut out = Vec::with_capacity(total);
         let mut missing = Vec::new();
+        let mut distinct = HashSet::new();
         for &id in ids {
             let p = &tree.nodes[id].pkg;
+            distinct.insert(p.integrity.clone());
             match p.integrity.as_deref().and_then(|i| store.get(i)) {
                 Some(package) => out.push(Some(Fetched {
                     package,
@@ -273,39 +270,57 @@ async fn fetch_all(
                 ),
             ));
         }
+        summary.reused = distinct.len();
         call.report(Phase::Fetch, total, total);
         return Ok(out);
     }
-    // One future per package (the fetcher bounds the concurrency), polled
-    // together so progress is reported as each lands; the first error drops
-    // (cancels) the rest.
-    let mut pending: FuturesUnordered<_> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, &id)| {
-            let t = ctx.tarball(&tree.nodes[id].pkg);
+    // One task per distinct tarball (the fetcher bounds the concurrency), so
+    // hashing and TLS spread over the runtime's workers; progress is
+    // reported as each lands, and the first error aborts the rest.
+    let mut users: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut pending = tokio::task::JoinSet::new();
+    for (i, &id) in ids.iter().enumerate() {
+        let t = ctx.tarball(&tree.nodes[id].pkg);
+        let key = t.integrity.clone().unwrap_or_else(|| t.url.clone());
+        let entry = users.entry(key.clone()).or_default();
+        entry.push(i);
+        if entry.len() == 1 {
             let f = ctx.fetcher.clone();
-            async move { (i, f.ensure(t).await) }
-        })
-        .collect();
+            pending.spawn(async move { (key, f.ensure(t).await) });
+        }
+    }
     let mut out: Vec<Option<Fetched>> = vec![None; total];
     let mut done = 0;
-    while let Some((i, r)) = pending.next().await {
-        let node = &tree.nodes[ids[i]];
+    while let Some(joined) = pending.join_next().await {
+        let (key, r) =
+            joined.map_err(|e| Error::new(Code::Io, format!("a download task failed: {e}")))?;
+        let users = &users[&key];
         match r {
-            Ok(f) => out[i] = Some(f),
+            Ok(f) => {
+                for &i in users {
+                    out[i] = Some(f.clone());
+                }
+            }
             // npm drops an optional package it cannot fetch.
-            Err(e) if node.flags.optional && e.code != Code::Cancelled => {
+            Err(e)
+                if e.code != Code::Cancelled
+                    && users.iter().all(|&i| tree.nodes[ids[i]].flags.optional) =>
+            {
                 summary.warnings.push(format!(
                     "skipping optional dependency {}: {}",
-                    node.pkg.id(),
+                    tree.nodes[ids[users[0]]].pkg.id(),
                     e.message
                 ))
             }
             Err(e) => return Err(e),
         }
-        done += 1;
+        done += users.len();
         call.report(Phase::Fetch, done, total);
     }
+    // Counted per distinct tarball, like prefetch.
+    let stats = ctx.fetcher.stats();
+    summary.downloaded = stats.downloaded as usize;
+    summary.bytes = stats.bytes;
+    summary.reused = users.len().saturating_sub(summary.downloaded);
     Ok(out)
 }

