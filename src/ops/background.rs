@@ -8,11 +8,15 @@ use tokio::task::JoinSet;
 
 use crate::cancel::CancelToken;
 use crate::error::Result;
-use crate::registry::{Packument, RegistryClient};
-use crate::resolve::Source;
+use dashmap::DashSet;
 
+use crate::registry::{pick_version_with, Packument, PickOptions, RegistryClient};
+use crate::resolve::Source;
+use crate::spec::Spec;
+
+#[derive(Clone)]
 pub struct Background {
-    tasks: Mutex<JoinSet<()>>,
+    tasks: Arc<Mutex<JoinSet<()>>>,
     /// Cancelled by [`Background::finish`]; the fetcher watches it too.
     pub cancel: CancelToken,
 }
@@ -20,27 +24,43 @@ pub struct Background {
 impl Background {
     pub fn new(cancel: CancelToken) -> Background {
         Background {
-            tasks: Mutex::new(JoinSet::new()),
+            tasks: Arc::new(Mutex::new(JoinSet::new())),
             cancel,
         }
     }
 
     pub fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
-        self.tasks.lock().expect("not poisoned").spawn(fut);
+        if !self.cancel.is_cancelled() {
+            self.tasks.lock().expect("not poisoned").spawn(fut);
+        }
     }
 
-    /// Stop everything still running and wait for it.
+    /// Stop everything still running and wait for it (tasks may spawn
+    /// more while stopping, hence the loop).
     pub async fn finish(&self) {
         self.cancel.cancel();
-        let mut set = std::mem::take(&mut *self.tasks.lock().expect("not poisoned"));
-        while set.join_next().await.is_some() {}
+        loop {
+            let mut set = std::mem::take(&mut *self.tasks.lock().expect("not poisoned"));
+            if set.is_empty() {
+                break;
+            }
+            while set.join_next().await.is_some() {}
+        }
     }
 }
 
-/// The registry as a resolution source, prefetching in the background.
+/// The registry as a resolution source. Prefetching looks ahead: once a
+/// packument arrives, the version the range would most likely get is
+/// picked and its own dependencies are requested too, so the network runs
+/// ahead of the (ordered, deterministic) resolver instead of one tree level
+/// at a time. Only the fetch order is speculative; what resolution picks
+/// does not depend on it.
 pub struct RegistrySource<'a> {
     pub client: RegistryClient,
     pub background: &'a Background,
+    pub pick: PickOptions,
+    /// Names already looked ahead at (each once).
+    pub seen: Arc<DashSet<String>>,
 }
 
 impl Source for RegistrySource<'_> {
@@ -48,17 +68,59 @@ impl Source for RegistrySource<'_> {
         self.client.packument(name).await
     }
 
-    fn prefetch(&self, name: &str) {
-        let client = self.client.clone();
-        let name = name.to_string();
-        let cancel = self.background.cancel.clone();
-        self.background.spawn(async move {
-            // Memoized by the client; an error surfaces when resolution
-            // asks for the same name.
-            tokio::select! {
-                _ = client.packument(&name) => {}
-                _ = cancel.cancelled() => {}
-            }
-        });
+    fn prefetch(&self, name: &str, wanted: &str) {
+        look_ahead(
+            self.client.clone(),
+            self.background.clone(),
+            self.pick.clone(),
+            self.seen.clone(),
+            name.to_string(),
+            wanted.to_string(),
+        );
     }
+}
+
+fn look_ahead(
+    client: RegistryClient,
+    background: Background,
+    pick: PickOptions,
+    seen: Arc<DashSet<String>>,
+    name: String,
+    wanted: String,
+) {
+    if !seen.insert(name.clone()) {
+        return;
+    }
+    let cancel = background.cancel.clone();
+    let tasks = background.clone();
+    background.spawn(async move {
+        let fetched = tokio::select! {
+            p = client.packument(&name) => p,
+            _ = cancel.cancelled() => return,
+        };
+        // Errors surface when resolution asks for the same name.
+        let Ok(packument) = fetched else { return };
+        let Ok(manifest) = pick_version_with(&packument, &wanted, &pick) else {
+            return;
+        };
+        let deps = manifest
+            .dependencies
+            .iter()
+            .chain(&manifest.optional_dependencies)
+            .chain(&manifest.peer_dependencies);
+        for (dep, range) in deps {
+            if let Spec::Registry { name, wanted, .. } =
+                Spec::parse(dep, range).unwrap_or(Spec::Other { kind: "invalid" })
+            {
+                look_ahead(
+                    client.clone(),
+                    tasks.clone(),
+                    pick.clone(),
+                    seen.clone(),
+                    name,
+                    wanted,
+                );
+            }
+        }
+    });
 }

@@ -109,9 +109,14 @@ pub(super) async fn ideal_tree(
             format!("{stale}, and --frozen-lockfile (or `ci`) forbids changing it. Run `brisk install` to update the lockfile."),
         ));
     }
+    let pick = crate::registry::PickOptions {
+        node_version: o.node_version.clone(),
+    };
     let source = RegistrySource {
         client: ctx.registry(o.prefer_offline),
         background: &ctx.background,
+        pick: pick.clone(),
+        seen: Default::default(),
     };
     let platform = Platform::current();
     let mut placed = 0usize;
@@ -119,9 +124,7 @@ pub(super) async fn ideal_tree(
         edges: ctx.edge_options(),
         strict_peer_deps: ctx.config.strict_peer_deps,
         cancel: call.cancel.clone(),
-        pick: crate::registry::PickOptions {
-            node_version: o.node_version.clone(),
-        },
+        pick,
         locked: lock
             .as_ref()
             .map(|l| l.locked_versions())

@@ -181,8 +181,8 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
             if e.kind == EdgeKind::PeerOptional {
                 continue;
             }
-            if let Spec::Registry { name, .. } = &*e.spec {
-                self.source.prefetch(name);
+            if let Spec::Registry { name, wanted, .. } = &*e.spec {
+                self.source.prefetch(name, wanted);
             }
         }
     }

@@ -10,6 +10,8 @@ use crate::registry::Packument;
 pub trait Source {
     /// The packument of `name` (memoized by the implementation).
     fn packument(&self, name: &str) -> impl Future<Output = Result<Arc<Packument>>>;
-    /// Start fetching `name` in the background, if that means anything.
-    fn prefetch(&self, name: &str);
+    /// Start fetching `name` in the background, if that means anything;
+    /// `wanted` (a range or tag) lets it look ahead at that version's
+    /// dependencies.
+    fn prefetch(&self, name: &str, wanted: &str);
 }

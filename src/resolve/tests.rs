@@ -46,7 +46,7 @@ impl Source for Mem {
             .cloned()
             .ok_or_else(|| Error::new(Code::NotFound, format!("{name} not found")))
     }
-    fn prefetch(&self, _: &str) {}
+    fn prefetch(&self, _: &str, _: &str) {}
 }
 
 fn root(deps: &[(&str, &str)], dev: &[(&str, &str)]) -> Package {
