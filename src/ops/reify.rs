@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::error::{Code, Error, Result};
@@ -37,8 +38,11 @@ fn installed(cwd: &Path) -> Option<HashMap<String, Map<String, Value>>> {
     Some(lock.packages.into_iter().collect())
 }
 
-fn abs(cwd: &Path, loc: &str) -> PathBuf {
-    cwd.join(loc)
+/// Run filesystem work on the blocking pool, off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::new(Code::Io, format!("a filesystem task failed: {e}")))?
 }
 
 /// Everything that happens after the tree is known.
@@ -64,7 +68,8 @@ pub async fn reify(
         })
         .collect();
     if call.options.clean {
-        link::remove_dirs(&[cwd.join("node_modules")])?;
+        let nm = cwd.join("node_modules");
+        blocking(move || link::remove_dirs(&[nm])).await?;
     }
     let before = installed(&cwd);
     let plan: Plan = diff::plan(&wanted, before.as_ref());
@@ -107,20 +112,14 @@ pub async fn reify(
     // Clone into node_modules, off the async workers.
     let t_link = Instant::now();
     call.report(Phase::Link, 0, plan.link.len());
-    let mut jobs = Vec::with_capacity(plan.link.len());
+    let mut to_link = Vec::with_capacity(plan.link.len());
     let mut bins = Vec::new();
     for (id, f) in plan.link.iter().zip(&fetched) {
         let Some(f) = f.as_ref().filter(|_| included[*id]) else {
             continue;
         };
-        let dest = abs(&cwd, &tree.location(*id));
-        let index = f.package.index()?;
-        jobs.push(LinkJob {
-            src: f.package.dir.clone(),
-            dest: dest.clone(),
-            dirs: index.dirs,
-            files: index.files,
-        });
+        let dest = cwd.join(tree.location(*id));
+        to_link.push((f.package.clone(), dest.clone()));
         let pkg = &tree.nodes[*id].pkg;
         if !pkg.bin.is_empty() {
             bins.push(BinJob {
@@ -144,9 +143,22 @@ pub async fn reify(
         }
     }
     let stale_bins = stale_bin_links(&cwd, before.as_ref(), &plan.remove);
-    let removals: Vec<PathBuf> = plan.remove.iter().map(|l| abs(&cwd, l)).collect();
+    let removals: Vec<PathBuf> = plan.remove.iter().map(|l| cwd.join(l)).collect();
     let cancel = call.cancel.clone();
-    tokio::task::spawn_blocking(move || -> Result<()> {
+    blocking(move || {
+        // The store's file lists, read in parallel.
+        let jobs = to_link
+            .into_par_iter()
+            .map(|(package, dest)| {
+                let index = package.index()?;
+                Ok(LinkJob {
+                    src: package.dir,
+                    dest,
+                    dirs: index.dirs,
+                    files: index.files,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         link::remove_dirs(&removals)?;
         for b in stale_bins {
             let _ = std::fs::remove_file(b);
@@ -161,8 +173,7 @@ pub async fn reify(
         link::link_bins(&bins)?;
         Ok(())
     })
-    .await
-    .map_err(|e| Error::new(Code::Io, format!("the link task failed: {e}")))??;
+    .await?;
     summary.added = plan.link.len() - failed.len();
     let wanted_locs: HashSet<&str> = wanted.iter().map(|(l, _, _)| l.as_str()).collect();
     summary.removed = plan
