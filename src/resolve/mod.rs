@@ -297,7 +297,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         let _ = join_all(names.iter().map(|n| self.source.packument(n))).await;
         for ei in problems {
             // An earlier placement may have met this edge already.
-            if !self.tree.problem_edges(id).contains(&ei) {
+            if !self.tree.is_problem(id, ei) {
                 continue;
             }
             let Some(pkg) = self.manifest_for(id, ei).await? else {
@@ -341,7 +341,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                     // Required peers that the placed node cannot see yet.
                     let mut peers = Vec::new();
                     for (pi, e) in self.tree.nodes[node].edges.iter().enumerate() {
-                        if e.kind == EdgeKind::Peer && self.tree.problem_edges(node).contains(&pi) {
+                        if e.kind == EdgeKind::Peer && self.tree.is_problem(node, pi) {
                             peers.push(pi);
                         }
                     }

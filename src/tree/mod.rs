@@ -280,18 +280,20 @@ impl Tree {
         out
     }
 
-    /// Edges of `id` that need work: missing (unless optional peer) or not
-    /// satisfied by what they resolve to.
+    /// Does edge `ei` of `id` need work: missing (unless an optional peer)
+    /// or not satisfied by what it resolves to?
+    pub fn is_problem(&self, id: NodeId, ei: usize) -> bool {
+        let e = &self.nodes[id].edges[ei];
+        match self.resolve(id, &e.name) {
+            None => e.kind != EdgeKind::PeerOptional,
+            Some(to) => !e.satisfied_by(&self.nodes[to].pkg),
+        }
+    }
+
+    /// Every edge of `id` that needs work.
     pub fn problem_edges(&self, id: NodeId) -> Vec<usize> {
-        let node = &self.nodes[id];
-        (0..node.edges.len())
-            .filter(|&i| {
-                let e = &node.edges[i];
-                match self.resolve(id, &e.name) {
-                    None => e.kind != EdgeKind::PeerOptional,
-                    Some(to) => !e.satisfied_by(&self.nodes[to].pkg),
-                }
-            })
+        (0..self.nodes[id].edges.len())
+            .filter(|&i| self.is_problem(id, i))
             .collect()
     }
 
