@@ -1,12 +1,14 @@
-//! Dependency specifiers, as npm-package-arg reads them. This issue covers
-//! registry specs (ranges, exact versions, dist-tags) and `npm:` aliases; other
-//! kinds are recognised so they get a clear `E_UNSUPPORTED` error.
+//! Dependency specifiers, as npm-package-arg reads them: registry specs
+//! (ranges, exact versions, dist-tags), `npm:` aliases, folders (`file:`,
+//! `link:`, `./x`), local and remote tarballs, git and `workspace:`.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use nodejs_semver::{Range, Version};
 
 use crate::error::{Code, Error, Result};
+use crate::tree::Package;
 
 /// What a registry specifier asks for.
 #[derive(Debug, Clone)]
@@ -28,7 +30,19 @@ pub enum Spec {
         /// The range or tag as written (`*` when empty).
         wanted: String,
     },
-    /// git, tarball URLs, `file:`, `link:`, `workspace:` … (a later issue).
+    /// A folder (`file:../x`, `link:../x`, `./x`), installed as a symlink.
+    /// `path` is relative to the dependent's folder until [`Spec::rebase`]
+    /// makes it relative to the project root, as the lockfile writes it.
+    Directory { path: String },
+    /// A local tarball (`file:x.tgz`); `path` as for `Directory`.
+    File { path: String },
+    /// A remote tarball.
+    Url { url: String },
+    /// A git repository (`github:u/r#ref`, `git+https://…`, `u/r`).
+    Git { raw: String },
+    /// `workspace:<range>`: the project's workspace of that name.
+    Workspace { req: Req },
+    /// Something that is not a valid specifier.
     Other { kind: &'static str },
 }
 
@@ -76,7 +90,7 @@ impl Spec {
             return Ok(Spec::registry(real, req));
         }
         if let Some(kind) = non_registry_kind(raw) {
-            return Ok(Spec::Other { kind });
+            return Ok(Spec::other(kind, raw));
         }
         Ok(Spec::registry(name, raw))
     }
@@ -90,13 +104,130 @@ impl Spec {
         }
     }
 
-    /// Does a package with `pkg_name@version` satisfy this spec?
+    fn other(kind: &'static str, raw: &str) -> Spec {
+        let strip = |prefix: &str| raw.get(prefix.len()..).unwrap_or_default().to_string();
+        match kind {
+            "file" | "link" => {
+                let path = if kind == "link" {
+                    strip("link:")
+                } else if raw.len() >= 5 && raw[..5].eq_ignore_ascii_case("file:") {
+                    strip("file:")
+                } else {
+                    raw.to_string()
+                };
+                if kind == "file" && is_tarball_path(&path) {
+                    Spec::File { path }
+                } else {
+                    Spec::Directory { path }
+                }
+            }
+            "workspace" => Spec::Workspace {
+                req: match strip("workspace:").as_str() {
+                    "^" | "~" => Req::Any,
+                    r => Req::parse(r),
+                },
+            },
+            "git" => Spec::Git {
+                raw: raw.to_string(),
+            },
+            "tarball URL" => Spec::Url {
+                url: raw.to_string(),
+            },
+            kind => Spec::Other { kind },
+        }
+    }
+
+    /// Make a folder or file path relative to the project root (`base` is
+    /// the dependent's folder, relative to the root; `root` is the root's
+    /// absolute path, for absolute specs). Other specs are returned as is.
+    pub fn rebase(self, base: &str, root: &Path) -> Spec {
+        let fix = |path: String| rebase_path(base, &path, root);
+        match self {
+            Spec::Directory { path } => Spec::Directory { path: fix(path) },
+            Spec::File { path } => Spec::File { path: fix(path) },
+            other => other,
+        }
+    }
+
+    /// Does a package with `pkg_name@version` satisfy this registry spec?
+    /// (Other kinds need the whole package: [`Spec::satisfied_by_package`].)
     pub fn satisfied_by(&self, pkg_name: &str, version: &str) -> bool {
         match self {
             Spec::Registry { name, req, .. } => name == pkg_name && req.matches(version),
+            _ => false,
+        }
+    }
+
+    /// npm's dep-valid: does `pkg` (as placed in the tree) satisfy this spec?
+    pub fn satisfied_by_package(&self, pkg: &Package) -> bool {
+        let resolved = pkg.resolved.as_deref();
+        match self {
+            Spec::Registry { .. } => self.satisfied_by(&pkg.name, &pkg.version),
+            Spec::Directory { path } => pkg.link && resolved == Some(path.as_str()),
+            Spec::File { path } => {
+                !pkg.link && resolved.and_then(|r| r.strip_prefix("file:")) == Some(path.as_str())
+            }
+            Spec::Url { url } => !pkg.link && resolved == Some(url.as_str()),
+            Spec::Git { .. } => false,
+            Spec::Workspace { req } => pkg.link && req.matches(&pkg.version),
             Spec::Other { .. } => false,
         }
     }
+}
+
+/// npm-package-arg: a `file:` spec names a tarball when it ends like one.
+fn is_tarball_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    [".tgz", ".tar.gz", ".tar"].iter().any(|ext| lower.ends_with(ext))
+}
+
+/// `base` + `path`, normalized lexically, relative to the root (may start
+/// with `../`; `.` becomes ``). Absolute paths are made relative to `root`.
+pub fn rebase_path(base: &str, path: &str, root: &Path) -> String {
+    let path = path.trim();
+    let (start, rest): (Vec<String>, &str) = if let Some(rest) = path.strip_prefix("~/") {
+        let home = dirs::home_dir().unwrap_or_default();
+        (absolute_parts(root, &home.join(rest)), "")
+    } else if path.starts_with('/') {
+        (absolute_parts(root, Path::new(path)), "")
+    } else {
+        (
+            base.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            path,
+        )
+    };
+    let mut parts = start;
+    for seg in rest.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| p != "..") {
+                    parts.pop();
+                } else {
+                    parts.push("..".into());
+                }
+            }
+            s => parts.push(s.to_string()),
+        }
+    }
+    parts.join("/")
+}
+
+/// The path segments that lead from `root` to the absolute folder `to`.
+fn absolute_parts(root: &Path, to: &Path) -> Vec<String> {
+    let comps = |p: &Path| -> Vec<String> {
+        p.components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (r, t) = (comps(root), comps(to));
+    let common = r.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut out: Vec<String> = std::iter::repeat_n("..".to_string(), r.len() - common).collect();
+    out.extend(t[common..].iter().cloned());
+    out
 }
 
 /// Parsed specs are shared by every edge that uses the same text.
@@ -186,22 +317,55 @@ mod tests {
 
     #[test]
     fn other_kinds() {
-        for raw in [
-            "file:../x",
-            "link:../x",
-            "github:a/b",
-            "a/b",
-            "git+https://x/y.git",
-            "https://x/y.tgz",
-            "workspace:*",
-            "./local",
-            "~/x",
+        let root = Path::new("/home/u/proj");
+        let kind = |raw: &str| match Spec::parse("x", raw).unwrap().rebase("packages/a", root) {
+            Spec::Directory { path } => format!("dir {path}"),
+            Spec::File { path } => format!("file {path}"),
+            Spec::Url { url } => format!("url {url}"),
+            Spec::Git { raw } => format!("git {raw}"),
+            Spec::Workspace { req } => format!("ws {}", req.matches("9.0.0")),
+            other => format!("{other:?}"),
+        };
+        for (raw, want) in [
+            ("file:../x", "dir packages/x"),
+            ("link:../../x", "dir x"),
+            ("file:../../../x", "dir ../x"),
+            ("./local/", "dir packages/a/local"),
+            ("file:vendor/x-1.0.0.tgz", "file packages/a/vendor/x-1.0.0.tgz"),
+            ("file:/home/u/other", "dir ../other"),
+            ("/home/u/proj/libs/y", "dir libs/y"),
+            ("github:a/b", "git github:a/b"),
+            ("a/b", "git a/b"),
+            ("git+https://x/y.git", "git git+https://x/y.git"),
+            ("https://x/y.tgz", "url https://x/y.tgz"),
+            ("workspace:*", "ws true"),
+            ("workspace:^", "ws true"),
+            ("workspace:^1.0.0", "ws false"),
         ] {
-            assert!(
-                matches!(Spec::parse("x", raw).unwrap(), Spec::Other { .. }),
-                "{raw}"
-            );
+            assert_eq!(kind(raw), want, "{raw}");
         }
+    }
+
+    #[test]
+    fn non_registry_satisfaction() {
+        let link = Package {
+            name: "x".into(),
+            version: "1.0.0".into(),
+            resolved: Some("libs/x".into()),
+            link: true,
+            ..Default::default()
+        };
+        let dir = |p: &str| Spec::Directory { path: p.into() };
+        assert!(dir("libs/x").satisfied_by_package(&link));
+        assert!(!dir("libs/y").satisfied_by_package(&link));
+        assert!(Spec::parse("x", "^1").unwrap().satisfied_by_package(&link));
+        let tgz = Package {
+            resolved: Some("file:v/x.tgz".into()),
+            link: false,
+            ..link.clone()
+        };
+        assert!(Spec::File { path: "v/x.tgz".into() }.satisfied_by_package(&tgz));
+        assert!(!dir("v/x.tgz").satisfied_by_package(&tgz));
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub(super) async fn download(
     algorithm: Algorithm,
     label: &str,
 ) -> Result<Downloaded> {
+    if let Some(path) = t.url.strip_prefix("file://") {
+        return read_local(path, algorithm, label).await;
+    }
     let cancel = &inner.opts.cancel;
     let mut attempt = 0;
     loop {
@@ -67,6 +70,24 @@ pub(super) async fn download(
             }
         }
     }
+}
+
+/// A `file:` tarball: read from disk and hashed like a download.
+async fn read_local(path: &str, algorithm: Algorithm, label: &str) -> Result<Downloaded> {
+    let body = tokio::fs::read(path).await.map_err(|e| {
+        let code = if e.kind() == std::io::ErrorKind::NotFound {
+            Code::NotFound
+        } else {
+            Code::Io
+        };
+        Error::new(code, format!("{label}: cannot read the tarball {path}: {e}"))
+    })?;
+    let mut hasher = Hasher::new(algorithm);
+    hasher.update(&body);
+    Ok(Downloaded {
+        digest: hasher.finish(),
+        body,
+    })
 }
 
 fn backoff(attempt: u32) -> Duration {

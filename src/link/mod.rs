@@ -255,6 +255,20 @@ fn create_dirs(jobs: &[LinkJob]) -> Result<()> {
     Ok(())
 }
 
+/// Make each `(link, folder)`: a relative symlink at `link` (whatever was
+/// there is replaced) to the absolute `folder`, as npm links workspaces and
+/// `file:` folders.
+pub fn link_folders(links: &[(PathBuf, PathBuf)]) -> Result<()> {
+    links.par_iter().try_for_each(|(link, folder)| {
+        let parent = link.parent().unwrap_or(Path::new("."));
+        let rel = fsops::relative(parent, folder);
+        std::fs::create_dir_all(parent)
+            .and_then(|()| fsops::remove_any(link))
+            .and_then(|()| std::os::unix::fs::symlink(&rel, link))
+            .map_err(|e| Error::io(format!("cannot link {} to {}", link.display(), rel.display()), e))
+    })
+}
+
 /// Remove package directories in parallel. Missing paths are fine; a file or
 /// symlink at a path is removed itself (a symlink is never followed).
 pub fn remove_dirs(paths: &[PathBuf]) -> Result<()> {

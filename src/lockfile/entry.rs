@@ -36,6 +36,15 @@ fn text(e: &Map<String, Value>, key: &str) -> Option<String> {
 /// Read an entry at folder `name` (the real name is `name` unless the
 /// entry says otherwise).
 pub fn entry_to_package(name: &str, e: &Map<String, Value>) -> Result<Package, String> {
+    if e.get("link").and_then(Value::as_bool) == Some(true) {
+        let resolved = text(e, "resolved").ok_or("is a link without \"resolved\"")?;
+        return Ok(Package {
+            name: name.to_string(),
+            resolved: Some(resolved),
+            link: true,
+            ..Default::default()
+        });
+    }
     let version = text(e, "version").ok_or("has no version")?;
     Ok(Package {
         name: text(e, "name").unwrap_or_else(|| name.to_string()),
@@ -51,7 +60,7 @@ pub fn entry_to_package(name: &str, e: &Map<String, Value>) -> Result<Package, S
             .and_then(Value::as_object)
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default(),
-        dev_dependencies: DepMap::new(),
+        dev_dependencies: deps(e.get("devDependencies")),
         bin: e
             .get("bin")
             .and_then(Value::as_object)
@@ -67,6 +76,7 @@ pub fn entry_to_package(name: &str, e: &Map<String, Value>) -> Result<Package, S
         bundle_dependencies: e.get("bundleDependencies").cloned(),
         has_shrinkwrap: e.get("hasShrinkwrap").and_then(Value::as_bool) == Some(true),
         workspaces: e.get("workspaces").cloned(),
+        link: false,
     })
 }
 
@@ -152,7 +162,13 @@ pub fn package_to_entry(
     omit_resolved: bool,
 ) -> Map<String, Value> {
     let mut out = Map::new();
+    if p.link {
+        out.insert("resolved".into(), Value::from(p.resolved.clone()));
+        out.insert("link".into(), Value::Bool(true));
+        return out;
+    }
     meta_fields(p, &mut out);
+    put_map(&mut out, "devDependencies", &p.dev_dependencies);
     if p.name != folder {
         out.insert("name".into(), Value::String(p.name.clone()));
     }
@@ -160,7 +176,11 @@ pub fn package_to_entry(
         out.insert("integrity".into(), Value::String(i.clone()));
     }
     if let Some(r) = &p.resolved {
-        if !omit_resolved {
+        // Only registry tarballs (`…/-/<name>-<version>.tgz`) may be left
+        // out: a URL or file dependency is known by its `resolved`.
+        let short = p.name.rsplit('/').next().unwrap_or(&p.name);
+        let registry = r.starts_with("http") && r.ends_with(&format!("/-/{short}-{}.tgz", p.version));
+        if !(omit_resolved && registry) {
             out.insert("resolved".into(), Value::String(r.clone()));
         }
     }

@@ -118,13 +118,12 @@ impl Lockfile {
                     format!("package-lock.json entry \"{loc}\" {why}"),
                 )
             };
-            if entry.get("link").and_then(Value::as_bool) == Some(true)
-                || !loc.starts_with("node_modules/")
-            {
-                return Err(Error::new(
-                    Code::Unsupported,
-                    format!("package-lock.json entry \"{loc}\" is a workspace or link, which brisk does not install yet"),
-                ));
+            if !loc.starts_with("node_modules/") && !loc.contains("/node_modules/") {
+                // A linked folder (workspace, `file:` folder).
+                let pkg = entry_to_package(folder_name(loc), entry).map_err(|why| bad(&why))?;
+                let id = tree.add_target(loc, std::sync::Arc::new(pkg));
+                ids.insert(loc, id);
+                continue;
             }
             let (parent_loc, name) = match loc.rfind("/node_modules/") {
                 Some(i) => (&loc[..i], &loc[i + "/node_modules/".len()..]),
@@ -136,8 +135,18 @@ impl Lockfile {
                 *ids.get(parent_loc)
                     .ok_or_else(|| bad("has no entry for its parent folder"))?
             };
-            let pkg = entry_to_package(name, entry).map_err(|why| bad(&why))?;
+            let mut pkg = entry_to_package(name, entry).map_err(|why| bad(&why))?;
+            let mut target = None;
+            if pkg.link {
+                let path = pkg.resolved.clone().unwrap_or_default();
+                let t = tree
+                    .target_at(&path)
+                    .ok_or_else(|| bad(&format!("links to \"{path}\", which has no entry")))?;
+                pkg = tree.nodes[t].pkg.link_to(&path);
+                target = Some(t);
+            }
             let id = tree.add(parent, name, std::sync::Arc::new(pkg));
+            tree.nodes[id].target = target;
             ids.insert(loc, id);
         }
         tree.compute_flags();
@@ -148,7 +157,7 @@ impl Lockfile {
 fn folder_name(loc: &str) -> &str {
     match loc.rfind("node_modules/") {
         Some(i) => &loc[i + "node_modules/".len()..],
-        None => loc,
+        None => loc.rsplit('/').next().unwrap_or(loc),
     }
 }
 
@@ -157,6 +166,51 @@ fn folder_name(loc: &str) -> &str {
 /// optional must be met.
 pub fn in_sync(lock: &Lockfile, tree: &Tree, project: &Project) -> std::result::Result<(), String> {
     let root = lock.packages.get("").ok_or("it has no root entry")?;
+    same_dependencies(root, project, "its")?;
+    // Linked folders inside the project: their package.json against their
+    // entry.
+    for (id, node) in tree.nodes.iter().enumerate() {
+        let Some(path) = node.path.as_deref().filter(|_| node.alive && !tree.is_external(id))
+        else {
+            continue;
+        };
+        let folder = Project::load(&project.dir.join(path)).map_err(|e| e.message)?;
+        same_dependencies(&lock.packages[path], &folder, &format!("{path}'s"))?;
+    }
+    for (id, node) in tree.nodes.iter().enumerate() {
+        if !node.alive || tree.is_external(id) {
+            continue;
+        }
+        for e in &node.edges {
+            if e.kind.is_optional() || e.kind.is_peer() {
+                continue;
+            }
+            let met = tree
+                .resolve(id, &e.name)
+                .is_some_and(|to| e.satisfied_by(&tree.nodes[to].pkg));
+            if !met {
+                let who = if id == ROOT {
+                    "the project".to_string()
+                } else {
+                    tree.location(id)
+                };
+                return Err(format!(
+                    "{who} needs {}@{}, which it does not lock",
+                    e.name, e.raw
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Does a lockfile entry declare the same dependencies as a package.json?
+fn same_dependencies(
+    entry: &Map<String, Value>,
+    project: &Project,
+    whose: &str,
+) -> std::result::Result<(), String> {
+    let root = entry;
     for (key, declared) in [
         ("dependencies", &project.dependencies),
         ("devDependencies", &project.dev_dependencies),
@@ -189,33 +243,9 @@ pub fn in_sync(lock: &Lockfile, tree: &Tree, project: &Project) -> std::result::
             .collect();
         if !differ.is_empty() {
             return Err(format!(
-                "its {key} differ from package.json ({})",
+                "{whose} {key} differ from package.json ({})",
                 differ.join("; ")
             ));
-        }
-    }
-    for (id, node) in tree.nodes.iter().enumerate() {
-        if !node.alive {
-            continue;
-        }
-        for e in &node.edges {
-            if e.kind.is_optional() || e.kind.is_peer() {
-                continue;
-            }
-            let met = tree
-                .resolve(id, &e.name)
-                .is_some_and(|to| e.satisfied_by(&tree.nodes[to].pkg));
-            if !met {
-                let who = if id == ROOT {
-                    "the project".to_string()
-                } else {
-                    tree.location(id)
-                };
-                return Err(format!(
-                    "{who} needs {}@{}, which it does not lock",
-                    e.name, e.raw
-                ));
-            }
         }
     }
     Ok(())

@@ -6,7 +6,7 @@ fn pkg(name: &str, version: &str) -> Package {
         name: name.into(),
         version: version.into(),
         integrity: Some(format!("sha512-{name}")),
-        resolved: Some(format!("https://r/{name}-{version}.tgz")),
+        resolved: Some(format!("https://r/{name}/-/{name}-{version}.tgz")),
         license: Some("MIT".into()),
         ..Default::default()
     }

@@ -6,8 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinSet;
 
+use serde_json::{Map, Value};
+
 use crate::cancel::CancelToken;
-use crate::error::Result;
+use crate::error::{Code, Error, Result};
+use crate::fetch::{Fetcher, Tarball};
 use dashmap::DashSet;
 
 use crate::registry::{pick_version_with, Packument, PickOptions, RegistryClient};
@@ -61,6 +64,8 @@ pub struct RegistrySource<'a> {
     pub pick: PickOptions,
     /// Names already looked ahead at (each once).
     pub seen: Arc<DashSet<String>>,
+    /// For tarball (`file:`, URL) dependencies.
+    pub fetcher: Fetcher,
 }
 
 impl Source for RegistrySource<'_> {
@@ -77,6 +82,27 @@ impl Source for RegistrySource<'_> {
             name.to_string(),
             wanted.to_string(),
         );
+    }
+
+    async fn tarball_manifest(&self, url: &str) -> Result<(Map<String, Value>, String)> {
+        let fetched = self
+            .fetcher
+            .ensure(Tarball {
+                name: "tarball".into(),
+                version: url.to_string(),
+                url: url.to_string(),
+                integrity: None,
+            })
+            .await?;
+        let path = fetched.package.dir.join("package.json");
+        let bad = |why: String| Error::new(Code::Tarball, format!("the tarball {url} {why}"));
+        let text = tokio::fs::read_to_string(&path)
+            .await
+            .map_err(|e| bad(format!("has no readable package.json ({e})")))?;
+        match serde_json::from_str(&text) {
+            Ok(Value::Object(map)) => Ok((map, fetched.integrity)),
+            _ => Err(bad("has a package.json that is not a JSON object".into())),
+        }
     }
 }
 

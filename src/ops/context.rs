@@ -20,6 +20,8 @@ pub struct Context {
     pub cwd: PathBuf,
     pub config: Arc<Config>,
     pub project: Project,
+    /// The project's workspaces (name, folder).
+    pub workspaces: Arc<Vec<(String, String)>>,
     pub fetcher: Fetcher,
     /// Prefetches and early downloads; stopped before the operation returns.
     pub background: Background,
@@ -46,6 +48,11 @@ impl Context {
         let o = &call.options;
         let config = Arc::new(config);
         let project = Project::load(&o.cwd)?;
+        let workspaces = project
+            .workspaces()?
+            .into_iter()
+            .map(|w| (w.name, w.path))
+            .collect();
         let store = Arc::new(Store::open(&config.cache_dir)?);
         let http = crate::registry::http_client()?;
         let auth_config = config.clone();
@@ -63,6 +70,7 @@ impl Context {
             cwd: o.cwd.clone(),
             config,
             project,
+            workspaces: Arc::new(workspaces),
             fetcher,
             background,
             http,
@@ -96,6 +104,8 @@ impl Context {
         EdgeOptions {
             legacy_peer_deps: self.config.legacy_peer_deps,
             overrides: Arc::new(self.project.overrides.clone()),
+            root_dir: Arc::new(self.cwd.clone()),
+            workspaces: self.workspaces.clone(),
         }
     }
 
@@ -114,7 +124,11 @@ impl Context {
     /// The download for a package; lockfiles written with
     /// `omit-lockfile-registry-resolved` have no URL, so build the registry's.
     pub fn tarball(&self, p: &Package) -> Tarball {
-        let url = p.resolved.clone().unwrap_or_else(|| {
+        let url = match p.resolved.as_deref().and_then(|r| r.strip_prefix("file:")) {
+            Some(path) => Some(format!("file://{}", self.cwd.join(path).display())),
+            None => p.resolved.clone(),
+        };
+        let url = url.unwrap_or_else(|| {
             let registry = self.config.registry_for(&p.name);
             let short = p.name.rsplit('/').next().unwrap_or(&p.name);
             format!("{registry}{}/-/{short}-{}.tgz", p.name, p.version)

@@ -117,6 +117,7 @@ pub(super) async fn ideal_tree(
         background: &ctx.background,
         pick: pick.clone(),
         seen: Default::default(),
+        fetcher: ctx.fetcher.clone(),
     };
     let platform = Platform::current();
     let mut placed = 0usize;
@@ -133,7 +134,7 @@ pub(super) async fn ideal_tree(
     let resolving = resolve::resolve(ctx.root_package(), &source, options, |pkg| {
         placed += 1;
         call.report(Phase::Resolve, placed, 0);
-        if prefetch && platform.accepts(&pkg.os, &pkg.cpu, &pkg.libc) {
+        if prefetch && !pkg.link && platform.accepts(&pkg.os, &pkg.cpu, &pkg.libc) {
             let f = ctx.fetcher.clone();
             let t = ctx.tarball(pkg);
             ctx.background.spawn(async move {

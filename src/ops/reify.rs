@@ -58,6 +58,12 @@ pub async fn reify(
     let (mut included, warnings) = select::select(tree, omit, &Platform::current());
     summary.warnings.extend(warnings);
 
+    // Linked folders are the user's own: never written, only linked to.
+    for (id, n) in tree.nodes.iter().enumerate() {
+        if n.path.is_some() {
+            included[id] = false;
+        }
+    }
     let wanted: Vec<(String, NodeId, Map<String, Value>)> = tree
         .sorted_locations()
         .into_iter()
@@ -72,7 +78,18 @@ pub async fn reify(
         blocking(move || link::remove_dirs(&[nm])).await?;
     }
     let before = installed(&cwd);
-    let plan: Plan = diff::plan(&wanted, before.as_ref());
+    let mut plan: Plan = diff::plan(&wanted, before.as_ref());
+    // Links need no download: they become symlinks.
+    let (links, packages): (Vec<NodeId>, Vec<NodeId>) =
+        plan.link.iter().partition(|&&id| tree.nodes[id].pkg.link);
+    plan.link = packages;
+    let folders: Vec<(PathBuf, PathBuf)> = links
+        .iter()
+        .map(|&id| {
+            let path = tree.nodes[id].pkg.resolved.as_deref().unwrap_or_default();
+            (cwd.join(tree.location(id)), cwd.join(path))
+        })
+        .collect();
 
     // Fetch (or find) every package to materialize.
     let t_fetch = Instant::now();
@@ -114,13 +131,16 @@ pub async fn reify(
     call.report(Phase::Link, 0, plan.link.len());
     let mut to_link = Vec::with_capacity(plan.link.len());
     let mut bins = Vec::new();
-    for (id, f) in plan.link.iter().zip(&fetched) {
-        let Some(f) = f.as_ref().filter(|_| included[*id]) else {
-            continue;
-        };
-        let dest = cwd.join(tree.location(*id));
-        to_link.push((f.package.clone(), dest.clone()));
-        let pkg = &tree.nodes[*id].pkg;
+    let materialized = plan.link.iter().zip(&fetched).filter_map(|(id, f)| {
+        let f = f.as_ref().filter(|_| included[*id])?;
+        Some((*id, Some(f)))
+    });
+    for (id, f) in materialized.chain(links.iter().map(|&id| (id, None))) {
+        let dest = cwd.join(tree.location(id));
+        if let Some(f) = f {
+            to_link.push((f.package.clone(), dest.clone()));
+        }
+        let pkg = &tree.nodes[id].pkg;
         if !pkg.bin.is_empty() {
             bins.push(BinJob {
                 pkg_dir: dest,
@@ -163,6 +183,7 @@ pub async fn reify(
         for b in stale_bins {
             let _ = std::fs::remove_file(b);
         }
+        link::link_folders(&folders)?;
         link::clone_packages(
             &jobs,
             &LinkOptions {
@@ -174,7 +195,7 @@ pub async fn reify(
         Ok(())
     })
     .await?;
-    summary.added = plan.link.len() - failed.len();
+    summary.added = plan.link.len() + links.len() - failed.len();
     let wanted_locs: HashSet<&str> = wanted.iter().map(|(l, _, _)| l.as_str()).collect();
     summary.removed = plan
         .remove

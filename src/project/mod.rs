@@ -1,11 +1,15 @@
 //! The project's `package.json`, read as npm reads it.
 
+mod workspaces;
+
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use crate::error::{Code, Error, Result};
+
+pub use workspaces::Workspace;
 
 /// A dependency map in declaration order.
 pub type DepMap = IndexMap<String, String>;
@@ -61,6 +65,11 @@ impl Project {
                 ))
             }
         };
+        Self::from_map(dir, raw)
+    }
+
+    /// A package.json already parsed into a JSON object.
+    pub fn from_map(dir: &Path, raw: Map<String, Value>) -> Result<Project> {
         let string = |key: &str| raw.get(key).and_then(Value::as_str).map(str::to_string);
         let deps = |key: &str| dep_map(&raw, key);
         let mut project = Project {

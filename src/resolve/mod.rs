@@ -98,6 +98,7 @@ pub fn package_from_manifest(m: &Manifest) -> Package {
         } else {
             Some(json!(m.bundle_dependencies))
         },
+        link: false,
     }
 }
 
@@ -130,6 +131,8 @@ struct Resolver<'a, S: Source, F: FnMut(&Package)> {
     queue: BTreeSet<QueueKey>,
     warnings: Vec<String>,
     on_placed: F,
+    /// Linked folders' packages by path (read once each).
+    folders: HashMap<String, Arc<Package>>,
 }
 
 /// Build the ideal tree for `root` (the project's package data, with
@@ -149,6 +152,7 @@ pub async fn resolve<S: Source, F: FnMut(&Package)>(
         queue: BTreeSet::new(),
         warnings: Vec::new(),
         on_placed,
+        folders: HashMap::new(),
     };
     r.prefetch_deps(ROOT);
     r.enqueue(ROOT);
@@ -207,12 +211,52 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         let result = async {
             match &*edge.spec {
                 Spec::Other { kind } => Err(Error::new(
+                    Code::Manifest,
+                    format!("{}@{} is not a valid {kind} specifier", edge.name, edge.raw),
+                )),
+                Spec::Git { .. } => Err(Error::new(
                     Code::Unsupported,
                     format!(
-                        "{}@{} is a {kind} dependency, which brisk does not install yet",
+                        "{}@{} is a git dependency, which brisk does not install yet",
                         edge.name, edge.raw
                     ),
                 )),
+                Spec::Directory { path } => self.folder_link(path),
+                Spec::Workspace { .. } => {
+                    let path = self
+                        .opts
+                        .edges
+                        .workspaces
+                        .iter()
+                        .find(|(name, _)| *name == edge.name)
+                        .map(|(_, path)| path.clone())
+                        .ok_or_else(|| {
+                            Error::new(
+                                Code::NotFound,
+                                format!(
+                                    "{}@{}: the project has no workspace named \"{}\"",
+                                    edge.name, edge.raw, edge.name
+                                ),
+                            )
+                        })?;
+                    let link = self.folder_link(&path)?;
+                    if !edge.satisfied_by(&link) {
+                        return Err(Error::new(
+                            Code::NoMatchingVersion,
+                            format!(
+                                "{}@{}: the workspace at {path} has version {}",
+                                edge.name, edge.raw, link.version
+                            ),
+                        ));
+                    }
+                    Ok(link)
+                }
+                Spec::File { path } => {
+                    let abs = self.opts.edges.root_dir.join(path);
+                    let url = format!("file://{}", abs.display());
+                    self.tarball_package(&url, format!("file:{path}")).await
+                }
+                Spec::Url { url } => self.tarball_package(url, url.clone()).await,
                 Spec::Registry { name, wanted, .. } => {
                     let packument = self.source.packument(name).await?;
                     let locked = self.opts.locked.get(name).and_then(|versions| {
@@ -252,6 +296,59 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                 Err(e)
             }
         }
+    }
+
+    /// The package in the folder `path` (relative to the root).
+    fn folder_package(&mut self, path: &str) -> Result<Arc<Package>> {
+        if let Some(p) = self.folders.get(path) {
+            return Ok(p.clone());
+        }
+        let dir = self.opts.edges.root_dir.join(path);
+        let project = crate::project::Project::load(&dir).map_err(|e| {
+            Error::new(
+                Code::NotFound,
+                format!("the folder {} has no usable package.json ({})", dir.display(), e.message),
+            )
+        })?;
+        let mut pkg = Package::from_project(&project);
+        if pkg.name.is_empty() {
+            pkg.name = path.rsplit('/').next().unwrap_or(path).to_string();
+        }
+        let pkg = Arc::new(pkg);
+        self.folders.insert(path.to_string(), pkg.clone());
+        Ok(pkg)
+    }
+
+    /// The link to the folder `path`.
+    fn folder_link(&mut self, path: &str) -> Result<Arc<Package>> {
+        Ok(Arc::new(self.folder_package(path)?.link_to(path)))
+    }
+
+    /// A package from a tarball (`file:` or a URL), `resolved` as the
+    /// lockfile records it.
+    async fn tarball_package(&self, url: &str, resolved: String) -> Result<Arc<Package>> {
+        let (manifest, integrity) = self.source.tarball_manifest(url).await?;
+        let project = crate::project::Project::from_map(std::path::Path::new(url), manifest)?;
+        let mut pkg = Package::from_project(&project);
+        pkg.dev_dependencies.clear();
+        pkg.workspaces = None;
+        pkg.resolved = Some(resolved);
+        pkg.integrity = Some(integrity);
+        Ok(Arc::new(pkg))
+    }
+
+    /// After a link is placed: the folder it points at joins the tree, and
+    /// (inside the project) gets its dependencies built.
+    fn add_link_target(&mut self, link: NodeId, path: &str) -> Result<()> {
+        let pkg = self.folder_package(path)?;
+        let existed = self.tree.target_at(path).is_some();
+        let target = self.tree.add_target(path, pkg);
+        self.tree.nodes[link].target = Some(target);
+        if !existed && !self.tree.is_external(target) {
+            self.prefetch_deps(target);
+            self.enqueue(target);
+        }
+        Ok(())
     }
 
     /// The version `source`'s own dependency on a peer's name would get,
@@ -333,6 +430,10 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                         ));
                     }
                     self.warnings.push(msg);
+                }
+                Placement::Placed(node) if pkg.link => {
+                    let path = pkg.resolved.clone().unwrap_or_default();
+                    self.add_link_target(node, &path)?;
                 }
                 Placement::Placed(node) => {
                     (self.on_placed)(&pkg);

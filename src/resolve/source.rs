@@ -4,7 +4,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::error::Result;
+use serde_json::{Map, Value};
+
+use crate::error::{Code, Error, Result};
 use crate::registry::Packument;
 
 pub trait Source {
@@ -14,4 +16,14 @@ pub trait Source {
     /// `wanted` (a range or tag) lets it look ahead at that version's
     /// dependencies.
     fn prefetch(&self, name: &str, wanted: &str);
+    /// The package.json inside the tarball at `url` (http(s), or a
+    /// `file://` absolute path) and the tarball's integrity, fetching it
+    /// into the cache on the way.
+    fn tarball_manifest(
+        &self,
+        url: &str,
+    ) -> impl Future<Output = Result<(Map<String, Value>, String)>> {
+        let msg = format!("cannot fetch {url} here");
+        async move { Err(Error::new(Code::Unsupported, msg)) }
+    }
 }

@@ -19,7 +19,7 @@ pub struct Plan {
 }
 
 fn same(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
-    ["version", "name", "integrity", "resolved"]
+    ["version", "name", "integrity", "resolved", "link"]
         .iter()
         .all(|k| a.get(*k) == b.get(*k))
 }
@@ -40,8 +40,11 @@ pub fn plan(
     };
     let want: HashMap<&str, &Map<String, Value>> =
         wanted.iter().map(|(l, _, e)| (l.as_str(), e)).collect();
+    // Only folders inside a node_modules are ours to remove (npm's hidden
+    // lockfile also lists workspace folders).
     let mut remove: Vec<String> = installed
         .iter()
+        .filter(|(loc, _)| loc.starts_with("node_modules/") || loc.contains("/node_modules/"))
         .filter(|(loc, e)| !want.get(loc.as_str()).is_some_and(|w| same(w, e)))
         .map(|(loc, _)| loc.clone())
         .collect();

@@ -9,6 +9,7 @@ mod place;
 pub mod select;
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
@@ -30,6 +31,8 @@ pub enum EdgeKind {
     Optional,
     Peer,
     PeerOptional,
+    /// The root's edge on each of its workspaces.
+    Workspace,
 }
 
 impl EdgeKind {
@@ -52,7 +55,7 @@ pub struct Edge {
 
 impl Edge {
     pub fn satisfied_by(&self, pkg: &Package) -> bool {
-        self.spec.satisfied_by(&pkg.name, &pkg.version)
+        self.spec.satisfied_by_package(pkg)
     }
 }
 
@@ -77,6 +80,13 @@ pub struct Node {
     pub alive: bool,
     pub depth: usize,
     pub flags: Flags,
+    /// For a link (`pkg.link`): the node of the folder it points at.
+    pub target: Option<NodeId>,
+    /// For a linked folder (a workspace, a `file:` folder): its path
+    /// relative to the root. Such a node has no parent; the root is its
+    /// `fs_parent` when the folder is inside the project.
+    pub path: Option<String>,
+    pub fs_parent: Option<NodeId>,
 }
 
 impl Node {
@@ -95,12 +105,21 @@ pub struct EdgeOptions {
     /// package.json `overrides` (top-level name → spec): every dependency
     /// on the name below the root uses this spec instead.
     pub overrides: Arc<IndexMap<String, String>>,
+    /// The project folder (absolute), for `file:` paths.
+    pub root_dir: Arc<PathBuf>,
+    /// The root's workspaces: (package name, folder relative to the root).
+    pub workspaces: Arc<Vec<(String, String)>>,
 }
 
 /// Build the edges of a package as arborist does: peers, then prod, then
-/// optional, then (root only) dev; a later kind replaces an earlier one.
-pub fn edges_of(pkg: &Package, is_root: bool, opts: &EdgeOptions) -> Vec<Edge> {
+/// optional, then (root and linked folders: `base` is Some) dev, then the
+/// root's workspaces; a later kind replaces an earlier one. `base` is the
+/// folder `file:` paths are relative to.
+pub fn edges_of(pkg: &Package, is_root: bool, base: Option<&str>, opts: &EdgeOptions) -> Vec<Edge> {
     let mut map: BTreeMap<String, (String, EdgeKind)> = BTreeMap::new();
+    if pkg.link {
+        return Vec::new();
+    }
     if !opts.legacy_peer_deps {
         for (name, raw) in &pkg.peer_dependencies {
             let kind = if pkg.peer_is_optional(name) {
@@ -117,9 +136,14 @@ pub fn edges_of(pkg: &Package, is_root: bool, opts: &EdgeOptions) -> Vec<Edge> {
     for (name, raw) in &pkg.optional_dependencies {
         map.insert(name.clone(), (raw.clone(), EdgeKind::Optional));
     }
-    if is_root {
+    if base.is_some() {
         for (name, raw) in &pkg.dev_dependencies {
             map.insert(name.clone(), (raw.clone(), EdgeKind::Dev));
+        }
+    }
+    if is_root {
+        for (name, path) in opts.workspaces.iter() {
+            map.insert(name.clone(), (format!("file:{path}"), EdgeKind::Workspace));
         }
     }
     map.into_iter()
@@ -129,7 +153,9 @@ pub fn edges_of(pkg: &Package, is_root: bool, opts: &EdgeOptions) -> Vec<Edge> {
                     raw = o.clone();
                 }
             }
-            let spec = Spec::parse(&name, &raw).unwrap_or(Spec::Other { kind: "invalid" });
+            let spec = Spec::parse(&name, &raw)
+                .unwrap_or(Spec::Other { kind: "invalid" })
+                .rebase(base.unwrap_or(""), &opts.root_dir);
             Edge {
                 name,
                 raw,
@@ -147,6 +173,8 @@ pub struct Tree {
     opts: EdgeOptions,
     /// name → nodes that have an edge on that name (for `edges_in`).
     dependents: HashMap<String, Vec<NodeId>>,
+    /// Linked folders by path.
+    targets: HashMap<String, NodeId>,
 }
 
 impl Tree {
@@ -155,8 +183,9 @@ impl Tree {
             nodes: Vec::new(),
             opts,
             dependents: HashMap::new(),
+            targets: HashMap::new(),
         };
-        tree.push(String::new(), Arc::new(root), None);
+        tree.push(String::new(), Arc::new(root), None, Some(""));
         tree
     }
 
@@ -168,9 +197,15 @@ impl Tree {
         &self.nodes[ROOT]
     }
 
-    fn push(&mut self, name: String, pkg: Arc<Package>, parent: Option<NodeId>) -> NodeId {
+    fn push(
+        &mut self,
+        name: String,
+        pkg: Arc<Package>,
+        parent: Option<NodeId>,
+        base: Option<&str>,
+    ) -> NodeId {
         let id = self.nodes.len();
-        let edges = edges_of(&pkg, parent.is_none(), &self.opts);
+        let edges = edges_of(&pkg, id == ROOT, base, &self.opts);
         for e in &edges {
             self.dependents.entry(e.name.clone()).or_default().push(id);
         }
@@ -184,13 +219,55 @@ impl Tree {
             alive: true,
             depth,
             flags: Flags::default(),
+            target: None,
+            path: None,
+            fs_parent: None,
         });
         id
     }
 
+    /// The node for the linked folder at `path` (relative to the root),
+    /// added on first use. A folder inside the project resolves modules
+    /// (and gets its dependencies hoisted) up to the root's node_modules.
+    pub fn add_target(&mut self, path: &str, pkg: Arc<Package>) -> NodeId {
+        if let Some(&id) = self.targets.get(path) {
+            if self.nodes[id].alive {
+                return id;
+            }
+        }
+        let id = self.push(String::new(), pkg, None, Some(path));
+        let node = &mut self.nodes[id];
+        node.path = Some(path.to_string());
+        if path != ".." && !path.starts_with("../") {
+            node.fs_parent = Some(ROOT);
+            node.depth = 1;
+        }
+        node.name = path.rsplit('/').next().unwrap_or(path).to_string();
+        self.targets.insert(path.to_string(), id);
+        id
+    }
+
+    /// The linked folder at `path`, if the tree has it.
+    pub fn target_at(&self, path: &str) -> Option<NodeId> {
+        self.targets.get(path).copied().filter(|&id| self.nodes[id].alive)
+    }
+
+    /// A linked folder outside the project: npm leaves its dependencies
+    /// alone.
+    pub fn is_external(&self, id: NodeId) -> bool {
+        let n = &self.nodes[id];
+        n.path.is_some() && n.fs_parent.is_none()
+    }
+
+    /// Where module lookup goes after `id`'s own node_modules.
+    pub fn resolve_parent(&self, id: NodeId) -> Option<NodeId> {
+        let n = &self.nodes[id];
+        n.parent.or(n.fs_parent)
+    }
+
     /// Add a new node in `parent`'s node_modules.
     pub fn add(&mut self, parent: NodeId, name: &str, pkg: Arc<Package>) -> NodeId {
-        let id = self.push(name.to_string(), pkg, Some(parent));
+        let id = self.push(name.to_string(), pkg, Some(parent), None);
         self.nodes[parent].children.insert(name.to_string(), id);
         id
     }
@@ -200,7 +277,7 @@ impl Tree {
     pub fn replace(&mut self, old: NodeId, pkg: Arc<Package>) -> NodeId {
         let parent = self.nodes[old].parent.expect("the root is never replaced");
         let name = self.nodes[old].name.clone();
-        let id = self.push(name.clone(), pkg, Some(parent));
+        let id = self.push(name.clone(), pkg, Some(parent), None);
         let children = std::mem::take(&mut self.nodes[old].children);
         for &c in children.values() {
             self.nodes[c].parent = Some(id);
@@ -233,7 +310,7 @@ impl Tree {
             if let Some(&c) = self.nodes[n].children.get(name) {
                 return Some(c);
             }
-            cur = self.nodes[n].parent;
+            cur = self.resolve_parent(n);
         }
         None
     }
@@ -245,7 +322,7 @@ impl Tree {
             if n == ancestor {
                 return true;
             }
-            cur = self.nodes[n].parent;
+            cur = self.resolve_parent(n);
         }
         false
     }
@@ -298,6 +375,7 @@ impl Tree {
     }
 
     /// The lockfile location of a node: `node_modules/a/node_modules/b`.
+    /// (A linked folder's own location is its path: `packages/a`.)
     pub fn location(&self, id: NodeId) -> String {
         let mut parts = Vec::new();
         let mut cur = id;
@@ -306,9 +384,9 @@ impl Tree {
             cur = p;
         }
         parts.reverse();
-        let mut s = String::new();
-        for (i, part) in parts.iter().enumerate() {
-            if i > 0 {
+        let mut s = self.nodes[cur].path.clone().unwrap_or_default();
+        for part in parts {
+            if !s.is_empty() {
                 s.push('/');
             }
             s.push_str("node_modules/");
@@ -337,12 +415,11 @@ impl Tree {
         let mut stack = vec![ROOT];
         seen[ROOT] = true;
         while let Some(n) = stack.pop() {
-            for e in &self.nodes[n].edges {
-                if let Some(to) = self.resolve(n, &e.name) {
-                    if !seen[to] {
-                        seen[to] = true;
-                        stack.push(to);
-                    }
+            let targets = self.nodes[n].edges.iter().map(|e| self.resolve(n, &e.name));
+            for to in targets.chain([self.nodes[n].target]).flatten() {
+                if !seen[to] {
+                    seen[to] = true;
+                    stack.push(to);
                 }
             }
         }
@@ -403,6 +480,14 @@ impl Tree {
                 }
                 if *t != before {
                     stack.push(to);
+                }
+            }
+            // A linked folder is what its link is.
+            if let Some(t) = self.nodes[n].target {
+                let flags = self.nodes[n].flags;
+                if self.nodes[t].flags != flags {
+                    self.nodes[t].flags = flags;
+                    stack.push(t);
                 }
             }
         }

@@ -33,6 +33,9 @@ pub struct Package {
     pub bundle_dependencies: Option<Value>,
     pub has_shrinkwrap: bool,
     pub workspaces: Option<Value>,
+    /// A symlink to a folder (`file:` folders, workspaces): `resolved` is
+    /// the folder, relative to the project root.
+    pub link: bool,
 }
 
 /// npm writes `funding` as objects: a bare URL string becomes `{url}`.
@@ -58,11 +61,23 @@ impl Package {
     pub fn id(&self) -> String {
         format!("{}@{}", self.name, self.version)
     }
+
+    /// The symlink package that points at the folder `path` holding `self`.
+    pub fn link_to(&self, path: &str) -> Package {
+        Package {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            resolved: Some(path.to_string()),
+            bin: self.bin.clone(),
+            link: true,
+            ..Default::default()
+        }
+    }
 }
 
 impl Package {
-    /// The root package: the project's own metadata and dependencies, as
-    /// npm puts them in the lockfile's root entry.
+    /// The root package (or a linked folder's): its own metadata and
+    /// dependencies, as npm puts them in the lockfile's entry for it.
     pub fn from_project(p: &crate::project::Project) -> Package {
         let field = |k: &str| p.field(k).cloned();
         let strings = |k: &str| match p.field(k) {

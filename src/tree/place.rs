@@ -41,7 +41,7 @@ impl Tree {
     fn ancestry(&self, start: NodeId) -> Vec<NodeId> {
         let mut out = vec![start];
         let mut cur = start;
-        while let Some(p) = self.nodes[cur].parent {
+        while let Some(p) = self.resolve_parent(cur) {
             out.push(p);
             cur = p;
         }
