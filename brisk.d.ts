@@ -52,6 +52,11 @@ export interface Options {
   /** Use cached metadata without revalidating it when there is some. */
   preferOffline?: boolean
   /**
+   * Limit node_modules changes to what these workspaces use (names or
+   * folders), like npm's `--workspace`. The lockfile still covers them all.
+   */
+  workspaces?: string[]
+  /**
    * The environment brisk reads configuration from (HOME for ~/.npmrc,
    * npm_config_*). Default: process.env.
    */

@@ -51,6 +51,8 @@ export interface Options {
   preferOffline?: boolean
   /** Remove node_modules first (`brisk ci`). */
   clean?: boolean
+  /** Limit node_modules changes to these workspaces (names or folders). */
+  workspaces?: Array<string>
   /** Environment for `npm_config_*`, HOME, …; defaults to `process.env`. */
   env?: Record<string, string>
 }

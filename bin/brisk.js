@@ -32,6 +32,7 @@ Flags:
   --ignore-scripts          do not run install scripts
   --legacy-peer-deps        ignore peerDependencies
   --prefer-offline          use cached metadata without revalidating it
+  -w, --workspace <name>    only install what these workspaces use (name or folder; repeatable)
   --json                    print the result as JSON on stdout
   --timings                 print how long each stage took
   --silent                  print nothing but errors
@@ -64,6 +65,7 @@ const FLAGS = {
   'ignore-scripts': { type: 'boolean' },
   'legacy-peer-deps': { type: 'boolean' },
   'prefer-offline': { type: 'boolean' },
+  workspace: { type: 'string', short: 'w', multiple: true },
   json: { type: 'boolean' },
   timings: { type: 'boolean' },
   silent: { type: 'boolean' },
@@ -122,6 +124,7 @@ function parse(argv) {
   if (values['ignore-scripts']) options.ignoreScripts = true
   if (values['legacy-peer-deps']) options.legacyPeerDeps = true
   if (values['prefer-offline']) options.preferOffline = true
+  if (values.workspace) options.workspaces = values.workspace
   if (options.lockfileOnly && (command === 'prefetch' || command === 'link')) {
     throw new UsageError(`--lockfile-only does not apply to "brisk ${command}"`)
   }

@@ -29,6 +29,8 @@ pub struct Options {
     pub prefer_offline: Option<bool>,
     /// Remove node_modules first (`brisk ci`).
     pub clean: Option<bool>,
+    /// Limit node_modules changes to these workspaces (names or folders).
+    pub workspaces: Option<Vec<String>>,
     /// Environment for `npm_config_*`, HOME, …; defaults to `process.env`.
     pub env: Option<HashMap<String, String>>,
 }
@@ -116,6 +118,7 @@ fn to_call(
         strict_peer_deps: o.strict_peer_deps,
         prefer_offline: o.prefer_offline.unwrap_or(false),
         clean: o.clean.unwrap_or(false),
+        workspaces: o.workspaces.unwrap_or_default(),
         node_version,
         env: o.env.unwrap_or_else(|| std::env::vars().collect()),
     };

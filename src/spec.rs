@@ -178,7 +178,9 @@ impl Spec {
 /// npm-package-arg: a `file:` spec names a tarball when it ends like one.
 fn is_tarball_path(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
-    [".tgz", ".tar.gz", ".tar"].iter().any(|ext| lower.ends_with(ext))
+    [".tgz", ".tar.gz", ".tar"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
 }
 
 /// `base` + `path`, normalized lexically, relative to the root (may start
@@ -192,7 +194,10 @@ pub fn rebase_path(base: &str, path: &str, root: &Path) -> String {
         (absolute_parts(root, Path::new(path)), "")
     } else {
         (
-            base.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            base.split('/')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
             path,
         )
     };
@@ -331,7 +336,10 @@ mod tests {
             ("link:../../x", "dir x"),
             ("file:../../../x", "dir ../x"),
             ("./local/", "dir packages/a/local"),
-            ("file:vendor/x-1.0.0.tgz", "file packages/a/vendor/x-1.0.0.tgz"),
+            (
+                "file:vendor/x-1.0.0.tgz",
+                "file packages/a/vendor/x-1.0.0.tgz",
+            ),
             ("file:/home/u/other", "dir ../other"),
             ("/home/u/proj/libs/y", "dir libs/y"),
             ("github:a/b", "git github:a/b"),
@@ -364,7 +372,10 @@ mod tests {
             link: false,
             ..link.clone()
         };
-        assert!(Spec::File { path: "v/x.tgz".into() }.satisfied_by_package(&tgz));
+        assert!(Spec::File {
+            path: "v/x.tgz".into()
+        }
+        .satisfied_by_package(&tgz));
         assert!(!dir("v/x.tgz").satisfied_by_package(&tgz));
     }
 

@@ -80,7 +80,10 @@ async fn read_local(path: &str, algorithm: Algorithm, label: &str) -> Result<Dow
         } else {
             Code::Io
         };
-        Error::new(code, format!("{label}: cannot read the tarball {path}: {e}"))
+        Error::new(
+            code,
+            format!("{label}: cannot read the tarball {path}: {e}"),
+        )
     })?;
     let mut hasher = Hasher::new(algorithm);
     hasher.update(&body);

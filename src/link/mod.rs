@@ -265,7 +265,12 @@ pub fn link_folders(links: &[(PathBuf, PathBuf)]) -> Result<()> {
         std::fs::create_dir_all(parent)
             .and_then(|()| fsops::remove_any(link))
             .and_then(|()| std::os::unix::fs::symlink(&rel, link))
-            .map_err(|e| Error::io(format!("cannot link {} to {}", link.display(), rel.display()), e))
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot link {} to {}", link.display(), rel.display()),
+                    e,
+                )
+            })
     })
 }
 

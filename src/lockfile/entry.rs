@@ -179,7 +179,8 @@ pub fn package_to_entry(
         // Only registry tarballs (`…/-/<name>-<version>.tgz`) may be left
         // out: a URL or file dependency is known by its `resolved`.
         let short = p.name.rsplit('/').next().unwrap_or(&p.name);
-        let registry = r.starts_with("http") && r.ends_with(&format!("/-/{short}-{}.tgz", p.version));
+        let registry =
+            r.starts_with("http") && r.ends_with(&format!("/-/{short}-{}.tgz", p.version));
         if !(omit_resolved && registry) {
             out.insert("resolved".into(), Value::String(r.clone()));
         }

@@ -170,7 +170,10 @@ pub fn in_sync(lock: &Lockfile, tree: &Tree, project: &Project) -> std::result::
     // Linked folders inside the project: their package.json against their
     // entry.
     for (id, node) in tree.nodes.iter().enumerate() {
-        let Some(path) = node.path.as_deref().filter(|_| node.alive && !tree.is_external(id))
+        let Some(path) = node
+            .path
+            .as_deref()
+            .filter(|_| node.alive && !tree.is_external(id))
         else {
             continue;
         };

@@ -17,9 +17,10 @@ use super::{state, Call, Phase, Summary};
 
 pub async fn install(call: Call) -> Result<Summary> {
     let t0 = Instant::now();
+    let call = call.at_workspace_root();
     let o = &call.options;
     let config = Context::config(&call)?;
-    if !o.clean && !o.lockfile_only {
+    if !o.clean && !o.lockfile_only && o.workspaces.is_empty() {
         if let Some(packages) = state::current(&o.cwd, &state::fingerprint(o, &config)) {
             return Ok(Summary {
                 up_to_date: true,

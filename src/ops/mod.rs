@@ -37,6 +37,9 @@ pub struct Options {
     pub clean: bool,
     /// The running Node.js version (for `engines.node` when picking).
     pub node_version: Option<String>,
+    /// `--workspace`: limit node_modules changes to these workspaces (names
+    /// or folders).
+    pub workspaces: Vec<String>,
     /// The environment to read `npm_config_*`, HOME, … from.
     pub env: HashMap<String, String>,
 }
@@ -116,6 +119,15 @@ impl Call {
             progress: None,
             cancel: CancelToken::new(),
         }
+    }
+
+    /// From inside a workspace folder, act on the workspace root, as npm
+    /// does.
+    fn at_workspace_root(mut self) -> Call {
+        if let Some(root) = crate::project::workspace_root(&self.options.cwd) {
+            self.options.cwd = root;
+        }
+        self
     }
 
     fn report(&self, phase: Phase, done: usize, total: usize) {

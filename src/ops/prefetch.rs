@@ -14,6 +14,7 @@ use super::{Call, Phase, Summary};
 
 pub async fn prefetch(call: Call) -> Result<Summary> {
     let t0 = Instant::now();
+    let call = call.at_workspace_root();
     Context::scoped(&call, Context::config(&call)?, async |ctx| {
         run(ctx, &call, t0).await
     })

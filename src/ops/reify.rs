@@ -79,6 +79,16 @@ pub async fn reify(
     }
     let before = installed(&cwd);
     let mut plan: Plan = diff::plan(&wanted, before.as_ref());
+    if let Some(scope) = workspace_scope(tree, &call.options.workspaces)? {
+        // `--workspace`: change only what those workspaces use.
+        let locs: HashSet<&str> = wanted
+            .iter()
+            .filter(|(_, id, _)| scope[*id])
+            .map(|(l, _, _)| l.as_str())
+            .collect();
+        plan.link.retain(|id| scope[*id]);
+        plan.remove.retain(|l| locs.contains(l.as_str()));
+    }
     // Links need no download: they become symlinks.
     let (links, packages): (Vec<NodeId>, Vec<NodeId>) =
         plan.link.iter().partition(|&&id| tree.nodes[id].pkg.link);
@@ -208,9 +218,49 @@ pub async fn reify(
     Ok(included)
 }
 
+/// The nodes `--workspace <name or folder>` limits an install to (None:
+/// no limit).
+fn workspace_scope(tree: &Tree, names: &[String]) -> Result<Option<Vec<bool>>> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let links: Vec<(NodeId, &str, &str)> = tree
+        .root()
+        .children
+        .values()
+        .filter_map(|&id| {
+            let n = &tree.nodes[id];
+            let path = n.pkg.resolved.as_deref().filter(|_| n.pkg.link)?;
+            Some((id, n.name.as_str(), path))
+        })
+        .collect();
+    let mut starts = Vec::new();
+    for want in names {
+        let want = want.trim_start_matches("./").trim_end_matches('/');
+        let found = links
+            .iter()
+            .find(|(_, name, path)| *name == want || *path == want)
+            .ok_or_else(|| {
+                Error::new(
+                    Code::NotFound,
+                    format!(
+                        "--workspace {want}: the project has no workspace with that name or folder"
+                    ),
+                )
+            })?;
+        starts.push(found.0);
+    }
+    Ok(Some(select::reachable(tree, &starts)))
+}
+
 /// Record what is installed, for npm (the hidden lockfile) and for the next
-/// run's up-to-date check. Call after package-lock.json is written.
+/// run's up-to-date check. Call after package-lock.json is written. After a
+/// `--workspace` install node_modules is only partly known: nothing is
+/// recorded, so the next install checks every folder.
 pub fn record(ctx: &Context, call: &Call, tree: &Tree, included: &[bool]) -> Result<()> {
+    if !call.options.workspaces.is_empty() {
+        return Ok(());
+    }
     let cwd = &ctx.cwd;
     let hidden = lockfile::render(
         tree,
@@ -224,9 +274,16 @@ pub fn record(ctx: &Context, call: &Call, tree: &Tree, included: &[bool]) -> Res
         .map_err(|e| Error::io(cwd.join("node_modules").display(), e))?;
     lockfile::write_atomic(&cwd.join(lockfile::HIDDEN), &hidden)?;
     let packages = included.iter().skip(1).filter(|i| **i).count();
+    let folders: Vec<String> = tree
+        .nodes
+        .iter()
+        .filter(|n| n.alive)
+        .filter_map(|n| n.path.clone())
+        .collect();
     state::record(
         cwd,
         &state::fingerprint(&call.options, &ctx.config),
+        &folders,
         packages,
     )
 }

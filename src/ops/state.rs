@@ -39,20 +39,31 @@ pub fn fingerprint(o: &Options, config: &Config) -> String {
     )
 }
 
-/// Record the fingerprint and the number of installed packages.
-pub fn record(cwd: &Path, fingerprint: &str, packages: usize) -> Result<()> {
-    lockfile::write_atomic(
-        &cwd.join(FILE),
-        &format!("{fingerprint}packages={packages}\n"),
-    )
+/// Record the fingerprint, the package.json of each linked folder
+/// (workspaces, `file:` folders; relative to `cwd`) and the number of
+/// installed packages.
+pub fn record(cwd: &Path, fingerprint: &str, folders: &[String], packages: usize) -> Result<()> {
+    let mut text = fingerprint.to_string();
+    for folder in folders {
+        let file = format!("{folder}/package.json");
+        let stamp = stamp(&cwd.join(&file)).unwrap_or_default();
+        text.push_str(&format!("watch {file}={stamp}\n"));
+    }
+    text.push_str(&format!("packages={packages}\n"));
+    lockfile::write_atomic(&cwd.join(FILE), &text)
 }
 
 /// The installed package count when nothing changed since [`record`].
 pub fn current(cwd: &Path, fingerprint: &str) -> Option<usize> {
     let s = std::fs::read_to_string(cwd.join(FILE)).ok()?;
-    s.strip_prefix(fingerprint)?
-        .strip_prefix("packages=")?
-        .trim_end()
-        .parse()
-        .ok()
+    let mut rest = s.strip_prefix(fingerprint)?;
+    while let Some(watch) = rest.strip_prefix("watch ") {
+        let (line, tail) = watch.split_once('\n')?;
+        let (file, recorded) = line.rsplit_once('=')?;
+        if stamp(&cwd.join(file)).unwrap_or_default() != recorded {
+            return None;
+        }
+        rest = tail;
+    }
+    rest.strip_prefix("packages=")?.trim_end().parse().ok()
 }

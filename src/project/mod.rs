@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Code, Error, Result};
 
-pub use workspaces::Workspace;
+pub use workspaces::{workspace_root, Workspace};
 
 /// A dependency map in declaration order.
 pub type DepMap = IndexMap<String, String>;

@@ -1,6 +1,8 @@
 //! npm workspaces: the `workspaces` globs of package.json expanded to the
 //! folders that hold a package.json (as @npmcli/map-workspaces does).
 
+use std::path::{Path, PathBuf};
+
 use serde_json::Value;
 
 use super::Project;
@@ -11,6 +13,34 @@ use crate::error::{Code, Error, Result};
 pub struct Workspace {
     pub name: String,
     pub path: String,
+}
+
+/// When `dir` is one of the workspaces of a project above it, that
+/// project's folder (npm acts on the workspace root from inside one).
+pub fn workspace_root(dir: &Path) -> Option<PathBuf> {
+    for up in dir.ancestors().skip(1) {
+        let Ok(text) = std::fs::read_to_string(up.join("package.json")) else {
+            continue;
+        };
+        if !text.contains("\"workspaces\"") {
+            continue;
+        }
+        let Ok(project) = Project::parse(up, &text) else {
+            continue;
+        };
+        let rel = dir
+            .strip_prefix(up)
+            .ok()?
+            .to_string_lossy()
+            .replace('\\', "/");
+        if project
+            .workspaces()
+            .is_ok_and(|ws| ws.iter().any(|w| w.path == rel))
+        {
+            return Some(up.to_path_buf());
+        }
+    }
+    None
 }
 
 impl Project {
@@ -81,8 +111,12 @@ impl Project {
         })?;
         let mut out = Vec::new();
         for entry in paths.flatten() {
-            let Some(folder) = entry.parent() else { continue };
-            let Ok(rel) = folder.strip_prefix(&self.dir) else { continue };
+            let Some(folder) = entry.parent() else {
+                continue;
+            };
+            let Ok(rel) = folder.strip_prefix(&self.dir) else {
+                continue;
+            };
             if rel.components().any(|c| c.as_os_str() == "node_modules") {
                 continue;
             }
@@ -126,9 +160,15 @@ mod tests {
             .into_iter()
             .map(|w| (w.name, w.path))
             .collect();
-        let want = [("@s/a", "packages/a"), ("b", "packages/b"), ("cli", "tools/cli")];
-        let want: Vec<(String, String)> =
-            want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let want = [
+            ("@s/a", "packages/a"),
+            ("b", "packages/b"),
+            ("cli", "tools/cli"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         assert_eq!(ws, want);
 
         write(d, "packages/c/package.json", r#"{"name":"cli"}"#);
@@ -138,11 +178,33 @@ mod tests {
     }
 
     #[test]
+    fn root_from_inside_a_workspace() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(d, "package.json", r#"{"workspaces":["packages/*"]}"#);
+        write(d, "packages/a/package.json", r#"{"name":"a"}"#);
+        write(d, "other/package.json", r#"{"name":"o"}"#);
+        assert_eq!(workspace_root(&d.join("packages/a")).as_deref(), Some(d));
+        assert_eq!(workspace_root(&d.join("other")), None);
+        assert_eq!(workspace_root(d), None);
+    }
+
+    #[test]
     fn object_form() {
         let tmp = tempfile::tempdir().unwrap();
-        write(tmp.path(), "package.json", r#"{"workspaces":{"packages":["p/*"]}}"#);
+        write(
+            tmp.path(),
+            "package.json",
+            r#"{"workspaces":{"packages":["p/*"]}}"#,
+        );
         write(tmp.path(), "p/x/package.json", r#"{"name":"x"}"#);
         let ws = Project::load(tmp.path()).unwrap().workspaces().unwrap();
-        assert_eq!(ws, vec![Workspace { name: "x".into(), path: "p/x".into() }]);
+        assert_eq!(
+            ws,
+            vec![Workspace {
+                name: "x".into(),
+                path: "p/x".into()
+            }]
+        );
     }
 }

@@ -307,7 +307,11 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         let project = crate::project::Project::load(&dir).map_err(|e| {
             Error::new(
                 Code::NotFound,
-                format!("the folder {} has no usable package.json ({})", dir.display(), e.message),
+                format!(
+                    "the folder {} has no usable package.json ({})",
+                    dir.display(),
+                    e.message
+                ),
             )
         })?;
         let mut pkg = Package::from_project(&project);

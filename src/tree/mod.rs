@@ -249,7 +249,10 @@ impl Tree {
 
     /// The linked folder at `path`, if the tree has it.
     pub fn target_at(&self, path: &str) -> Option<NodeId> {
-        self.targets.get(path).copied().filter(|&id| self.nodes[id].alive)
+        self.targets
+            .get(path)
+            .copied()
+            .filter(|&id| self.nodes[id].alive)
     }
 
     /// A linked folder outside the project: npm leaves its dependencies

@@ -66,12 +66,12 @@ pub fn select(tree: &Tree, omit: Omit, platform: &Platform) -> (Vec<bool>, Vec<S
     included[ROOT] = true;
     let mut stack: Vec<NodeId> = vec![ROOT];
     while let Some(n) = stack.pop() {
-        for e in &tree.nodes[n].edges {
-            if let Some(to) = tree.resolve(n, &e.name) {
-                if allowed[to] && !included[to] {
-                    included[to] = true;
-                    stack.push(to);
-                }
+        let deps = tree.nodes[n].edges.iter().map(|e| tree.resolve(n, &e.name));
+        // A link brings in the folder it points at.
+        for to in deps.chain([tree.nodes[n].target]).flatten() {
+            if allowed[to] && !included[to] {
+                included[to] = true;
+                stack.push(to);
             }
         }
     }
@@ -84,4 +84,24 @@ pub fn select(tree: &Tree, omit: Omit, platform: &Platform) -> (Vec<bool>, Vec<S
         }
     }
     (included, warnings)
+}
+
+/// Nodes reachable from `starts` through dependency edges and links (what
+/// `--workspace` limits an install to).
+pub fn reachable(tree: &Tree, starts: &[NodeId]) -> Vec<bool> {
+    let mut seen = vec![false; tree.nodes.len()];
+    let mut stack = starts.to_vec();
+    for &s in starts {
+        seen[s] = true;
+    }
+    while let Some(n) = stack.pop() {
+        let deps = tree.nodes[n].edges.iter().map(|e| tree.resolve(n, &e.name));
+        for to in deps.chain([tree.nodes[n].target]).flatten() {
+            if !seen[to] {
+                seen[to] = true;
+                stack.push(to);
+            }
+        }
+    }
+    seen
 }
