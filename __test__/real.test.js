@@ -120,3 +120,45 @@ test('platform-and-peers from the public registry', { skip, timeout: 900_000 }, 
     assert.equal(ls.status, 0, ls.stdout.slice(-4000) + ls.stderr)
   })
 })
+
+const MONOREPO = path.join(__dirname, 'projects', 'monorepo')
+
+test('a workspaces monorepo from the public registry (react, express, lodash, zod, typescript)', { skip: process.env.BRISK_SKIP_REAL === '1' && 'BRISK_SKIP_REAL=1', timeout: 600_000 }, async (t) => {
+  const brisk = require('../brisk.js')
+  const p = h.project()
+  const n = h.project()
+  t.after(() => { p.cleanup(); n.cleanup() })
+  h.copyDir(MONOREPO, p.dir)
+  h.copyDir(MONOREPO, n.dir)
+
+  await withRetry(() => brisk.install({ cwd: p.dir, cacheDir: p.cache, registry: REGISTRY, env: p.env }))
+  const own = await npmWithRetry(['install', '--package-lock-only', '--ignore-scripts'], { cwd: n.dir, env: n.env, cache: n.cache, registry: REGISTRY })
+  assert.equal(own.status, 0, own.stderr)
+
+  await t.test('the same lockfile entries as npm\'s', () => {
+    assert.deepEqual(h.lockVersions(p.lock()), h.lockVersions(n.lock()))
+    for (const loc of ['', 'packages/web', 'packages/server', 'packages/shared', 'node_modules/@mono/web']) {
+      assert.deepEqual(p.lock().packages[loc], n.lock().packages[loc], loc)
+    }
+  })
+
+  await t.test('workspaces work together: require across them, bins', () => {
+    assert.equal(h.nodeEval(p.dir, "process.stdout.write(require('@mono/web')())", p.env), '<b class="x">2</b>')
+    h.nodeEval(p.file('packages/server'), "const s = require('@mono/server'); if (typeof s.express !== 'function' || !s.shared.z) process.exit(1)", p.env)
+    const r = spawnSync(p.file('node_modules/.bin/mono-shared'), [], { encoding: 'utf8' })
+    assert.equal(r.stdout, 'mono-shared\n')
+    const tsc = spawnSync(p.file('node_modules/.bin/tsc'), ['--version'], { encoding: 'utf8' })
+    assert.equal(tsc.status, 0, tsc.stderr)
+  })
+
+  await t.test('npm ls --all accepts the tree, npm ci takes the lockfile', async () => {
+    const ls = await h.npm(['ls', '--all'], { cwd: p.dir, env: p.env, cache: p.cache, registry: REGISTRY })
+    assert.equal(ls.status, 0, ls.stdout.slice(-4000) + ls.stderr)
+    const copy = path.join(p.root, 'ci-copy')
+    h.copyDir(MONOREPO, copy)
+    fs.copyFileSync(p.file('package-lock.json'), path.join(copy, 'package-lock.json'))
+    const ci = await npmWithRetry(['ci', '--ignore-scripts'], { cwd: copy, env: p.env, cache: p.cache, registry: REGISTRY })
+    assert.equal(ci.status, 0, ci.stderr)
+    assert.deepEqual(h.installedTree(copy), h.installedTree(p.dir))
+  })
+})

@@ -18,6 +18,9 @@ pub struct BinJob {
     pub pkg_dir: PathBuf,
     /// `(bin name, path inside the package)`, as in package.json's `bin`.
     pub bins: Vec<(String, String)>,
+    /// Make the targets executable: for linked folders (the user's own
+    /// files, never the cache's), as npm does.
+    pub chmod: bool,
 }
 
 /// One link to create.
@@ -33,8 +36,9 @@ struct Link {
 /// contain `..` are skipped without error. A bin name `@scope/x` becomes `x`.
 /// Conflicts in one `.bin` dir: a package whose name equals the bin name wins,
 /// otherwise the first package by `pkg_dir` order. Existing links are replaced.
-/// Targets are not chmod-ed (they may be hardlinks into the cache, which
-/// already made bin targets executable); dangling targets are still linked.
+/// Targets are chmod-ed only for `chmod` jobs (others may be hardlinks into
+/// the cache, which already made bin targets executable); dangling targets
+/// are still linked.
 pub fn link_bins(jobs: &[BinJob]) -> Result<usize> {
     let mut order: Vec<&BinJob> = jobs.iter().collect();
     order.sort_by(|a, b| a.pkg_dir.cmp(&b.pkg_dir));
@@ -49,6 +53,9 @@ pub fn link_bins(jobs: &[BinJob]) -> Result<usize> {
             let (Some(name), Some(path)) = (clean_name(name), clean_path(path)) else {
                 continue;
             };
+            if job.chmod {
+                make_executable(&job.pkg_dir.join(path));
+            }
             let owner = pkg_name == name;
             let target = Path::new("..").join(&pkg_rel).join(path);
             let key = (bin_dir.clone(), name.to_string());
@@ -75,6 +82,19 @@ pub fn link_bins(jobs: &[BinJob]) -> Result<usize> {
         })
     })?;
     Ok(links.len())
+}
+
+/// Add the execute bits where the read bits are (a missing file is left
+/// for the dangling link).
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = fs::metadata(path) {
+        let mode = m.permissions().mode();
+        let want = mode | ((mode & 0o444) >> 2);
+        if m.is_file() && want != mode {
+            let _ = fs::set_permissions(path, fs::Permissions::from_mode(want));
+        }
+    }
 }
 
 /// `<X>/node_modules/[@scope/]name` → (`<X>/node_modules/.bin`, `[@scope/]name`).

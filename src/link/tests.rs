@@ -310,6 +310,7 @@ fn bin(pkg_dir: &Path, bins: &[(&str, &str)]) -> BinJob {
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect(),
+        chmod: false,
     }
 }
 

@@ -159,6 +159,7 @@ pub async fn reify(
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
+                chmod: pkg.link,
             });
         }
     }

@@ -1,0 +1,1 @@
+module.exports = { express: require('express'), debug: require('debug'), shared: require('@mono/shared') }

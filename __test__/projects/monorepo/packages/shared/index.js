@@ -1,0 +1,1 @@
+module.exports = { chunk: require('lodash').chunk, z: require('zod').z }
