@@ -1,0 +1,1 @@
+//! git dependencies (in progress).
