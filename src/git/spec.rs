@@ -211,6 +211,9 @@ fn set_git_attrs(spec: &mut GitSpec, fragment: &str) -> Option<()> {
                     return None;
                 }
                 let path = path.trim_matches('/');
+                if path.split('/').any(|c| c == "..") {
+                    return None; // must stay inside the repository
+                }
                 spec.subdir = Some(path.to_string()).filter(|p| !p.is_empty());
             }
             Some(_) => {} // npm warns and ignores unknown keys

@@ -136,4 +136,4 @@ fn is_executable(_: &fs::Metadata) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
