@@ -9,10 +9,19 @@
 //! let spec = git::parse(raw).unwrap();            // None: not a git spec
 //! let sha = git::resolve(&spec).await?;           // E_GIT / E_NO_MATCHING_VERSION
 //! let resolved = spec.resolved_url(&sha);         // lockfile `resolved`
-//! let out = git::pack(&spec, &sha, &tgz, &opts).await?;
-//! store.insert_tarball(&out.integrity, &std::fs::read(&tgz)?)?;
+//! let key = resolved.clone();                    // + a marker if prepare ran
+//! let integrity = match git::cache::lookup(store.root(), &key) {
+//!     Some(i) if store.get(&i).is_some() => i,
+//!     _ => {
+//!         let out = git::pack(&spec, &sha, &tgz, &opts).await?;
+//!         store.insert_tarball(&out.integrity, &std::fs::read(&tgz)?)?;
+//!         git::cache::record(store.root(), &key, &out.integrity)?;
+//!         out.integrity
+//!     }
+//! };
 //! ```
 
+pub mod cache;
 mod cmd;
 mod fetch;
 mod resolve;
