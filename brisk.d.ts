@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'E_UNSUPPORTED'
   | 'E_CONFIG'
   | 'E_IO'
+  | 'E_GIT'
 
 /** The error every operation rejects with. */
 export interface BriskError extends Error {

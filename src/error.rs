@@ -32,6 +32,9 @@ pub enum Code {
     Config,
     /// Filesystem failures.
     Io,
+    /// A git dependency's repository cannot be read (unknown, unreachable,
+    /// no access) or `git` itself is missing.
+    Git,
 }
 
 impl Code {
@@ -50,6 +53,7 @@ impl Code {
             Code::Unsupported => "E_UNSUPPORTED",
             Code::Config => "E_CONFIG",
             Code::Io => "E_IO",
+            Code::Git => "E_GIT",
         }
     }
 }
