@@ -47,7 +47,7 @@ impl Context {
         let config = Arc::new(config);
         let project = Project::load(&o.cwd)?;
         let store = Arc::new(Store::open(&config.cache_dir)?);
-        let http = crate::registry::http_client()?;
+        let http = crate::registry::http_client(&config)?;
         let auth_config = config.clone();
         let background = Background::new(call.cancel.child());
         let fetcher = Fetcher::new(
@@ -55,7 +55,9 @@ impl Context {
             http.clone(),
             FetchOptions {
                 cancel: background.cancel.clone(),
-                auth: Some(Arc::new(move |url: &str| auth_config.auth_header(url))),
+                auth: Some(Arc::new(move |t: &Tarball| {
+                    auth_config.tarball_auth_header(&t.url, &t.name)
+                })),
                 ..Default::default()
             },
         );
