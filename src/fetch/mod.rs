@@ -278,6 +278,8 @@ fn prefix(label: &str, e: Error) -> Error {
 }
 
 #[cfg(test)]
+mod net_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod testserver;
