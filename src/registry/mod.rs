@@ -351,9 +351,13 @@ impl RegistryClient {
                 )),
             };
         }
+        let via = match self.inner.config.net.proxy_for(url) {
+            Some(proxy) => format!(" (through proxy {proxy})"),
+            None => String::new(),
+        };
         Err(Error::new(
             Code::Network,
-            format!("GET {url} failed after {ATTEMPTS} attempts: {last_err}; check your network connection and registry settings"),
+            format!("GET {url}{via} failed after {ATTEMPTS} attempts: {last_err}; check your network connection, proxy and registry settings"),
         ))
     }
 }
