@@ -234,9 +234,15 @@ impl fmt::Debug for Config {
             .keys()
             .map(|k| (k.as_str(), "<redacted>"))
             .collect();
+        // Registry URLs may carry `user:password@`.
+        let scoped: BTreeMap<&str, String> = self
+            .scoped_registries
+            .iter()
+            .map(|(k, v)| (k.as_str(), redact_credentials(v)))
+            .collect();
         f.debug_struct("Config")
-            .field("registry", &self.registry)
-            .field("scoped_registries", &self.scoped_registries)
+            .field("registry", &redact_credentials(&self.registry))
+            .field("scoped_registries", &scoped)
             .field("cache_dir", &self.cache_dir)
             .field("legacy_peer_deps", &self.legacy_peer_deps)
             .field("strict_peer_deps", &self.strict_peer_deps)

@@ -790,11 +790,15 @@ fn invalid_proxy_is_a_config_error_without_credentials() {
 #[test]
 fn debug_never_shows_proxy_or_registry_credentials() {
     let f = Fixture::new();
-    f.project_rc("https-proxy=http://me:hunter2@proxy.example:3128\n//r.example/:_password=c2VjcmV0\n//r.example/:username=me\n");
+    f.project_rc(
+        "https-proxy=http://me:hunter2@proxy.example:3128\n//r.example/:_password=c2VjcmV0\n\
+         //r.example/:username=me\nregistry=https://u:pw1@r.example/\n@s:registry=https://u:pw2@s.example/\n",
+    );
     let c = f.load();
     let dbg = format!("{c:?}");
     assert!(!dbg.contains("hunter2"), "{dbg}");
     assert!(!dbg.contains("c2VjcmV0"), "{dbg}");
+    assert!(!dbg.contains("pw1") && !dbg.contains("pw2"), "{dbg}");
     assert!(dbg.contains("proxy.example:3128"), "{dbg}");
 }
 
