@@ -183,11 +183,12 @@ class Registry {
     this.auth.set(nameOrScope, token)
   }
 
-  /** Forget faults, auth rules and the request log. */
+  /** Forget faults, auth rules, the tarball origin and the request log. */
   reset() {
     this.faults.clear()
     this.auth.clear()
     this.requests = []
+    this.tarballOrigin = undefined
   }
 
   clearLog() {
@@ -213,8 +214,12 @@ class Registry {
     return this.version(name, version).integrity
   }
 
+  /**
+   * Where packuments say tarballs are. Set `reg.tarballOrigin` (e.g. another
+   * server's origin, or an https:// front) to serve them from elsewhere.
+   */
   tarballUrl(name, version, prefix = '') {
-    return `${this.origin}${prefix}/${name}/-/${tarballName(name, version)}`
+    return `${this.tarballOrigin || this.origin}${prefix}/${name}/-/${tarballName(name, version)}`
   }
 
   /** The full packument, as the registry serves it. */

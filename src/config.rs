@@ -9,6 +9,7 @@
 //! never see each other's settings.
 
 mod ini;
+mod net;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -18,6 +19,7 @@ use base64::Engine as _;
 
 use crate::error::{Code, Error, Result};
 use ini::IniValue;
+pub use net::{redact_credentials, NetConfig};
 
 /// The default registry (npm's).
 pub const DEFAULT_REGISTRY: &str = "https://registry.npmjs.org/";
@@ -55,6 +57,24 @@ pub struct Config {
     /// `brisk/<version> [node/<version>] <platform> <arch>`; the binding may
     /// replace it (it knows `process.version`).
     pub user_agent: String,
+    /// TLS (`strict-ssl`, `ca`, `cafile`) and proxy (`https-proxy`, `proxy`,
+    /// `noproxy`) settings; [`NetConfig::apply`] puts them on an HTTP client.
+    pub net: NetConfig,
+    /// `save-exact` (default `false`): save `1.2.3` rather than `^1.2.3`.
+    /// npm's effective prefix is `""` when this is set, else `save_prefix`.
+    pub save_exact: bool,
+    /// `save-prefix` (default `^`).
+    pub save_prefix: String,
+    /// `allow-scripts` (default empty): package names (comma-separated or
+    /// `allow-scripts[]=` entries) whose install scripts may run.
+    pub allow_scripts: Vec<String>,
+    /// `script-shell` (default `None`: `/bin/sh`, `cmd.exe` on Windows).
+    pub script_shell: Option<String>,
+    /// `foreground-scripts` (default `false`).
+    pub foreground_scripts: bool,
+    /// `engine-strict` (default `false`): refuse packages whose `engines`
+    /// do not match the running Node.js.
+    pub engine_strict: bool,
     /// Nerf-darted prefix (`//host[:port]/path/`) → `Authorization` value.
     auth: BTreeMap<String, String>,
 }
@@ -117,6 +137,13 @@ impl Config {
         let omit = build_omit(&merged, env)?;
         let cache_dir = resolve_cache_dir(project_dir, overrides, &merged, env);
         let auth = build_auth(&merged, &registry);
+        let net = NetConfig::load(&merged, env, project_dir)?;
+        let string = |key: &str| {
+            merged
+                .get(key)
+                .filter(|s| !matches!(s.value, IniValue::Null))
+                .map(|s| item_string(&s.value))
+        };
 
         Ok(Config {
             registry,
@@ -130,6 +157,16 @@ impl Config {
                 .unwrap_or(false),
             user_agent: user_agent(env),
             auth,
+            net,
+            save_exact: flag("save-exact").unwrap_or(false),
+            save_prefix: string("save-prefix").unwrap_or_else(|| "^".to_string()),
+            allow_scripts: merged
+                .get("allow-scripts")
+                .map(|s| split_commas(&s.value))
+                .unwrap_or_default(),
+            script_shell: string("script-shell").filter(|s| !s.is_empty()),
+            foreground_scripts: flag("foreground-scripts").unwrap_or(false),
+            engine_strict: flag("engine-strict").unwrap_or(false),
         })
     }
 
@@ -170,6 +207,24 @@ impl Config {
         }
         None
     }
+
+    /// The `Authorization` header for a tarball of `package_name`: the
+    /// credentials configured for `url` itself, else (npm-registry-fetch's
+    /// rule) those of the package's registry when the tarball is on the
+    /// same host and port as that registry. A tarball on any other host
+    /// gets none.
+    pub fn tarball_auth_header(&self, url: &str, package_name: &str) -> Option<String> {
+        if let Some(h) = self.auth_header(url) {
+            return Some(h);
+        }
+        let registry = self.registry_for(package_name);
+        let host =
+            |u: &str| nerf_url(u).map(|n| n[2..].split('/').next().unwrap_or("").to_string());
+        match (host(url), host(registry)) {
+            (Some(a), Some(b)) if a == b => self.auth_header(registry),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for Config {
@@ -179,9 +234,15 @@ impl fmt::Debug for Config {
             .keys()
             .map(|k| (k.as_str(), "<redacted>"))
             .collect();
+        // Registry URLs may carry `user:password@`.
+        let scoped: BTreeMap<&str, String> = self
+            .scoped_registries
+            .iter()
+            .map(|(k, v)| (k.as_str(), redact_credentials(v)))
+            .collect();
         f.debug_struct("Config")
-            .field("registry", &self.registry)
-            .field("scoped_registries", &self.scoped_registries)
+            .field("registry", &redact_credentials(&self.registry))
+            .field("scoped_registries", &scoped)
             .field("cache_dir", &self.cache_dir)
             .field("legacy_peer_deps", &self.legacy_peer_deps)
             .field("strict_peer_deps", &self.strict_peer_deps)
@@ -193,6 +254,13 @@ impl fmt::Debug for Config {
             )
             .field("user_agent", &self.user_agent)
             .field("auth", &auth)
+            .field("net", &self.net)
+            .field("save_exact", &self.save_exact)
+            .field("save_prefix", &self.save_prefix)
+            .field("allow_scripts", &self.allow_scripts)
+            .field("script_shell", &self.script_shell)
+            .field("foreground_scripts", &self.foreground_scripts)
+            .field("engine_strict", &self.engine_strict)
             .finish()
     }
 }
@@ -358,6 +426,21 @@ fn to_bool(v: &IniValue) -> bool {
         return n != 0.0;
     }
     !(s == "false" || s == "null")
+}
+
+/// A comma-separated string or a `key[]=` list → trimmed, non-empty items.
+fn split_commas(v: &IniValue) -> Vec<String> {
+    let items: Vec<String> = match v {
+        IniValue::List(l) => l.clone(),
+        IniValue::Str(s) => vec![s.clone()],
+        IniValue::Bool(_) | IniValue::Null => Vec::new(),
+    };
+    items
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn to_list(v: &IniValue) -> Vec<String> {

@@ -378,3 +378,440 @@ fn user_agent_picks_node_version_from_npm() {
         "{ua}"
     );
 }
+
+// ---- npm keys read for other stages --------------------------------------
+
+#[test]
+fn script_and_save_keys_defaults_and_values() {
+    let f = Fixture::new();
+    let c = f.load();
+    assert!(!c.save_exact && !c.foreground_scripts && !c.engine_strict);
+    assert_eq!(c.save_prefix, "^");
+    assert!(c.allow_scripts.is_empty());
+    assert_eq!(c.script_shell, None);
+
+    f.project_rc(
+        "save-exact=true\nsave-prefix=~\nallow-scripts=esbuild, @scope/pkg ,,sharp\n\
+         script-shell=/bin/bash\nforeground-scripts\nengine-strict=true\n",
+    );
+    let c = f.load();
+    assert!(c.save_exact && c.foreground_scripts && c.engine_strict);
+    assert_eq!(c.save_prefix, "~");
+    assert_eq!(c.allow_scripts, vec!["esbuild", "@scope/pkg", "sharp"]);
+    assert_eq!(c.script_shell.as_deref(), Some("/bin/bash"));
+
+    f.project_rc("allow-scripts[]=a\nallow-scripts[]=b,c\nsave-prefix=\"\"\nscript-shell=\n");
+    let c = f.load();
+    assert_eq!(c.allow_scripts, vec!["a", "b", "c"]);
+    assert_eq!(c.save_prefix, "");
+    assert_eq!(c.script_shell, None, "empty means the default shell");
+}
+
+// ---- ${VAR} expansion ----------------------------------------------------
+
+#[test]
+fn env_expansion_optional_form_and_escapes() {
+    let mut f = Fixture::new();
+    f.env("TOK", "abc");
+    f.env("EMPTY", "");
+    f.project_rc(
+        "\
+//a.example/:_authToken=${TOK}
+//b.example/:_authToken=pre-${UNSET?}-post
+//c.example/:_authToken=${UNSET}
+//d.example/:_authToken=\\${TOK}
+//e.example/:_authToken=x${EMPTY}y
+save-prefix=${UNSET?}
+",
+    );
+    let c = f.load();
+    let h = |u: &str| c.auth_header(u);
+    assert_eq!(h("https://a.example/x").as_deref(), Some("Bearer abc"));
+    assert_eq!(
+        h("https://b.example/x").as_deref(),
+        Some("Bearer pre--post")
+    );
+    assert_eq!(
+        h("https://c.example/x").as_deref(),
+        Some("Bearer ${UNSET}"),
+        "an unset variable without `?` stays literal, as in npm"
+    );
+    assert_eq!(h("https://d.example/x").as_deref(), Some("Bearer ${TOK}"));
+    assert_eq!(
+        h("https://e.example/x").as_deref(),
+        Some("Bearer xy"),
+        "a set-but-empty variable expands to nothing"
+    );
+    assert_eq!(c.save_prefix, "");
+}
+
+#[test]
+fn env_expansion_in_env_layer() {
+    let mut f = Fixture::new();
+    f.env("REG_HOST", "r.example");
+    f.env("npm_config_registry", "https://${REG_HOST}/npm/");
+    assert_eq!(f.load().registry, "https://r.example/npm/");
+}
+
+// ---- auth forms ----------------------------------------------------------
+
+#[test]
+fn auth_forms_per_host_and_path() {
+    let mut f = Fixture::new();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    f.env("PASS", &b64.encode("p@ss"));
+    f.project_rc(&format!(
+        "\
+//tok.example/npm/:_authToken=T1
+//basic.example/:_auth={}
+//userpass.example:8080/repo/:username=alice
+//userpass.example:8080/repo/:_password=${{PASS}}
+//both.example/:_authToken=wins
+//both.example/:_auth=loses
+",
+        b64.encode("bob:pw")
+    ));
+    let c = f.load();
+    let h = |u: &str| c.auth_header(u);
+    assert_eq!(h("https://tok.example/npm/a").as_deref(), Some("Bearer T1"));
+    assert_eq!(h("https://tok.example/other/a"), None, "path-scoped token");
+    assert_eq!(h("https://tok.example/npmx/a"), None);
+    assert_eq!(h("http://tok.example/npm/a").as_deref(), Some("Bearer T1"));
+    assert_eq!(
+        h("https://basic.example/a"),
+        Some(format!("Basic {}", b64.encode("bob:pw")))
+    );
+    assert_eq!(
+        h("http://userpass.example:8080/repo/x/-/x-1.0.0.tgz"),
+        Some(format!("Basic {}", b64.encode("alice:p@ss"))),
+        "_password is base64 and is decoded before re-encoding user:pass"
+    );
+    assert_eq!(h("http://userpass.example/repo/x"), None, "port matters");
+    assert_eq!(h("https://both.example/a").as_deref(), Some("Bearer wins"));
+}
+
+#[test]
+fn legacy_top_level_auth_is_for_the_default_registry_only() {
+    let f = Fixture::new();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    f.project_rc(&format!(
+        "registry=https://r.example/\n@s:registry=https://s.example/\n_auth={}\n",
+        b64.encode("u:p")
+    ));
+    let c = f.load();
+    let basic = format!("Basic {}", b64.encode("u:p"));
+    assert_eq!(c.auth_header("https://r.example/pkg"), Some(basic.clone()));
+    assert_eq!(c.auth_header("https://s.example/@s/pkg"), None);
+    assert_eq!(c.auth_header("https://registry.npmjs.org/pkg"), None);
+    assert_eq!(
+        c.tarball_auth_header("https://s.example/@s/pkg/-/pkg-1.0.0.tgz", "@s/pkg"),
+        None
+    );
+
+    // Default registry left at npmjs: the legacy token goes there only.
+    f.project_rc("_authToken=npmtok\n");
+    let c = f.load();
+    assert_eq!(
+        c.auth_header("https://registry.npmjs.org/react").as_deref(),
+        Some("Bearer npmtok")
+    );
+    assert_eq!(c.auth_header("https://r.example/react"), None);
+}
+
+#[test]
+fn tarball_auth_follows_npm_same_host_rule() {
+    let f = Fixture::new();
+    f.project_rc(
+        "registry=https://r.example/npm/\n//r.example/npm/:_authToken=T\n\
+         @s:registry=https://s.example/api/\n//s.example/api/:_authToken=S\n",
+    );
+    let c = f.load();
+    let t = |u: &str, name: &str| c.tarball_auth_header(u, name);
+    assert_eq!(
+        t("https://r.example/npm/a/-/a-1.0.0.tgz", "a").as_deref(),
+        Some("Bearer T")
+    );
+    assert_eq!(
+        t("https://r.example/files/a-1.0.0.tgz", "a").as_deref(),
+        Some("Bearer T"),
+        "same host as the package's registry: npm sends the registry's token"
+    );
+    assert_eq!(t("https://cdn.example/a-1.0.0.tgz", "a"), None);
+    assert_eq!(t("https://r.example:8443/npm/a-1.0.0.tgz", "a"), None);
+    assert_eq!(
+        t("https://s.example/files/b.tgz", "@s/b").as_deref(),
+        Some("Bearer S")
+    );
+    assert_eq!(
+        t("https://s.example/files/b.tgz", "b"),
+        None,
+        "an unscoped package's registry is r.example"
+    );
+    assert_eq!(
+        t("https://r.example/files/b.tgz", "@s/b"),
+        None,
+        "the scope's registry is on another host"
+    );
+}
+
+// ---- TLS -----------------------------------------------------------------
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/__test__/tls");
+
+fn fixture_pem(name: &str) -> String {
+    fs::read_to_string(Path::new(FIXTURES).join(name)).unwrap()
+}
+
+#[test]
+fn strict_ssl_and_ca_defaults() {
+    let f = Fixture::new();
+    let c = f.load();
+    assert!(c.net.strict_ssl);
+    assert_eq!(c.net.ca_count(), None);
+    f.project_rc("strict-ssl=false\n");
+    assert!(!f.load().net.strict_ssl);
+    f.project_rc("ca=null\n");
+    assert_eq!(f.load().net.ca_count(), None);
+}
+
+#[test]
+fn cafile_with_several_certificates() {
+    let f = Fixture::new();
+    let bundle = f.home.join("bundle.pem");
+    fs::write(
+        &bundle,
+        format!(
+            "{}\r\n{}",
+            fixture_pem("other-ca.pem"),
+            fixture_pem("ca.pem")
+        ),
+    )
+    .unwrap();
+    f.project_rc("cafile=~/bundle.pem\n");
+    let c = f.load();
+    assert_eq!(c.net.ca_count(), Some(2));
+    assert!(c.net.ca_source().unwrap().contains("bundle.pem"));
+    // cafile wins over ca when both are set (npm flattens cafile last).
+    f.project_rc(&format!(
+        "ca=\"{}\"\ncafile={}\n",
+        fixture_pem("ca.pem").replace('\n', "\\n"),
+        bundle.display()
+    ));
+    assert_eq!(f.load().net.ca_count(), Some(2));
+}
+
+#[test]
+fn ca_inline_string_and_list() {
+    let f = Fixture::new();
+    let escaped = |n: &str| fixture_pem(n).trim_end().replace('\n', "\\n");
+    // Quoted: JSON unescapes `\n`. Unquoted: the literal `\n` is turned into newlines.
+    f.project_rc(&format!("ca=\"{}\"\n", escaped("ca.pem")));
+    assert_eq!(f.load().net.ca_count(), Some(1));
+    f.project_rc(&format!("ca={}\n", escaped("ca.pem")));
+    assert_eq!(f.load().net.ca_count(), Some(1));
+    f.project_rc(&format!(
+        "ca[]=\"{}\"\nca[]=\"{}\"\n",
+        escaped("ca.pem"),
+        escaped("other-ca.pem")
+    ));
+    assert_eq!(f.load().net.ca_count(), Some(2));
+}
+
+#[test]
+fn bad_tls_values_are_config_errors_naming_the_source() {
+    let f = Fixture::new();
+    let load_err = || Config::load(&f.project, &ConfigOverrides::default(), &f.env).unwrap_err();
+
+    f.project_rc("cafile=/nonexistent/ca.pem\n");
+    let err = load_err();
+    assert_eq!(err.code, Code::Config);
+    assert!(
+        err.message.contains("/nonexistent/ca.pem"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains(".npmrc"), "{}", err.message);
+
+    let junk = f.home.join("junk.pem");
+    fs::write(&junk, "not a certificate\n").unwrap();
+    f.project_rc(&format!("cafile={}\n", junk.display()));
+    let err = load_err();
+    assert_eq!(err.code, Code::Config);
+    assert!(err.message.contains("junk.pem"), "{}", err.message);
+    assert!(err.message.contains("no certificate"), "{}", err.message);
+
+    fs::write(
+        &junk,
+        "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let err = load_err();
+    assert_eq!(err.code, Code::Config);
+    assert!(err.message.contains("junk.pem"), "{}", err.message);
+
+    f.project_rc("ca=hello\n");
+    let err = load_err();
+    assert_eq!(err.code, Code::Config);
+    assert!(err.message.contains("ca (set in"), "{}", err.message);
+}
+
+#[test]
+fn http_client_builds_with_ca_and_rejects_undecodable_der() {
+    let f = Fixture::new();
+    f.project_rc(&format!("cafile={}/ca.pem\nstrict-ssl=false\n", FIXTURES));
+    let c = f.load();
+    crate::registry::http_client(&c).unwrap();
+
+    // Valid base64 in PEM armour that is not a certificate: the TLS layer
+    // refuses it when the client is built.
+    let junk = f.home.join("der.pem");
+    fs::write(
+        &junk,
+        "-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    f.project_rc(&format!("cafile={}\n", junk.display()));
+    let err = crate::registry::http_client(&f.load()).unwrap_err();
+    assert_eq!(err.code, Code::Config, "{}", err.message);
+    assert!(err.message.contains("der.pem"), "{}", err.message);
+}
+
+// ---- proxies -------------------------------------------------------------
+
+#[test]
+fn proxy_precedence_npmrc_over_env() {
+    let mut f = Fixture::new();
+    let c = f.load();
+    assert_eq!(c.net.proxy_for("https://registry.npmjs.org/x"), None);
+
+    f.env("HTTPS_PROXY", "http://env-https:3128");
+    f.env("http_proxy", "http://env-http:3128");
+    let c = f.load();
+    assert_eq!(
+        c.net.proxy_for("https://r.example/x").as_deref(),
+        Some("http://env-https:3128/")
+    );
+    assert_eq!(
+        c.net.proxy_for("http://r.example/x").as_deref(),
+        Some("http://env-https:3128/"),
+        "npm: https_proxy first, for http:// targets too"
+    );
+    f.env.remove("HTTPS_PROXY");
+    let c = f.load();
+    assert_eq!(c.net.proxy_for("https://r.example/x"), None);
+    assert_eq!(
+        c.net.proxy_for("http://r.example/x").as_deref(),
+        Some("http://env-http:3128/")
+    );
+
+    f.project_rc("proxy=http://rc-proxy:8080\n");
+    let c = f.load();
+    assert_eq!(
+        c.net.proxy_for("https://r.example/x").as_deref(),
+        Some("http://rc-proxy:8080/"),
+        ".npmrc proxy applies to every request and beats the environment"
+    );
+    assert_eq!(
+        c.net.proxy_for("http://r.example/x").as_deref(),
+        Some("http://rc-proxy:8080/")
+    );
+
+    f.project_rc("proxy=http://rc-proxy:8080\nhttps-proxy=rc-https:8443\n");
+    let c = f.load();
+    assert_eq!(
+        c.net.proxy_for("http://r.example/x").as_deref(),
+        Some("http://rc-https:8443/"),
+        "https-proxy wins over proxy; a missing scheme means http://"
+    );
+
+    f.project_rc("proxy=false\n");
+    assert_eq!(
+        f.load().net.proxy_for("http://r.example/x").as_deref(),
+        Some("http://env-http:3128/"),
+        "proxy=false is falsy: npm falls back to the environment"
+    );
+}
+
+#[test]
+fn noproxy_matches_domain_suffixes() {
+    let mut f = Fixture::new();
+    f.project_rc("proxy=http://p:1\nnoproxy=internal.example, .corp.example,127.0.0.1\n");
+    let c = f.load();
+    let p = |u: &str| c.net.proxy_for(u).is_some();
+    assert!(!p("https://internal.example/x"));
+    assert!(!p("https://npm.internal.example/x"));
+    assert!(!p("https://a.b.corp.example:8443/x"));
+    assert!(!p("http://127.0.0.1:4873/x"));
+    assert!(p("https://xinternal.example/x"));
+    assert!(p("https://example/x"));
+    assert!(p("https://registry.npmjs.org/x"));
+
+    // Without `noproxy`, NO_PROXY from the environment applies.
+    f.project_rc("proxy=http://p:1\n");
+    f.env("NO_PROXY", "npmjs.org");
+    let c = f.load();
+    assert!(c.net.proxy_for("https://registry.npmjs.org/x").is_none());
+    assert!(c.net.proxy_for("https://r.example/x").is_some());
+    // `noproxy` replaces NO_PROXY.
+    f.project_rc("proxy=http://p:1\nnoproxy[]=r.example\n");
+    let c = f.load();
+    assert!(c.net.proxy_for("https://registry.npmjs.org/x").is_some());
+    assert!(c.net.proxy_for("https://r.example/x").is_none());
+    f.project_rc("proxy=http://p:1\nnoproxy=*\n");
+    assert!(f.load().net.proxy_for("https://r.example/x").is_none());
+}
+
+#[test]
+fn invalid_proxy_is_a_config_error_without_credentials() {
+    let mut f = Fixture::new();
+    f.project_rc("https-proxy=socks5://user:hunter2@p:1080\n");
+    let err = Config::load(&f.project, &ConfigOverrides::default(), &f.env).unwrap_err();
+    assert_eq!(err.code, Code::Config);
+    assert!(
+        err.message.contains("https-proxy (set in"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("socks5"), "{}", err.message);
+    assert!(!err.message.contains("hunter2"), "{}", err.message);
+
+    f.project_rc("proxy=http://[bad\n");
+    let err = Config::load(&f.project, &ConfigOverrides::default(), &f.env).unwrap_err();
+    assert_eq!(err.code, Code::Config);
+    assert!(err.message.contains("proxy (set in"), "{}", err.message);
+
+    f.project_rc("");
+    f.env("HTTPS_PROXY", "ftp://p:21");
+    let err = Config::load(&f.project, &ConfigOverrides::default(), &f.env).unwrap_err();
+    assert_eq!(err.code, Code::Config);
+    assert!(err.message.contains("HTTPS_PROXY"), "{}", err.message);
+}
+
+#[test]
+fn debug_never_shows_proxy_or_registry_credentials() {
+    let f = Fixture::new();
+    f.project_rc(
+        "https-proxy=http://me:hunter2@proxy.example:3128\n//r.example/:_password=c2VjcmV0\n\
+         //r.example/:username=me\nregistry=https://u:pw1@r.example/\n@s:registry=https://u:pw2@s.example/\n",
+    );
+    let c = f.load();
+    let dbg = format!("{c:?}");
+    assert!(!dbg.contains("hunter2"), "{dbg}");
+    assert!(!dbg.contains("c2VjcmV0"), "{dbg}");
+    assert!(!dbg.contains("pw1") && !dbg.contains("pw2"), "{dbg}");
+    assert!(dbg.contains("proxy.example:3128"), "{dbg}");
+}
+
+#[test]
+fn redact_credentials_in_text() {
+    assert_eq!(
+        redact_credentials("GET https://u:p@r.example/a failed (http://x:y@p:1)"),
+        "GET https://***@r.example/a failed (http://***@p:1)"
+    );
+    assert_eq!(
+        redact_credentials("https://r.example/a@1.0.0"),
+        "https://r.example/a@1.0.0",
+        "an @ in the path is not userinfo"
+    );
+    assert_eq!(redact_credentials("no url here"), "no url here");
+}

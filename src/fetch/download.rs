@@ -5,10 +5,11 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use reqwest::header::{ACCEPT_ENCODING, AUTHORIZATION};
+use reqwest::header::{HeaderValue, ACCEPT_ENCODING, AUTHORIZATION};
 use reqwest::StatusCode;
 
 use crate::cancel::CancelToken;
+use crate::config::redact_credentials;
 use crate::error::{Code, Error, Result};
 use crate::store::{Algorithm, Digest, Hasher};
 
@@ -63,7 +64,7 @@ pub(super) async fn download(
                     format!(
                         "could not download {label} from {} ({} attempts): {cause}. \
                          Check your network connection, proxy and registry settings.",
-                        t.url,
+                        redact_credentials(&t.url),
                         attempt + 1
                     ),
                 ))
@@ -111,14 +112,22 @@ async fn attempt_once(
     // encoding, so reqwest's gzip decoding (on for packuments) never kicks in.
     let mut request = inner.http.get(&t.url).header(ACCEPT_ENCODING, "identity");
     if let Some(auth) = &inner.opts.auth {
-        if let Some(value) = auth(&t.url) {
+        if let Some(mut value) = auth(t).and_then(|v| HeaderValue::from_str(&v).ok()) {
+            value.set_sensitive(true);
             request = request.header(AUTHORIZATION, value);
         }
     }
     let (cancel, stall) = (&inner.opts.cancel, inner.opts.stall_timeout);
     let response = wait(cancel, stall, Box::pin(request.send()))
         .await?
-        .map_err(|e| Failure::Retry(describe(&e)))?;
+        .map_err(|e| {
+            let cause = describe(&e);
+            match crate::registry::tls_failure(&redact_credentials(&t.url), &cause) {
+                // Retrying cannot fix an untrusted certificate.
+                Some(msg) => Failure::Fatal(Error::new(Code::Network, msg)),
+                None => Failure::Retry(cause),
+            }
+        })?;
 
     let status = response.status();
     if status == StatusCode::NOT_FOUND {
@@ -127,7 +136,7 @@ async fn attempt_once(
             format!(
                 "tarball for {label} not found at {} (HTTP 404). \
                  The version may have been unpublished; check the lockfile's resolved URL.",
-                t.url
+                redact_credentials(&t.url)
             ),
         )));
     }
@@ -148,7 +157,7 @@ async fn attempt_once(
             Code::Network,
             format!(
                 "downloading {label} from {} failed: HTTP {status}.{hint}",
-                t.url
+                redact_credentials(&t.url)
             ),
         )));
     }

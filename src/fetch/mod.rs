@@ -35,8 +35,9 @@ pub struct Tarball {
     pub integrity: Option<String>,
 }
 
-/// Maps a URL to the `Authorization` header value to send, if any.
-pub type AuthFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+/// Maps a tarball to the `Authorization` header value to send for its URL,
+/// if any (see `Config::tarball_auth_header`).
+pub type AuthFn = Arc<dyn Fn(&Tarball) -> Option<String> + Send + Sync>;
 
 /// Scheduler settings. Build with `FetchOptions { .., ..Default::default() }`.
 #[derive(Clone)]
@@ -46,7 +47,7 @@ pub struct FetchOptions {
     /// Concurrent extractions on the blocking pool (default: CPU count).
     pub max_extracts: usize,
     pub cancel: CancelToken,
-    /// url → `Authorization` header value.
+    /// tarball → `Authorization` header value for its URL.
     pub auth: Option<AuthFn>,
     /// Extra attempts after a transient failure (default 2).
     pub retries: u32,
@@ -241,7 +242,7 @@ impl Fetcher {
                         "{label}: integrity check failed for {}: expected {}, got {}. \
                          The tarball differs from the one the lockfile recorded; if the \
                          registry is right, remove the entry from package-lock.json and retry.",
-                        t.url,
+                        crate::config::redact_credentials(&t.url),
                         t.integrity.as_deref().unwrap_or_default(),
                         downloaded.digest.to_sri()
                     ),
@@ -276,6 +277,8 @@ fn prefix(label: &str, e: Error) -> Error {
     Error::new(e.code, format!("{label}: {}", e.message))
 }
 
+#[cfg(test)]
+mod net_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

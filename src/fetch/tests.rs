@@ -44,7 +44,8 @@ async fn downloads_verifies_stores_then_reuses() {
     let served = data.clone();
     let server = Server::start(move |_, _| Reply::Body(served.clone())).await;
     let env = env();
-    let auth: AuthFn = Arc::new(|url: &str| url.contains("/a.tgz").then(|| "Bearer t0k".into()));
+    let auth: AuthFn =
+        Arc::new(|t: &Tarball| t.url.contains("/a.tgz").then(|| "Bearer t0k".into()));
     let f = fetcher(
         &env,
         FetchOptions {

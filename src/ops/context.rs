@@ -54,7 +54,7 @@ impl Context {
             .map(|w| (w.name, w.path))
             .collect();
         let store = Arc::new(Store::open(&config.cache_dir)?);
-        let http = crate::registry::http_client()?;
+        let http = crate::registry::http_client(&config)?;
         let auth_config = config.clone();
         let background = Background::new(call.cancel.child());
         let fetcher = Fetcher::new(
@@ -62,7 +62,9 @@ impl Context {
             http.clone(),
             FetchOptions {
                 cancel: background.cancel.clone(),
-                auth: Some(Arc::new(move |url: &str| auth_config.auth_header(url))),
+                auth: Some(Arc::new(move |t: &Tarball| {
+                    auth_config.tarball_auth_header(&t.url, &t.name)
+                })),
                 ..Default::default()
             },
         );

@@ -39,14 +39,41 @@ pub const ACCEPT_CORGI: &str =
 const ATTEMPTS: u32 = 3;
 
 /// Builds the shared HTTP client: HTTP/1.1 with a pool of up to 64 idle
-/// connections per host, TCP keepalive, 10 s connect and 30 s read timeouts.
-pub fn http_client() -> Result<reqwest::Client> {
-    http_client_builder().build().map_err(|e| {
-        Error::new(
-            Code::Network,
-            format!("cannot create the HTTP client: {}", chain(&e)),
-        )
-    })
+/// connections per host, TCP keepalive, 10 s connect and 30 s read timeouts,
+/// and the TLS and proxy settings of `config` (`strict-ssl`, `ca`, `cafile`,
+/// `https-proxy`, `proxy`, `noproxy`). Every client brisk uses comes from here.
+pub fn http_client(config: &Config) -> Result<reqwest::Client> {
+    config
+        .net
+        .apply(http_client_builder())
+        .build()
+        .map_err(|e| match config.net.ca_source() {
+            Some(source) => Error::new(
+                Code::Config,
+                format!(
+                    "cannot use the CA certificates from {source}: {}; check that the file holds valid PEM certificates",
+                    chain(&e)
+                ),
+            ),
+            None => Error::new(
+                Code::Network,
+                format!("cannot create the HTTP client: {}", chain(&e)),
+            ),
+        })
+}
+
+/// The message for a request that failed because the server's TLS
+/// certificate was not trusted, if `cause` (an error chain) says so.
+pub(crate) fn tls_failure(url: &str, cause: &str) -> Option<String> {
+    let lower = cause.to_ascii_lowercase();
+    if !(lower.contains("certificate") || lower.contains("unknownissuer")) {
+        return None;
+    }
+    Some(format!(
+        "GET {url}: the server's TLS certificate is not trusted ({cause}). \
+         If the registry or proxy uses a private CA, set cafile=/path/to/ca.pem in .npmrc \
+         (or strict-ssl=false to skip certificate checks)"
+    ))
 }
 
 fn http_client_builder() -> reqwest::ClientBuilder {
@@ -145,7 +172,14 @@ impl RegistryClient {
             .or_default()
             .value()
             .clone();
-        cell.get_or_init(|| self.load(name)).await.clone()
+        // Messages name URLs; a registry URL may carry `user:password@`.
+        let load = || async {
+            self.load(name).await.map_err(|mut e| {
+                e.message = crate::config::redact_credentials(&e.message);
+                e
+            })
+        };
+        cell.get_or_init(load).await.clone()
     }
 
     async fn load(&self, name: &str) -> Result<Arc<Packument>> {
@@ -248,6 +282,9 @@ impl RegistryClient {
                 Ok(r) => r,
                 Err(e) => {
                     last_err = chain(&e);
+                    if let Some(msg) = tls_failure(url, &last_err) {
+                        return Err(Error::new(Code::Network, msg)); // retrying cannot help
+                    }
                     continue;
                 }
             };
@@ -314,9 +351,13 @@ impl RegistryClient {
                 )),
             };
         }
+        let via = match self.inner.config.net.proxy_for(url) {
+            Some(proxy) => format!(" (through proxy {proxy})"),
+            None => String::new(),
+        };
         Err(Error::new(
             Code::Network,
-            format!("GET {url} failed after {ATTEMPTS} attempts: {last_err}; check your network connection and registry settings"),
+            format!("GET {url}{via} failed after {ATTEMPTS} attempts: {last_err}; check your network connection, proxy and registry settings"),
         ))
     }
 }
