@@ -198,3 +198,64 @@ test('a tampered file: tarball fails the integrity check against the lockfile', 
   assert.equal(err.code, 'E_INTEGRITY')
   assert.ok(!p.exists('node_modules/tgz'))
 })
+
+/** A bare git repo holding one package, tagged v1.0.0 and v1.1.0. */
+function gitRepo(root) {
+  const work = path.join(root, 'gitwork')
+  const bare = path.join(root, 'gitdep.git')
+  fs.mkdirSync(work, { recursive: true })
+  const git = (...args) => {
+    const r = require('node:child_process').spawnSync('git', args, { cwd: work, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } })
+    assert.equal(r.status, 0, r.stderr)
+    return r.stdout.trim()
+  }
+  git('init', '-q', '-b', 'main')
+  const commit = (version) => {
+    fs.writeFileSync(path.join(work, 'package.json'), JSON.stringify({ name: 'gitdep', version, dependencies: { leaf: '^1.0.0' } }, null, 2))
+    fs.writeFileSync(path.join(work, 'index.js'), `module.exports = ${JSON.stringify(version)}\n`)
+    fs.writeFileSync(path.join(work, '.npmignore'), 'secret.txt\n')
+    fs.writeFileSync(path.join(work, 'secret.txt'), 'not packed\n')
+    git('add', '-A')
+    git('commit', '-q', '-m', version)
+    git('tag', `v${version}`)
+    return git('rev-parse', 'HEAD')
+  }
+  const v1 = commit('1.0.0')
+  const v11 = commit('1.1.0')
+  git('clone', '-q', '--bare', work, bare)
+  return { url: `git+file://${bare}`, v1, v11 }
+}
+
+test('git dependencies: resolved to a commit as npm records it, packed as npm packs, cached by commit', T, async (t) => {
+  const p = h.project()
+  const n = h.project()
+  t.after(() => { p.cleanup(); n.cleanup() })
+  const repo = gitRepo(p.root)
+  const manifest = { name: 'fixture-project', version: '1.0.0', dependencies: { gitdep: `${repo.url}#semver:~1.0.0`, pinned: `${repo.url}#${repo.v11}` } }
+  for (const x of [p, n]) fs.writeFileSync(x.file('package.json'), JSON.stringify(manifest, null, 2) + '\n')
+
+  await brisk.install(opts(p))
+  const ni = await h.npm(['install', '--ignore-scripts'], { cwd: n.dir, env: n.env, cache: n.cache, registry: reg.url })
+  assert.equal(ni.status, 0, ni.stderr)
+  assert.deepEqual(h.lockEntries(p.lock()), h.lockEntries(n.lock()))
+  assert.equal(p.lock().packages['node_modules/gitdep'].resolved, `${repo.url}#${repo.v1}`)
+  assert.equal(h.requireIn(p.dir, 'gitdep'), '1.0.0')
+  assert.equal(h.requireIn(p.dir, 'pinned'), '1.1.0')
+  assert.ok(!p.exists('node_modules/gitdep/secret.txt'), '.npmignore is honoured')
+  assert.ok(p.exists('node_modules/leaf/package.json'), 'its dependencies are installed')
+  const ls = await h.npm(['ls', '--all'], { cwd: p.dir, env: p.env, cache: p.cache, registry: reg.url })
+  assert.equal(ls.status, 0, ls.stdout + ls.stderr)
+
+  // From the lockfile with a warm cache: no clone needed (the repo is gone).
+  fs.rmSync(path.join(p.root, 'gitdep.git'), { recursive: true })
+  fs.rmSync(p.file('node_modules'), { recursive: true })
+  const again = await brisk.install(opts(p))
+  assert.equal(again.lockfileWritten, false)
+  assert.equal(h.requireIn(p.dir, 'gitdep'), '1.0.0')
+
+  // No tag in range: a clear error.
+  const q = h.project({ dependencies: { gitdep: `${gitRepo(path.join(p.root, 'q')).url}#semver:^2` } })
+  t.after(() => q.cleanup())
+  const err = await h.rejection(brisk.install(opts(q)))
+  assert.equal(err.code, 'E_NO_MATCHING_VERSION')
+})

@@ -168,11 +168,43 @@ impl Spec {
                 !pkg.link && resolved.and_then(|r| r.strip_prefix("file:")) == Some(path.as_str())
             }
             Spec::Url { url } => !pkg.link && resolved == Some(url.as_str()),
-            Spec::Git { .. } => false,
+            Spec::Git { raw } => {
+                !pkg.link && resolved.is_some_and(|r| git_satisfies(raw, r, &pkg.version))
+            }
             Spec::Workspace { req } => pkg.link && req.matches(&pkg.version),
             Spec::Other { .. } => false,
         }
     }
+}
+
+/// npm's dep-valid for git: the same repository; the same commit when the
+/// spec names a full sha; a version in range for `#semver:`.
+fn git_satisfies(raw: &str, resolved: &str, version: &str) -> bool {
+    let (Some(want), Some(have)) = (crate::git::parse(raw), crate::git::parse(resolved)) else {
+        return false;
+    };
+    let same_repo = match (&want.hosted, &have.hosted) {
+        (Some(a), Some(b)) => {
+            a.host == b.host
+                && a.user.eq_ignore_ascii_case(&b.user)
+                && a.project.eq_ignore_ascii_case(&b.project)
+        }
+        (None, None) => want.url == have.url,
+        _ => false,
+    };
+    let is_sha = |c: &str| c.len() == 40 && c.chars().all(|c| c.is_ascii_hexdigit());
+    let commit_ok = match want.committish.as_deref().filter(|c| is_sha(c)) {
+        Some(sha) => have.committish.as_deref() == Some(sha),
+        None => true,
+    };
+    let range_ok =
+        want.range
+            .as_deref()
+            .is_none_or(|r| match (Range::parse(r), Version::parse(version)) {
+                (Ok(r), Ok(v)) => r.satisfies(&v),
+                _ => false,
+            });
+    same_repo && commit_ok && range_ok
 }
 
 /// npm-package-arg: a `file:` spec names a tarball when it ends like one.

@@ -232,6 +232,9 @@ impl Fetcher {
         if let Some(fetched) = self.cached(t, sri) {
             return Ok(fetched);
         }
+        if is_git_url(&t.url) {
+            return self.fetch_git(&t.url, label).await;
+        }
         let algorithm = sri.map_or(Algorithm::Sha512, Sri::algorithm);
         let downloaded = download::download(&self.inner, t, algorithm, label).await?;
         if let Some(sri) = sri {
@@ -268,6 +271,79 @@ impl Fetcher {
         Ok(Fetched {
             package,
             integrity: t.integrity.clone().unwrap_or(key),
+            downloaded_bytes: bytes,
+        })
+    }
+}
+
+/// A lockfile `resolved` of a git dependency (`git+ssh://…#<sha>`).
+pub fn is_git_url(url: &str) -> bool {
+    url.starts_with("git+") || url.starts_with("git://")
+}
+
+impl Fetcher {
+    /// A git dependency at a resolved commit: packed from a clone once, then
+    /// found in the store by what it resolved to (`<repo>#<sha>`), never by
+    /// name@version.
+    async fn fetch_git(&self, url: &str, label: &str) -> Result<Fetched> {
+        let spec = crate::git::parse(url).ok_or_else(|| {
+            Error::new(
+                Code::Lockfile,
+                format!("{label}: \"{url}\" is not a git URL"),
+            )
+        })?;
+        let sha = spec
+            .committish
+            .clone()
+            .filter(|c| c.len() == 40 && c.chars().all(|c| c.is_ascii_hexdigit()))
+            .ok_or_else(|| {
+                Error::new(
+                    Code::Lockfile,
+                    format!("{label}: \"{url}\" does not name a commit"),
+                )
+            })?;
+        let store = self.inner.store.clone();
+        if let Some(integrity) = crate::git::cache::lookup(store.root(), url) {
+            if let Some(package) = store.get(&integrity) {
+                self.inner.reused.fetch_add(1, Ordering::Relaxed);
+                return Ok(Fetched {
+                    package,
+                    integrity,
+                    downloaded_bytes: 0,
+                });
+            }
+        }
+        let tgz = tempfile::Builder::new()
+            .prefix("git-")
+            .suffix(".tgz")
+            .tempfile_in(store.tmp_dir())
+            .map_err(|e| Error::io(store.tmp_dir().display(), e))?;
+        let opts = crate::git::PackOptions {
+            prepare: None,
+            tmp_dir: Some(store.tmp_dir().to_path_buf()),
+        };
+        let packed = self
+            .inner
+            .opts
+            .cancel
+            .run(crate::git::pack(&spec, &sha, tgz.path(), &opts))
+            .await?;
+        let body = std::fs::read(tgz.path()).map_err(|e| Error::io(tgz.path().display(), e))?;
+        let bytes = body.len() as u64;
+        let integrity = packed.integrity.clone();
+        let package = {
+            let integrity = integrity.clone();
+            tokio::task::spawn_blocking(move || store.insert_tarball(&integrity, &body))
+                .await
+                .map_err(|e| Error::new(Code::Io, format!("{label}: extraction failed: {e}")))?
+                .map_err(|e| prefix(label, e))?
+        };
+        crate::git::cache::record(self.inner.store.root(), url, &integrity)?;
+        self.inner.downloaded.fetch_add(1, Ordering::Relaxed);
+        self.inner.bytes.fetch_add(bytes, Ordering::Relaxed);
+        Ok(Fetched {
+            package,
+            integrity,
             downloaded_bytes: bytes,
         })
     }

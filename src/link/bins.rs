@@ -54,7 +54,7 @@ pub fn link_bins(jobs: &[BinJob]) -> Result<usize> {
                 continue;
             };
             if job.chmod {
-                make_executable(&job.pkg_dir.join(path));
+                make_executable(&job.pkg_dir.join(&path));
             }
             let owner = pkg_name == name;
             let target = Path::new("..").join(&pkg_rel).join(path);

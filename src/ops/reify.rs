@@ -339,7 +339,15 @@ async fn fetch_all(
         for &id in ids {
             let p = &tree.nodes[id].pkg;
             distinct.insert(p.integrity.clone());
-            match p.integrity.as_deref().and_then(|i| store.get(i)) {
+            // A git dependency is found by what it resolved to.
+            let integrity = p.integrity.clone().or_else(|| {
+                let url = p
+                    .resolved
+                    .as_deref()
+                    .filter(|u| crate::fetch::is_git_url(u))?;
+                crate::git::cache::lookup(store.root(), url)
+            });
+            match integrity.as_deref().and_then(|i| store.get(i)) {
                 Some(package) => out.push(Some(Fetched {
                     package,
                     integrity: p.integrity.clone().unwrap_or_default(),

@@ -214,13 +214,21 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                     Code::Manifest,
                     format!("{}@{} is not a valid {kind} specifier", edge.name, edge.raw),
                 )),
-                Spec::Git { .. } => Err(Error::new(
-                    Code::Unsupported,
-                    format!(
-                        "{}@{} is a git dependency, which brisk does not install yet",
-                        edge.name, edge.raw
-                    ),
-                )),
+                Spec::Git { raw } => {
+                    let spec = crate::git::parse(raw).ok_or_else(|| {
+                        Error::new(
+                            Code::Manifest,
+                            format!("{}@{} is not a valid git specifier", edge.name, edge.raw),
+                        )
+                    })?;
+                    let sha = crate::git::resolve(&spec).await?;
+                    let resolved = spec.resolved_url(&sha);
+                    let pkg = self.tarball_package(&resolved, resolved.clone()).await?;
+                    // npm records no integrity for git dependencies.
+                    let mut pkg = Arc::unwrap_or_clone(pkg);
+                    pkg.integrity = None;
+                    Ok(Arc::new(pkg))
+                }
                 Spec::Directory { path } => self.folder_link(path),
                 Spec::Workspace { .. } => {
                     let path = self
