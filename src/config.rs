@@ -35,6 +35,10 @@ pub struct ConfigOverrides {
     pub omit: Option<Vec<String>>,
     pub ignore_scripts: Option<bool>,
     pub omit_lockfile_registry_resolved: Option<bool>,
+    /// `--save-exact`.
+    pub save_exact: Option<bool>,
+    /// `--no-save` (false).
+    pub save: Option<bool>,
 }
 
 /// The effective configuration of one operation.
@@ -52,6 +56,12 @@ pub struct Config {
     pub omit: Vec<String>,
     pub ignore_scripts: bool,
     pub omit_lockfile_registry_resolved: bool,
+    /// `save`: false means add/remove leave package.json and the lockfile alone.
+    pub save: bool,
+    /// `save-exact`: save `1.2.3` instead of `^1.2.3`.
+    pub save_exact: bool,
+    /// `save-prefix` (default `^`).
+    pub save_prefix: String,
     /// `brisk/<version> [node/<version>] <platform> <arch>`; the binding may
     /// replace it (it knows `process.version`).
     pub user_agent: String,
@@ -128,6 +138,11 @@ impl Config {
             ignore_scripts: flag("ignore-scripts").unwrap_or(false),
             omit_lockfile_registry_resolved: flag("omit-lockfile-registry-resolved")
                 .unwrap_or(false),
+            save: flag("save").unwrap_or(true),
+            save_exact: flag("save-exact").unwrap_or(false),
+            save_prefix: merged
+                .get("save-prefix")
+                .map_or_else(|| "^".to_string(), |s| item_string(&s.value)),
             user_agent: user_agent(env),
             auth,
         })
@@ -191,6 +206,9 @@ impl fmt::Debug for Config {
                 "omit_lockfile_registry_resolved",
                 &self.omit_lockfile_registry_resolved,
             )
+            .field("save", &self.save)
+            .field("save_exact", &self.save_exact)
+            .field("save_prefix", &self.save_prefix)
             .field("user_agent", &self.user_agent)
             .field("auth", &auth)
             .finish()
@@ -321,6 +339,8 @@ fn override_layer(o: &ConfigOverrides, merged: &mut HashMap<String, Setting>) {
             "omit-lockfile-registry-resolved",
             o.omit_lockfile_registry_resolved,
         ),
+        ("save-exact", o.save_exact),
+        ("save", o.save),
     ];
     for (key, v) in flags {
         if let Some(b) = v {

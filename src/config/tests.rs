@@ -378,3 +378,21 @@ fn user_agent_picks_node_version_from_npm() {
         "{ua}"
     );
 }
+
+#[test]
+fn save_settings() {
+    let f = Fixture::new();
+    let c = f.load();
+    assert!(c.save && !c.save_exact);
+    assert_eq!(c.save_prefix, "^");
+    f.project_rc("save-prefix=~\nsave-exact=true\nsave=false\n");
+    let c = f.load();
+    assert!(!c.save && c.save_exact);
+    assert_eq!(c.save_prefix, "~");
+    let c = f.load_with(&ConfigOverrides {
+        save_exact: Some(false),
+        save: Some(true),
+        ..Default::default()
+    });
+    assert!(c.save && !c.save_exact);
+}

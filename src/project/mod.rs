@@ -1,5 +1,8 @@
 //! The project's `package.json`, read as npm reads it.
 
+pub mod edit;
+pub mod request;
+
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
