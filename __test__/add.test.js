@@ -122,6 +122,9 @@ describe('brisk add', () => {
     assert.match(bad.stderr, /^brisk ERR! E_INTEGRITY /m)
     const nested = await cli(p, ['add', 'has-native', 'no-such-pkg@^1'])
     assert.notEqual(nested.status, 0)
+    const self = await cli(p, ['add', 'fixture-project'])
+    assert.equal(self.status, 1)
+    assert.match(self.stderr, /^brisk ERR! E_CONFIG .*itself/m)
     assert.deepEqual(state(p), before)
   })
 
@@ -170,9 +173,10 @@ describe('brisk remove', () => {
     assert.ok(!p.exists('node_modules/.bin/strbin'))
   })
 
-  test('removing a name that is not a dependency succeeds and changes nothing', T, async (t) => {
-    const p = setup(t, { dependencies: { tool: '1.0.0' } })
-    assert.equal((await cli(p, ['install'])).status, 0)
+  test('removing a name that is not a dependency succeeds and changes nothing (npm\'s lockfile kept byte for byte)', T, async (t) => {
+    const p = setup(t, { dependencies: { '@scope/pkg': '^1.0.0', tool: '1.0.0' } })
+    const npm = await h.npm(['install', '--package-lock-only', '--ignore-scripts'], { cwd: p.dir, env: p.env, cache: p.cache, registry: reg.url })
+    assert.equal(npm.status, 0, npm.stderr)
     const pkg = p.read('package.json')
     const lock = p.read('package-lock.json')
     const r = await cli(p, ['rm', 'not-a-dep'])

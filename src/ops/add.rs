@@ -37,6 +37,8 @@ pub(super) struct Edit {
     text: Option<String>,
     /// The root package with the specs as saved.
     saved_root: Package,
+    /// Resolution used other specs than the saved ones (picked versions).
+    pinned: bool,
     /// False with `--no-save` / `save=false`: install, but write neither
     /// package.json nor package-lock.json (npm's behaviour).
     pub save: bool,
@@ -64,6 +66,19 @@ pub(super) async fn prepare(ctx: &mut Context, o: &Options) -> Result<Edit> {
         .iter()
         .map(|a| Request::parse(a))
         .collect::<Result<Vec<_>>>()?;
+    if let Some(r) = requests
+        .iter()
+        .find(|r| Some(&r.name) == ctx.project.name.as_ref())
+    {
+        return Err(Error::new(
+            Code::Config,
+            format!(
+                "refusing to add {} as a dependency of itself (the project in {} has that name)",
+                r.name,
+                ctx.cwd.display()
+            ),
+        ));
+    }
     let versions = pick_versions(ctx, o, &requests).await?;
     let prefix = if ctx.config.save_exact {
         ""
@@ -86,8 +101,10 @@ pub(super) async fn prepare(ctx: &mut Context, o: &Options) -> Result<Edit> {
     for (name, spec) in &pins {
         resolving.replace_spec(name, spec);
     }
-    ctx.project = Project::parse(&ctx.cwd, &resolving.render())?;
+    let resolving = resolving.render();
+    ctx.project = Project::parse(&ctx.cwd, &resolving)?;
     Ok(Edit {
+        pinned: resolving != text,
         path,
         text: (text != original).then_some(text),
         saved_root: Package::from_project(&saved_project),
@@ -141,8 +158,11 @@ impl Edit {
     pub fn apply(&self, ctx: &Context, ideal: &mut Ideal, summary: &mut Summary) {
         summary.warnings.extend(self.warnings.iter().cloned());
         ideal.tree.nodes[ROOT].pkg = Arc::new(self.saved_root.clone());
-        ideal.lockfile = None;
-        if self.save {
+        if !self.save {
+            ideal.lockfile = None;
+        } else if self.pinned {
+            // Resolved with pinned specs: the lockfile must say the saved
+            // ones. (Without pins, resolution already used the saved specs.)
             let text = lockfile::render(
                 &ideal.tree,
                 RenderOptions {

@@ -35,7 +35,7 @@ impl Request {
             return Err(Error::new(
                 Code::Unsupported,
                 format!(
-                    "cannot add \"{arg}\": brisk needs the package name in front of git, file and URL specs (name@<spec>), and names are lowercase without spaces"
+                    "cannot add \"{arg}\": brisk needs the package name in front of git, file and URL specs (name@<spec>), and a name has no spaces or slashes (but a @scope/)"
                 ),
             ));
         }
@@ -104,7 +104,8 @@ fn subset(sub: &str, sup: &str) -> bool {
     }
 }
 
-/// Enough of validate-npm-package-name to tell a name from a path or URL.
+/// Enough of validate-npm-package-name to tell a name from a path or URL
+/// (names of old packages may have capitals and a few more characters).
 fn valid_name(name: &str) -> bool {
     let bare = match name.strip_prefix('@') {
         Some(scoped) => match scoped.split_once('/') {
@@ -122,7 +123,7 @@ fn valid_part(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 214
         && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._~".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "-._~!'()*".contains(c))
 }
 
 #[cfg(test)]
@@ -145,7 +146,16 @@ mod tests {
         assert_eq!(r.registry, Some(("leaf".into(), "latest".into())));
         let r = Request::parse("x@file:../x").unwrap();
         assert_eq!((r.registry.clone(), r.raw.as_str()), (None, "file:../x"));
-        for bad in ["../x", "github:a/b", "https://x/y.tgz", "a/b", "Leaf", ""] {
+        assert_eq!(Request::parse("JSONStream@1").unwrap().name, "JSONStream");
+        for bad in [
+            "../x",
+            "github:a/b",
+            "https://x/y.tgz",
+            "a/b",
+            "le af",
+            "",
+            "@s/a/b",
+        ] {
             let e = Request::parse(bad).unwrap_err();
             assert_eq!(e.code, Code::Unsupported, "{bad}");
         }
