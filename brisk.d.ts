@@ -62,6 +62,29 @@ export interface Options {
    * npm_config_*). Default: process.env.
    */
   env?: Record<string, string | undefined>
+  /**
+   * install only: packages to add to package.json, as `brisk add` takes them
+   * (`react`, `react@^18`, `react@next`, `alias@npm:pkg@^1`, `name@<git/file/url spec>`).
+   * A registry package is saved as `<save-prefix><version>` (`^1.2.3`) unless
+   * it was given as a range that this would widen. package.json and
+   * package-lock.json are written only if the install succeeds.
+   */
+  add?: string[]
+  /** install only: dependency names to remove from package.json (`brisk remove`). */
+  remove?: string[]
+  /**
+   * Where added packages go (`-P`, `-D`, `-O`, `--save-peer`). Default: where
+   * the dependency already is, else `prod`. Saving to one section removes the
+   * name from the others as npm does.
+   */
+  saveType?: 'prod' | 'dev' | 'optional' | 'peer'
+  /** Save exact versions (`1.2.3`) instead of `^1.2.3`; overrides .npmrc `save-exact`. */
+  saveExact?: boolean
+  /**
+   * `false` (`--no-save`): install added/removed packages into node_modules but
+   * leave package.json and package-lock.json alone; overrides .npmrc `save`.
+   */
+  save?: boolean
   /** Cancels the operation; it then rejects with code E_CANCELLED. */
   signal?: AbortSignal
   /** Called with progress events while the operation runs. */

@@ -28,6 +28,7 @@ function loadNative() {
 
 const OPERATIONS = ['install', 'prefetch', 'link']
 const OMIT = ['dev', 'optional', 'peer']
+const SAVE_TYPES = ['prod', 'dev', 'optional', 'peer']
 const CODE_IN_MESSAGE = /^(E_[A-Z_]+):\s*/
 
 /** Make an Error carrying a brisk code. */
@@ -63,6 +64,8 @@ function nativeOptions(options) {
     for (const [k, v] of Object.entries(rest.env)) if (v !== undefined && v !== null) out.env[k] = String(v)
   }
   if (typeof rest.omit === 'string') out.omit = [rest.omit]
+  if (typeof rest.add === 'string') out.add = [rest.add]
+  if (typeof rest.remove === 'string') out.remove = [rest.remove]
   return out
 }
 
@@ -98,6 +101,19 @@ function run(operation, options = {}) {
   const omit = typeof options.omit === 'string' ? [options.omit] : options.omit
   if (omit !== undefined && (!Array.isArray(omit) || omit.some((o) => !OMIT.includes(o)))) {
     return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.omit takes ${OMIT.join(', ')} (got ${JSON.stringify(options.omit)})`))
+  }
+  for (const key of ['add', 'remove']) {
+    const list = typeof options[key] === 'string' ? [options[key]] : options[key]
+    if (list === undefined) continue
+    if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x.trim() === '')) {
+      return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.${key} takes an array of package specs (got ${JSON.stringify(options[key])})`))
+    }
+    if (operation !== 'install' && list.length) {
+      return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.${key} only applies to install`))
+    }
+  }
+  if (options.saveType !== undefined && !SAVE_TYPES.includes(options.saveType)) {
+    return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.saveType takes ${SAVE_TYPES.join(', ')} (got ${JSON.stringify(options.saveType)})`))
   }
   if (signal && signal.aborted) {
     return Promise.reject(briskError('E_CANCELLED', `brisk ${operation} was cancelled before it started`))

@@ -55,6 +55,15 @@ export interface Options {
   workspaces?: Array<string>
   /** Environment for `npm_config_*`, HOME, …; defaults to `process.env`. */
   env?: Record<string, string>
+  /** Packages to add to package.json (`brisk add`). */
+  add?: Array<string>
+  /** Names to remove from package.json (`brisk remove`). */
+  remove?: Array<string>
+  /** `prod`, `dev`, `optional` or `peer`. */
+  saveType?: string
+  saveExact?: boolean
+  /** `false`: like `--no-save`. */
+  save?: boolean
 }
 
 /** Make sure every package of the lockfile is in the cache. */

@@ -65,8 +65,10 @@ describe('argument parsing', () => {
     fails(['install', '--registry'], 'E_CONFIG', /--registry/)
     fails(['frob'], 'E_CONFIG', /frob/)
     fails(['i', '--omit=everything'], 'E_CONFIG', /dev, optional, peer/)
-    fails(['add', 'react'], 'E_UNSUPPORTED', /not supported yet/)
-    fails(['install', 'react'], 'E_UNSUPPORTED', /not supported yet/)
+    fails(['add'], 'E_CONFIG', /at least one package/)
+    fails(['rm'], 'E_CONFIG', /at least one package/)
+    fails(['add', 'react', '-D', '--save-peer'], 'E_CONFIG', /--save-dev and --save-peer/)
+    fails(['ci', 'react'], 'E_CONFIG', /no arguments/)
     fails(['link', 'extra'], 'E_CONFIG', /no arguments/)
     fails(['prefetch', '--lockfile-only'], 'E_CONFIG', /lockfile-only/)
   })
@@ -116,10 +118,10 @@ describe('brisk binary without the registry', () => {
     assert.equal(r.stdout, '')
   })
 
-  test('add: not supported yet, exit 1', () => {
-    const r = h.cliSync(['add', 'react'])
+  test('add without a package: exit 1', () => {
+    const r = h.cliSync(['add'])
     assert.equal(r.status, 1)
-    assert.match(r.stderr, /^brisk ERR! E_UNSUPPORTED /m)
+    assert.match(r.stderr, /^brisk ERR! E_CONFIG .*at least one package/m)
   })
 
   test('a --prefix that does not exist: exit 1', () => {

@@ -16,10 +16,13 @@ Usage: brisk <command> [flags]
 
 Commands:
   install, i        install package.json's dependencies, update package-lock.json
+  install <pkg...>  add packages (same as add)
+  add <pkg...>      add packages to package.json and install them (react, react@^18, react@next,
+                    alias@npm:react@^18); saved as ^<version> unless a narrower range was given
+  remove <pkg...>   remove packages from package.json and node_modules (aliases: uninstall, rm, r, un)
   ci                clean install from package-lock.json (--frozen-lockfile, removes node_modules first)
   prefetch          download what package-lock.json needs into the cache
   link              build node_modules from package-lock.json and the cache, offline
-  add <pkg>         (not yet supported)
 
 Flags:
   --registry <url>          registry to use (default: .npmrc, else https://registry.npmjs.org/)
@@ -33,6 +36,12 @@ Flags:
   --legacy-peer-deps        ignore peerDependencies
   --prefer-offline          use cached metadata without revalidating it
   -w, --workspace <name>    only install what these workspaces use (name or folder; repeatable)
+  -D, --save-dev            add to devDependencies
+  -O, --save-optional       add to optionalDependencies
+  -P, --save-prod           add to dependencies (the default for new packages)
+  --save-peer               add to peerDependencies
+  -E, --save-exact          save 1.2.3 instead of ^1.2.3 (.npmrc save-exact; save-prefix sets the ^)
+  --no-save                 install but leave package.json and package-lock.json unchanged
   --json                    print the result as JSON on stdout
   --timings                 print how long each stage took
   --silent                  print nothing but errors
@@ -48,7 +57,12 @@ const COMMANDS = {
   'clean-install': 'ci',
   prefetch: 'prefetch',
   link: 'link',
-  add: 'add'
+  add: 'add',
+  remove: 'remove',
+  uninstall: 'remove',
+  rm: 'remove',
+  r: 'remove',
+  un: 'remove'
 }
 const OMIT = ['dev', 'optional', 'peer']
 
@@ -66,6 +80,13 @@ const FLAGS = {
   'legacy-peer-deps': { type: 'boolean' },
   'prefer-offline': { type: 'boolean' },
   workspace: { type: 'string', short: 'w', multiple: true },
+  'save-dev': { type: 'boolean', short: 'D' },
+  'save-optional': { type: 'boolean', short: 'O' },
+  'save-prod': { type: 'boolean', short: 'P' },
+  'save-peer': { type: 'boolean' },
+  'save-exact': { type: 'boolean', short: 'E' },
+  save: { type: 'boolean' },
+  'no-save': { type: 'boolean' },
   json: { type: 'boolean' },
   timings: { type: 'boolean' },
   silent: { type: 'boolean' },
@@ -96,10 +117,19 @@ function parse(argv) {
   const [word, ...rest] = positionals
   const command = COMMANDS[word]
   if (!command) throw new UsageError(`unknown command "${word}". Run "brisk --help" for the commands brisk knows.`)
-  if (command === 'add' || (command === 'install' && rest.length > 0)) {
-    throw new UsageError(`adding packages ("brisk ${word} ${rest.join(' ')}") is not supported yet: add them to package.json and run "brisk install"`, 'E_UNSUPPORTED')
+  const adding = command === 'add' || (command === 'install' && rest.length > 0)
+  if ((command === 'add' || command === 'remove') && rest.length === 0) {
+    throw new UsageError(`"brisk ${word}" needs at least one package name, e.g. "brisk ${word} react"`)
   }
-  if (rest.length > 0) throw new UsageError(`"brisk ${word}" takes no arguments (got "${rest.join(' ')}")`)
+  if (!adding && command !== 'remove' && rest.length > 0) {
+    throw new UsageError(`"brisk ${word}" takes no arguments (got "${rest.join(' ')}")`)
+  }
+  const saveTypes = [['save-prod', 'prod'], ['save-dev', 'dev'], ['save-optional', 'optional'], ['save-peer', 'peer']]
+    .filter(([flag]) => values[flag])
+  if (saveTypes.length > 1) {
+    throw new UsageError(`${saveTypes.map(([f]) => '--' + f).join(' and ')} contradict each other: give one`)
+  }
+  if (values.save && values['no-save']) throw new UsageError('--save and --no-save contradict each other: give one')
 
   const omit = new Set()
   for (const value of values.omit || []) {
@@ -125,13 +155,19 @@ function parse(argv) {
   if (values['legacy-peer-deps']) options.legacyPeerDeps = true
   if (values['prefer-offline']) options.preferOffline = true
   if (values.workspace) options.workspaces = values.workspace
+  if (adding) options.add = rest
+  if (command === 'remove') options.remove = rest
+  if (saveTypes.length) options.saveType = saveTypes[0][1]
+  if (values['save-exact']) options.saveExact = true
+  if (values['no-save']) options.save = false
+  if (values.save) options.save = true
   if (options.lockfileOnly && (command === 'prefetch' || command === 'link')) {
     throw new UsageError(`--lockfile-only does not apply to "brisk ${command}"`)
   }
 
   return {
     command,
-    operation: command === 'ci' ? 'install' : command,
+    operation: command === 'ci' || command === 'add' || command === 'remove' ? 'install' : command,
     options,
     output: { json: !!values.json, silent: !!values.silent, timings: !!values.timings }
   }

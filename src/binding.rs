@@ -33,6 +33,15 @@ pub struct Options {
     pub workspaces: Option<Vec<String>>,
     /// Environment for `npm_config_*`, HOME, …; defaults to `process.env`.
     pub env: Option<HashMap<String, String>>,
+    /// Packages to add to package.json (`brisk add`).
+    pub add: Option<Vec<String>>,
+    /// Names to remove from package.json (`brisk remove`).
+    pub remove: Option<Vec<String>>,
+    /// `prod`, `dev`, `optional` or `peer`.
+    pub save_type: Option<String>,
+    pub save_exact: Option<bool>,
+    /// `false`: like `--no-save`.
+    pub save: Option<bool>,
 }
 
 #[napi(object)]
@@ -121,6 +130,11 @@ fn to_call(
         workspaces: o.workspaces.unwrap_or_default(),
         node_version,
         env: o.env.unwrap_or_else(|| std::env::vars().collect()),
+        add: o.add.unwrap_or_default(),
+        remove: o.remove.unwrap_or_default(),
+        save_type: o.save_type,
+        save_exact: o.save_exact,
+        save: o.save,
     };
     let progress = progress.map(|f| {
         let f = Arc::new(f);

@@ -37,6 +37,10 @@ pub struct ConfigOverrides {
     pub omit: Option<Vec<String>>,
     pub ignore_scripts: Option<bool>,
     pub omit_lockfile_registry_resolved: Option<bool>,
+    /// `--save-exact`.
+    pub save_exact: Option<bool>,
+    /// `--no-save` (false).
+    pub save: Option<bool>,
 }
 
 /// The effective configuration of one operation.
@@ -54,17 +58,18 @@ pub struct Config {
     pub omit: Vec<String>,
     pub ignore_scripts: bool,
     pub omit_lockfile_registry_resolved: bool,
+    /// `save`: false means add/remove leave package.json and the lockfile alone.
+    pub save: bool,
+    /// `save-exact`: save `1.2.3` instead of `^1.2.3`.
+    pub save_exact: bool,
+    /// `save-prefix` (default `^`).
+    pub save_prefix: String,
     /// `brisk/<version> [node/<version>] <platform> <arch>`; the binding may
     /// replace it (it knows `process.version`).
     pub user_agent: String,
     /// TLS (`strict-ssl`, `ca`, `cafile`) and proxy (`https-proxy`, `proxy`,
     /// `noproxy`) settings; [`NetConfig::apply`] puts them on an HTTP client.
     pub net: NetConfig,
-    /// `save-exact` (default `false`): save `1.2.3` rather than `^1.2.3`.
-    /// npm's effective prefix is `""` when this is set, else `save_prefix`.
-    pub save_exact: bool,
-    /// `save-prefix` (default `^`).
-    pub save_prefix: String,
     /// `allow-scripts` (default empty): package names (comma-separated or
     /// `allow-scripts[]=` entries) whose install scripts may run.
     pub allow_scripts: Vec<String>,
@@ -155,11 +160,14 @@ impl Config {
             ignore_scripts: flag("ignore-scripts").unwrap_or(false),
             omit_lockfile_registry_resolved: flag("omit-lockfile-registry-resolved")
                 .unwrap_or(false),
+            save: flag("save").unwrap_or(true),
+            save_exact: flag("save-exact").unwrap_or(false),
+            save_prefix: merged
+                .get("save-prefix")
+                .map_or_else(|| "^".to_string(), |s| item_string(&s.value)),
             user_agent: user_agent(env),
             auth,
             net,
-            save_exact: flag("save-exact").unwrap_or(false),
-            save_prefix: string("save-prefix").unwrap_or_else(|| "^".to_string()),
             allow_scripts: merged
                 .get("allow-scripts")
                 .map(|s| split_commas(&s.value))
@@ -252,11 +260,12 @@ impl fmt::Debug for Config {
                 "omit_lockfile_registry_resolved",
                 &self.omit_lockfile_registry_resolved,
             )
+            .field("save", &self.save)
+            .field("save_exact", &self.save_exact)
+            .field("save_prefix", &self.save_prefix)
             .field("user_agent", &self.user_agent)
             .field("auth", &auth)
             .field("net", &self.net)
-            .field("save_exact", &self.save_exact)
-            .field("save_prefix", &self.save_prefix)
             .field("allow_scripts", &self.allow_scripts)
             .field("script_shell", &self.script_shell)
             .field("foreground_scripts", &self.foreground_scripts)
@@ -389,6 +398,8 @@ fn override_layer(o: &ConfigOverrides, merged: &mut HashMap<String, Setting>) {
             "omit-lockfile-registry-resolved",
             o.omit_lockfile_registry_resolved,
         ),
+        ("save-exact", o.save_exact),
+        ("save", o.save),
     ];
     for (key, v) in flags {
         if let Some(b) = v {

@@ -815,3 +815,21 @@ fn redact_credentials_in_text() {
     );
     assert_eq!(redact_credentials("no url here"), "no url here");
 }
+
+#[test]
+fn save_settings() {
+    let f = Fixture::new();
+    let c = f.load();
+    assert!(c.save && !c.save_exact);
+    assert_eq!(c.save_prefix, "^");
+    f.project_rc("save-prefix=~\nsave-exact=true\nsave=false\n");
+    let c = f.load();
+    assert!(!c.save && c.save_exact);
+    assert_eq!(c.save_prefix, "~");
+    let c = f.load_with(&ConfigOverrides {
+        save_exact: Some(false),
+        save: Some(true),
+        ..Default::default()
+    });
+    assert!(c.save && !c.save_exact);
+}

@@ -4,6 +4,7 @@
 
 mod entry;
 pub mod json;
+mod v1;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -67,7 +68,8 @@ impl Lockfile {
                     }
                 }
             }
-            None if version == 1 => {}
+            // npm 5/6: the nested `dependencies` tree, read as locations.
+            None if version == 1 => packages = v1::packages(doc.get("dependencies"))?,
             _ => return Err("it has no \"packages\" section".into()),
         }
         Ok(Lockfile { version, packages })
@@ -100,7 +102,7 @@ impl Lockfile {
         if self.version < 2 {
             return Err(Error::new(
                 Code::Lockfile,
-                "lockfile v1 (npm 6) is not supported yet: delete package-lock.json to resolve again",
+                "package-lock.json is lockfile v1 (npm 6), which lacks the package data brisk needs here: run `brisk install` to upgrade it to v3",
             ));
         }
         let mut tree = Tree::new(root, opts);

@@ -39,6 +39,8 @@ impl Context {
             strict_peer_deps: o.strict_peer_deps,
             omit: o.omit.clone(),
             ignore_scripts: o.ignore_scripts.then_some(true),
+            save_exact: o.save_exact,
+            save: o.save,
             ..Default::default()
         };
         Config::load(&o.cwd, &overrides, &o.env)
@@ -84,10 +86,10 @@ impl Context {
     pub async fn scoped<T>(
         call: &Call,
         config: Config,
-        op: impl AsyncFnOnce(&Context) -> Result<T>,
+        op: impl AsyncFnOnce(&mut Context) -> Result<T>,
     ) -> Result<T> {
-        let ctx = Context::load(call, config)?;
-        let result = op(&ctx).await;
+        let mut ctx = Context::load(call, config)?;
+        let result = op(&mut ctx).await;
         ctx.background.finish().await;
         result
     }

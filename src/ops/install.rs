@@ -10,6 +10,7 @@ use crate::platform::Platform;
 use crate::resolve::{self, ResolveOptions};
 use crate::tree::Tree;
 
+use super::add::{self, Edit};
 use super::background::RegistrySource;
 use super::context::Context;
 use super::reify::{self, Source};
@@ -20,7 +21,8 @@ pub async fn install(call: Call) -> Result<Summary> {
     let call = call.at_workspace_root();
     let o = &call.options;
     let config = Context::config(&call)?;
-    if !o.clean && !o.lockfile_only && o.workspaces.is_empty() {
+    let editing = add::requested(o);
+    if !o.clean && !o.lockfile_only && !editing && o.workspaces.is_empty() {
         if let Some(packages) = state::current(&o.cwd, &state::fingerprint(o, &config)) {
             return Ok(Summary {
                 up_to_date: true,
@@ -33,22 +35,38 @@ pub async fn install(call: Call) -> Result<Summary> {
             });
         }
     }
-    Context::scoped(&call, config, async |ctx| run(ctx, &call, t0).await).await
+    Context::scoped(&call, config, async |ctx| {
+        let edit = match editing {
+            true => Some(add::prepare(ctx, o).await?),
+            false => None,
+        };
+        run(ctx, &call, t0, edit.as_ref()).await
+    })
+    .await
 }
 
-async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
+async fn run(ctx: &Context, call: &Call, t0: Instant, edit: Option<&Edit>) -> Result<Summary> {
     let o = &call.options;
     let mut summary = Summary::default();
     let t_resolve = Instant::now();
-    let ideal = ideal_tree(ctx, call, !o.lockfile_only, &mut summary).await?;
+    let mut ideal = ideal_tree(ctx, call, !o.lockfile_only, &mut summary).await?;
+    if let Some(edit) = edit {
+        edit.apply(ctx, &mut ideal, &mut summary);
+    }
     summary.timings.resolve_ms = t_resolve.elapsed().as_secs_f64() * 1e3;
     if o.lockfile_only {
         summary.packages = ideal.tree.sorted_locations().len();
+        edit.map(Edit::write).transpose()?;
         ideal.write(ctx, &mut summary)?;
     } else {
         let included = reify::reify(ctx, call, &ideal.tree, Source::Network, &mut summary).await?;
+        edit.map(Edit::write).transpose()?;
         ideal.write(ctx, &mut summary)?;
         reify::record(ctx, call, &ideal.tree, &included)?;
+        if edit.is_some_and(|e| !e.save) {
+            // node_modules no longer matches package.json: no fast path next time.
+            let _ = std::fs::remove_file(ctx.cwd.join(state::FILE));
+        }
     }
     summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Done, 1, 1);
@@ -59,7 +77,7 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
 /// (None when package-lock.json already says exactly this).
 pub(super) struct Ideal {
     pub tree: Tree,
-    lockfile: Option<String>,
+    pub lockfile: Option<String>,
 }
 
 impl Ideal {
@@ -84,6 +102,9 @@ pub(super) async fn ideal_tree(
     let o = &call.options;
     let lock = ctx.read_lockfile()?;
     let mut stale = "there is no package-lock.json".to_string();
+    // A v1 lockfile (npm 6) lacks package metadata: resolve again, keeping
+    // the versions it locks, and write v3 (npm upgrades it the same way).
+    let mut v1 = false;
     if let Some(lock) = &lock {
         match lock.to_tree(ctx.root_package(), ctx.edge_options()) {
             // reify starts every download at once for this tree.
@@ -96,15 +117,18 @@ pub(super) async fn ideal_tree(
                 }
                 Err(why) => stale = format!("package-lock.json is out of date: {why}"),
             },
-            Err(e) if e.code == Code::Lockfile && lock.version < 2 && !o.frozen_lockfile => {
-                summary
-                    .warnings
-                    .push("package-lock.json v1 is not supported yet; resolving again".into());
+            Err(e) if e.code == Code::Lockfile && lock.version < 2 => {
+                v1 = true;
+                if !o.frozen_lockfile {
+                    summary.warnings.push(
+                        "package-lock.json is lockfile v1 (npm 6): resolving with the versions it locks and upgrading it to v3".into(),
+                    );
+                }
             }
             Err(e) => return Err(e),
         }
     }
-    if o.frozen_lockfile {
+    if o.frozen_lockfile && !v1 {
         return Err(Error::new(
             Code::FrozenLockfile,
             format!("{stale}, and --frozen-lockfile (or `ci`) forbids changing it. Run `brisk install` to update the lockfile."),
@@ -146,6 +170,15 @@ pub(super) async fn ideal_tree(
     });
     let resolution = call.cancel.run(resolving).await?;
     summary.warnings.extend(resolution.warnings);
+    if let (true, Some(lock)) = (v1 && o.frozen_lockfile, &lock) {
+        // `ci` with a v1 lockfile: install exactly what it locks, and leave
+        // the file as it is.
+        frozen_v1_check(lock, &resolution.tree)?;
+        return Ok(Ideal {
+            tree: resolution.tree,
+            lockfile: None,
+        });
+    }
     let text = lockfile::render(
         &resolution.tree,
         RenderOptions {
@@ -159,4 +192,38 @@ pub(super) async fn ideal_tree(
         tree: resolution.tree,
         lockfile: (!unchanged).then_some(text),
     })
+}
+
+/// With `--frozen-lockfile`, every package the resolved tree holds must be
+/// one the v1 lockfile locks (by name and version: v1 layouts can nest
+/// differently from today's hoisting).
+fn frozen_v1_check(lock: &lockfile::Lockfile, tree: &Tree) -> Result<()> {
+    let locked = lock.locked_versions();
+    let mut missing: Vec<String> = tree
+        .nodes
+        .iter()
+        .skip(1)
+        .filter(|n| n.alive)
+        .filter(|n| {
+            !locked
+                .get(&n.pkg.name)
+                .is_some_and(|v| v.contains(&n.pkg.version))
+        })
+        .map(|n| n.pkg.id())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    missing.sort();
+    missing.dedup();
+    let more = missing.len().saturating_sub(5);
+    missing.truncate(5);
+    Err(Error::new(
+        Code::FrozenLockfile,
+        format!(
+            "package-lock.json (lockfile v1) does not lock {}{}, which package.json needs, and --frozen-lockfile (or `ci`) forbids changing it. Run `brisk install` to update the lockfile.",
+            missing.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ),
+    ))
 }

@@ -1,6 +1,7 @@
 //! Orchestration: which stages run, in what order, for `install`,
 //! `prefetch` and `link`. No stage logic lives here.
 
+mod add;
 mod background;
 mod context;
 mod install;
@@ -42,6 +43,18 @@ pub struct Options {
     pub workspaces: Vec<String>,
     /// The environment to read `npm_config_*`, HOME, … from.
     pub env: HashMap<String, String>,
+    /// `brisk add <pkg...>`: specs to add to package.json (`name`,
+    /// `name@range`, `name@tag`, `alias@npm:name@range`, `name@<git/file/url>`).
+    pub add: Vec<String>,
+    /// `brisk remove <pkg...>`: names to remove from package.json.
+    pub remove: Vec<String>,
+    /// Where added packages go: `prod`, `dev`, `optional`, `peer`; `None`
+    /// keeps an existing dependency where it is (new ones go to `prod`).
+    pub save_type: Option<String>,
+    /// `--save-exact` (overrides .npmrc `save-exact`).
+    pub save_exact: Option<bool>,
+    /// `--no-save` is `Some(false)` (overrides .npmrc `save`).
+    pub save: Option<bool>,
 }
 
 /// Wall time per stage, in milliseconds.

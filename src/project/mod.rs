@@ -1,6 +1,8 @@
 //! The project's `package.json`, read as npm reads it.
 
 mod workspaces;
+pub mod edit;
+pub mod request;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,187 @@
+//! `brisk add` / `brisk remove` (the `add` / `remove` options of
+//! `install`): edit package.json in memory, install with the edited
+//! project, and write package.json and package-lock.json only once the
+//! install succeeded, so a failed add leaves both files as they were.
+//!
+//! Each registry package is picked first (dist-tag, range or version, the
+//! way the resolver picks), which gives the spec to save (`^1.2.3`).
+//! Resolution then pins the root's dependency to exactly the picked
+//! version, and the saved spec replaces it before the lockfile is written.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+
+use crate::error::{Code, Error, Result};
+use crate::lockfile::{self, RenderOptions};
+use crate::project::edit::{Manifest, SaveType};
+use crate::project::request::Request;
+use crate::project::Project;
+use crate::registry::{pick_version_with, PickOptions};
+use crate::tree::{Package, ROOT};
+
+use super::context::Context;
+use super::install::Ideal;
+use super::{Options, Summary};
+
+/// Is this install an add or a remove?
+pub(super) fn requested(o: &Options) -> bool {
+    !o.add.is_empty() || !o.remove.is_empty()
+}
+
+/// A package.json edit waiting for the install to succeed.
+pub(super) struct Edit {
+    path: PathBuf,
+    /// The new package.json text; `None` when it does not change.
+    text: Option<String>,
+    /// The root package with the specs as saved.
+    saved_root: Package,
+    /// Resolution used other specs than the saved ones (picked versions).
+    pinned: bool,
+    /// False with `--no-save` / `save=false`: install, but write neither
+    /// package.json nor package-lock.json (npm's behaviour).
+    pub save: bool,
+    warnings: Vec<String>,
+}
+
+/// Apply the removals and additions of `o` to package.json in memory and
+/// make `ctx.project` the project to resolve.
+pub(super) async fn prepare(ctx: &mut Context, o: &Options) -> Result<Edit> {
+    let save_type = o.save_type.as_deref().map(SaveType::parse).transpose()?;
+    let path = ctx.cwd.join("package.json");
+    let original = std::fs::read_to_string(&path).map_err(|e| {
+        Error::new(
+            Code::Manifest,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    let mut saved = Manifest::parse(&original)?;
+    for arg in &o.remove {
+        // `brisk remove name@1` removes `name`, like npm.
+        saved.remove(&Request::parse(arg)?.name);
+    }
+    let requests = o
+        .add
+        .iter()
+        .map(|a| Request::parse(a))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(r) = requests
+        .iter()
+        .find(|r| Some(&r.name) == ctx.project.name.as_ref())
+    {
+        return Err(Error::new(
+            Code::Config,
+            format!(
+                "refusing to add {} as a dependency of itself (the project in {} has that name)",
+                r.name,
+                ctx.cwd.display()
+            ),
+        ));
+    }
+    let versions = pick_versions(ctx, o, &requests).await?;
+    let prefix = if ctx.config.save_exact {
+        ""
+    } else {
+        ctx.config.save_prefix.as_str()
+    };
+    let mut pins = Vec::new();
+    for (r, version) in requests.iter().zip(versions) {
+        match version {
+            Some(v) => {
+                saved.add(&r.name, &r.saved_spec(&v, prefix), save_type);
+                pins.push((r.name.clone(), r.exact_spec(&v)));
+            }
+            None => saved.add(&r.name, &r.raw, save_type),
+        }
+    }
+    let text = saved.render();
+    let saved_project = Project::parse(&ctx.cwd, &text)?;
+    let mut resolving = saved.clone();
+    for (name, spec) in &pins {
+        resolving.replace_spec(name, spec);
+    }
+    let resolving = resolving.render();
+    ctx.project = Project::parse(&ctx.cwd, &resolving)?;
+    Ok(Edit {
+        pinned: resolving != text,
+        path,
+        text: (text != original).then_some(text),
+        saved_root: Package::from_project(&saved_project),
+        save: ctx.config.save,
+        warnings: saved.warnings,
+    })
+}
+
+/// The version each registry request gets (fetched concurrently).
+async fn pick_versions(
+    ctx: &Context,
+    o: &Options,
+    requests: &[Request],
+) -> Result<Vec<Option<String>>> {
+    let client = ctx.registry(o.prefer_offline);
+    let pick = PickOptions {
+        node_version: o.node_version.clone(),
+    };
+    let picks = requests.iter().map(|r| {
+        let client = &client;
+        let pick = &pick;
+        async move {
+            let Some((real, wanted)) = &r.registry else {
+                return Ok(None);
+            };
+            let packument = client.packument(real).await?;
+            let m = pick_version_with(&packument, wanted, pick)?;
+            Ok(Some(m.version.clone()))
+        }
+    });
+    join_all(picks)
+        .await
+        .into_iter()
+        .zip(requests)
+        .map(|(r, req): (Result<_>, _)| {
+            r.map_err(|mut e| {
+                let arg = match req.raw.as_str() {
+                    "" => req.name.clone(),
+                    raw => format!("{}@{raw}", req.name),
+                };
+                e.message = format!("{} (brisk add {arg})", e.message);
+                e
+            })
+        })
+        .collect()
+}
+
+impl Edit {
+    /// Put the saved specs into the resolved tree's root and decide what
+    /// package-lock.json becomes.
+    pub fn apply(&self, ctx: &Context, ideal: &mut Ideal, summary: &mut Summary) {
+        summary.warnings.extend(self.warnings.iter().cloned());
+        ideal.tree.nodes[ROOT].pkg = Arc::new(self.saved_root.clone());
+        if !self.save {
+            ideal.lockfile = None;
+        } else if self.pinned {
+            // Resolved with pinned specs: the lockfile must say the saved
+            // ones. (Without pins, resolution already used the saved specs.)
+            let text = lockfile::render(
+                &ideal.tree,
+                RenderOptions {
+                    omit_resolved: ctx.config.omit_lockfile_registry_resolved,
+                    hidden: false,
+                },
+                |_| true,
+            );
+            let unchanged =
+                std::fs::read_to_string(ctx.lock_path()).ok().as_deref() == Some(text.as_str());
+            ideal.lockfile = (!unchanged).then_some(text);
+        }
+    }
+
+    /// Write package.json (after the install succeeded).
+    pub fn write(&self) -> Result<()> {
+        match &self.text {
+            Some(text) if self.save => lockfile::write_atomic(&self.path, text),
+            _ => Ok(()),
+        }
+    }
+}
