@@ -129,10 +129,10 @@ test('missing package.json: E_MANIFEST naming the directory', T, async (t) => {
   assert.ok(err.message.includes(p.dir) || err.message.includes('package.json'), err.message)
 })
 
-test('a dependency spec brisk does not support yet: E_UNSUPPORTED', T, async (t) => {
-  const p = setup(t, { dependencies: { thing: 'github:someone/thing' } })
+test('a git dependency whose repository cannot be read: E_GIT, nothing changed', T, async (t) => {
+  const p = setup(t, { dependencies: { thing: 'git+file:///nonexistent/thing.git#main' } })
   const before = h.snapshot(p.dir)
-  const err = await expectCode(brisk.install(opts(p)), 'E_UNSUPPORTED')
+  const err = await expectCode(brisk.install(opts(p)), 'E_GIT')
   assert.match(err.message, /thing/)
   assertUntouched(p, before)
 })
