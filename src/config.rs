@@ -35,6 +35,10 @@ pub struct ConfigOverrides {
     pub omit: Option<Vec<String>>,
     pub ignore_scripts: Option<bool>,
     pub omit_lockfile_registry_resolved: Option<bool>,
+    /// `--allow-scripts`: run every dependency's install scripts.
+    pub allow_scripts: Option<bool>,
+    /// `--foreground-scripts`: scripts print straight to the terminal.
+    pub foreground_scripts: Option<bool>,
 }
 
 /// The effective configuration of one operation.
@@ -52,6 +56,12 @@ pub struct Config {
     pub omit: Vec<String>,
     pub ignore_scripts: bool,
     pub omit_lockfile_registry_resolved: bool,
+    /// `allow-scripts`: run every dependency's install scripts, trusted or not.
+    pub allow_scripts: bool,
+    /// `foreground-scripts`: script output goes straight to the terminal.
+    pub foreground_scripts: bool,
+    /// `script-shell`: the shell scripts run with (`sh` when unset).
+    pub script_shell: Option<String>,
     /// `brisk/<version> [node/<version>] <platform> <arch>`; the binding may
     /// replace it (it knows `process.version`).
     pub user_agent: String,
@@ -128,6 +138,12 @@ impl Config {
             ignore_scripts: flag("ignore-scripts").unwrap_or(false),
             omit_lockfile_registry_resolved: flag("omit-lockfile-registry-resolved")
                 .unwrap_or(false),
+            allow_scripts: flag("allow-scripts").unwrap_or(false),
+            foreground_scripts: flag("foreground-scripts").unwrap_or(false),
+            script_shell: merged
+                .get("script-shell")
+                .map(|s| item_string(&s.value).trim().to_string())
+                .filter(|s| !s.is_empty()),
             user_agent: user_agent(env),
             auth,
         })
@@ -191,6 +207,9 @@ impl fmt::Debug for Config {
                 "omit_lockfile_registry_resolved",
                 &self.omit_lockfile_registry_resolved,
             )
+            .field("allow_scripts", &self.allow_scripts)
+            .field("foreground_scripts", &self.foreground_scripts)
+            .field("script_shell", &self.script_shell)
             .field("user_agent", &self.user_agent)
             .field("auth", &auth)
             .finish()
@@ -317,6 +336,8 @@ fn override_layer(o: &ConfigOverrides, merged: &mut HashMap<String, Setting>) {
         ("legacy-peer-deps", o.legacy_peer_deps),
         ("strict-peer-deps", o.strict_peer_deps),
         ("ignore-scripts", o.ignore_scripts),
+        ("allow-scripts", o.allow_scripts),
+        ("foreground-scripts", o.foreground_scripts),
         (
             "omit-lockfile-registry-resolved",
             o.omit_lockfile_registry_resolved,

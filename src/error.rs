@@ -32,6 +32,8 @@ pub enum Code {
     Config,
     /// Filesystem failures.
     Io,
+    /// A lifecycle script failed (or could not start).
+    Script,
 }
 
 impl Code {
@@ -50,6 +52,7 @@ impl Code {
             Code::Unsupported => "E_UNSUPPORTED",
             Code::Config => "E_CONFIG",
             Code::Io => "E_IO",
+            Code::Script => "E_SCRIPT",
         }
     }
 }

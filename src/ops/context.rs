@@ -37,6 +37,8 @@ impl Context {
             strict_peer_deps: o.strict_peer_deps,
             omit: o.omit.clone(),
             ignore_scripts: o.ignore_scripts.then_some(true),
+            allow_scripts: o.allow_scripts.then_some(true),
+            foreground_scripts: o.foreground_scripts.then_some(true),
             ..Default::default()
         };
         Config::load(&o.cwd, &overrides, &o.env)
@@ -105,6 +107,25 @@ impl Context {
 
     pub fn read_lockfile(&self) -> Result<Option<Lockfile>> {
         Lockfile::read(&self.lock_path())
+    }
+
+    /// Who may run install scripts in this operation.
+    pub fn script_policy(&self) -> crate::scripts::Policy {
+        crate::scripts::Policy::new(
+            &self.project,
+            self.config.ignore_scripts,
+            self.config.allow_scripts,
+        )
+    }
+
+    /// How scripts run in this operation.
+    pub fn script_runner(&self, call: &Call) -> crate::scripts::Runner {
+        crate::scripts::Runner::new(
+            &self.config,
+            &call.options.env,
+            call.options.node_path.clone(),
+            call.cancel.clone(),
+        )
     }
 
     pub fn root_package(&self) -> Package {

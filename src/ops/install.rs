@@ -48,6 +48,12 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
         let included = reify::reify(ctx, call, &ideal.tree, Source::Network, &mut summary).await?;
         ideal.write(ctx, &mut summary)?;
         reify::record(ctx, call, &ideal.tree, &included)?;
+        // The project's own scripts, after its dependencies (npm's order).
+        // If one fails, the next install must not answer "up to date".
+        if let Err(e) = super::scripts::run_root(ctx, call, &mut summary).await {
+            let _ = std::fs::remove_file(ctx.cwd.join(state::FILE));
+            return Err(e);
+        }
     }
     summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Done, 1, 1);
