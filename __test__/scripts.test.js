@@ -146,12 +146,19 @@ test('npm\'s order: dependencies by phase (shallow first), then the root\'s even
   })
   const log = path.join(p.root, 'order.log')
   const r = await brisk.install(opts(p, { env: { ...p.env, BRISK_TEST_LOG: log } }))
-  assert.deepEqual(fs.readFileSync(log, 'utf8').trim().split('\n'), [
-    'script-phases preinstall',
-    'script-phases-child preinstall',
+  // Scripts of one phase run in parallel: compare each phase as a set.
+  const lines = fs.readFileSync(log, 'utf8').trim().split('\n')
+  const phase = (l) => ['preinstall', 'install', 'postinstall'].indexOf(l.split(' ')[1])
+  const deps = lines.slice(0, 5)
+  assert.deepEqual(deps.map(phase), [0, 0, 1, 2, 2], lines.join('\n'))
+  assert.deepEqual(deps.slice().sort(), [
     'script-phases install',
     'script-phases postinstall',
+    'script-phases preinstall',
     'script-phases-child postinstall',
+    'script-phases-child preinstall'
+  ])
+  assert.deepEqual(lines.slice(5), [
     'root preinstall',
     'root install',
     'root postinstall',
@@ -259,4 +266,18 @@ test('cancelling kills a running script', T, async (t) => {
   assert.ok(Date.now() - abortedAt < 2000, 'did not wait for the script')
   await new Promise((resolve) => setTimeout(resolve, 3500))
   assert.equal(p.exists('late'), false, 'the script was killed')
+})
+
+test('script output: hidden by default, shown with --foreground-scripts', T, async (t) => {
+  const p = setup(t, {
+    dependencies: { leaf: '1.0.0' },
+    scripts: { postinstall: 'echo root-says-hello; echo root-on-stderr >&2' }
+  }, { npmrc: `registry=${reg.url}\n` })
+  const quiet = await h.cli(['install', '--cache-dir', p.cache], { cwd: p.dir, env: p.env })
+  assert.equal(quiet.status, 0, quiet.stderr)
+  assert.doesNotMatch(quiet.stdout + quiet.stderr, /root-says-hello|root-on-stderr/)
+  const loud = await h.cli(['ci', '--foreground-scripts', '--cache-dir', p.cache], { cwd: p.dir, env: p.env })
+  assert.equal(loud.status, 0, loud.stderr)
+  assert.match(loud.stdout, /root-says-hello/)
+  assert.match(loud.stderr, /root-on-stderr/)
 })

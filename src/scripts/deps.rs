@@ -119,7 +119,7 @@ pub async fn run_dependency_scripts(runner: &Runner, pkgs: &[DepPackage]) -> Res
                     out.ran.push(format!("{} {event}", p.id));
                     continue;
                 }
-                Ok(f) => failed(p, event, script, &f),
+                Ok(f) => failed(p, event, script, &f, DEP_HINT),
                 Err(e) if e.code == Code::Cancelled => return Err(e),
                 Err(e) => e,
             };
@@ -171,8 +171,11 @@ async fn run_limited(
     }
 }
 
+const DEP_HINT: &str = "Fix the problem the output shows, or skip this package's scripts \
+     (take it out of trustedDependencies, or run with --ignore-scripts).";
+
 /// The `E_SCRIPT` error of a script that ran and failed.
-pub(super) fn failed(p: &DepPackage, event: &str, script: &str, f: &Finished) -> Error {
+pub(super) fn failed(p: &DepPackage, event: &str, script: &str, f: &Finished, hint: &str) -> Error {
     let output = if f.output.is_empty() {
         String::from("(no output)")
     } else {
@@ -181,9 +184,7 @@ pub(super) fn failed(p: &DepPackage, event: &str, script: &str, f: &Finished) ->
     Error::new(
         Code::Script,
         format!(
-            "the {event} script of {} failed with {} in {}\n$ {script}\n{output}\n\
-             Fix the problem the output shows, or skip this package's scripts \
-             (take it out of trustedDependencies, or run with --ignore-scripts).",
+            "the {event} script of {} failed with {} in {}\n$ {script}\n{output}\n{hint}",
             p.id,
             f.describe(),
             p.dir.display(),

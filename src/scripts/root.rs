@@ -61,7 +61,10 @@ pub async fn run_root_scripts(
                 optional: false,
                 env: vec![],
             };
-            return Err(failed(&who, event, script, &f));
+            let hint = format!(
+                "Fix the project's {event} script in package.json, or run with --ignore-scripts to skip scripts."
+            );
+            return Err(failed(&who, event, script, &f, &hint));
         }
         ran.push(event.to_string());
     }

@@ -68,7 +68,7 @@ pub async fn run(
     #[cfg(unix)]
     cmd.process_group(0);
     if runner.foreground {
-        cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit());
+        cmd.stdout(terminal(1)).stderr(terminal(2));
     } else {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
@@ -120,6 +120,23 @@ pub async fn run(
         status,
         output: tail(&String::from_utf8_lossy(&bytes), TAIL_LINES),
     })
+}
+
+/// This process's stdout (1) or stderr (2) for a child. Node.js marks its
+/// stdio descriptors close-on-exec, so plain inheritance would leave the
+/// child without them: pass a duplicate, which the spawn places at 1/2.
+fn terminal(fd: i32) -> Stdio {
+    #[cfg(unix)]
+    {
+        use std::os::fd::BorrowedFd;
+        // SAFETY: fds 1 and 2 stay open for the life of the process.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        if let Ok(owned) = fd.try_clone_to_owned() {
+            return Stdio::from(owned);
+        }
+    }
+    let _ = fd;
+    Stdio::inherit()
 }
 
 /// Append what `stream` yields to `buf`, keeping the last [`KEEP_BYTES`].
