@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'E_CONFIG'
   | 'E_IO'
   | 'E_GIT'
+  | 'E_SCRIPT'
 
 /** The error every operation rejects with. */
 export interface BriskError extends Error {
@@ -46,8 +47,23 @@ export interface Options {
   clean?: boolean
   /** Dependency types to leave out of node_modules (still in the lockfile). */
   omit?: Array<'dev' | 'optional' | 'peer'>
-  /** Do not run install scripts (brisk does not run any yet; it reports them). */
+  /**
+   * Run no lifecycle script at all, the project's own included (also
+   * `.npmrc` `ignore-scripts=true`).
+   */
   ignoreScripts?: boolean
+  /**
+   * Run every dependency's install scripts, as npm does. By default only
+   * packages named in package.json `trustedDependencies` (or
+   * `pnpm.onlyBuiltDependencies`) run theirs. Also `.npmrc` `allow-scripts=true`.
+   */
+  allowScripts?: boolean
+  /**
+   * Let scripts write straight to this process's stdout/stderr, one at a
+   * time (npm's --foreground-scripts). Otherwise their output is captured
+   * and shown only in the E_SCRIPT error of a failing script.
+   */
+  foregroundScripts?: boolean
   /** Ignore peerDependencies, like npm's --legacy-peer-deps. */
   legacyPeerDeps?: boolean
   /** Use cached metadata without revalidating it when there is some. */
@@ -115,8 +131,13 @@ export interface Result {
   upToDate: boolean
   /** package-lock.json was (re)written. */
   lockfileWritten: boolean
-  /** name@version of packages with install scripts that were not run. */
+  /**
+   * name@version of installed packages whose install scripts have not run
+   * (not trusted, or ignoreScripts). Trusting one later runs them once.
+   */
   scriptsNotRun: string[]
+  /** Scripts that ran: `name@version event` for dependencies, `event` for the project's own. */
+  scriptsRun: string[]
   warnings: string[]
   timings: Timings
 }

@@ -31,6 +31,7 @@ export interface InstallResult {
   upToDate: boolean
   lockfileWritten: boolean
   scriptsNotRun: Array<string>
+  scriptsRun: Array<string>
   warnings: Array<string>
   timings: Timings
 }
@@ -46,6 +47,10 @@ export interface Options {
   frozenLockfile?: boolean
   omit?: Array<string>
   ignoreScripts?: boolean
+  /** Run every dependency's install scripts, trusted or not. */
+  allowScripts?: boolean
+  /** Script output straight to the terminal, one script at a time. */
+  foregroundScripts?: boolean
   legacyPeerDeps?: boolean
   strictPeerDeps?: boolean
   preferOffline?: boolean

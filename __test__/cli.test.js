@@ -29,7 +29,7 @@ describe('argument parsing', () => {
     const { options, output } = parse([
       'install', '--registry', 'http://r.example/', '--cache-dir=/tmp/c', '--package-lock-only',
       '--omit=dev', '--omit', 'optional', '--ignore-scripts', '--legacy-peer-deps', '--prefer-offline',
-      '--json', '--timings', '--prefix', '/tmp/proj'
+      '--json', '--timings', '--prefix', '/tmp/proj', '--allow-scripts', '--foreground-scripts'
     ])
     assert.deepEqual(options, {
       cwd: '/tmp/proj',
@@ -38,6 +38,8 @@ describe('argument parsing', () => {
       lockfileOnly: true,
       omit: ['dev', 'optional'],
       ignoreScripts: true,
+      allowScripts: true,
+      foregroundScripts: true,
       legacyPeerDeps: true,
       preferOffline: true
     })
@@ -82,8 +84,11 @@ describe('argument parsing', () => {
     assert.deepEqual(summary('install', {}, { ...base, upToDate: true, packages: 7 }), ['up to date, 7 packages in 1.23s'])
     assert.deepEqual(summary('install', {}, { ...base, added: 2, packages: 2, scriptsNotRun: ['a@1.0.0', 'b@2.0.0'] }), [
       'added 2 packages in 1.23s',
-      '2 packages have install scripts that were not run: a@1.0.0, b@2.0.0 (scripts are a later feature)'
+      '2 packages have install scripts that were not run: a@1.0.0, b@2.0.0',
+      '  to run them, add "trustedDependencies": ["a","b"] to package.json or run with --allow-scripts'
     ])
+    assert.deepEqual(summary('install', {}, { ...base, added: 1, packages: 1, scriptsNotRun: ['@s/esbuild@0.1.0'] })[2],
+      '  to run them, add "trustedDependencies": ["@s/esbuild"] to package.json or run with --allow-scripts')
     assert.deepEqual(summary('install', { ignoreScripts: true }, { ...base, added: 1, packages: 1, scriptsNotRun: ['a@1.0.0'] }),
       ['added 1 package in 1.23s'])
     assert.equal(timingsLine({ resolveMs: 4.138259, fetchMs: 2.5, linkMs: 0.55, totalMs: 29.9 }),
@@ -162,6 +167,7 @@ describe('brisk binary against a registry', () => {
     assert.equal(r.status, 0, r.stderr)
     assert.match(r.stderr, /^brisk WARN .*native-gone/m)
     assert.match(r.stdout, /1 package has install scripts that were not run: scripted@1\.0\.0/)
+    assert.match(r.stdout, /add "trustedDependencies": \["scripted"\] to package\.json or run with --allow-scripts/)
   })
 
   test('--json prints the result object and nothing else on stdout', T, async (t) => {

@@ -99,10 +99,62 @@ const packages = {
   'dev-child': { versions: { '1.0.0': v() } },
   'opt-user': { versions: { '1.0.0': v({ dependencies: { 'dev-child': '^1.0.0' } }) } },
 
-  // Install scripts (brisk does not run them yet; it reports them).
+  // Install scripts: run only for trusted packages (scripts.test.js).
   scripted: {
     versions: {
       '1.0.0': v({ scripts: { postinstall: 'node -e "require(\'fs\').writeFileSync(\'postinstall-ran\', \'\')"' } })
+    }
+  },
+  // Dumps its environment, and runs a dependency's bin through PATH.
+  'script-env': {
+    versions: {
+      '1.0.0': v({
+        dependencies: { tool: '1.0.0' },
+        config: { port: '8080' },
+        scripts: { postinstall: 'node -e "require(\'fs\').writeFileSync(\'env.json\', JSON.stringify(process.env))" && tool > tool-out.json' }
+      })
+    }
+  },
+  // Writes into its own files: must not reach the cache. (The marker is
+  // split in package.json so that only the modified file contains it.)
+  'script-appends': {
+    versions: {
+      '1.0.0': v({ scripts: { postinstall: 'node -e "require(\'fs\').appendFileSync(\'index.js\', \'// MODIFIED-\' + \'BY-POSTINSTALL\\n\')"' } })
+    }
+  },
+  // Every install event, logged to $BRISK_TEST_LOG; one nested level below.
+  'script-phases': {
+    versions: {
+      '1.0.0': v({
+        dependencies: { 'script-phases-child': '1.0.0' },
+        scripts: {
+          preinstall: 'echo "$npm_package_name $npm_lifecycle_event" >> "$BRISK_TEST_LOG"',
+          install: 'echo "$npm_package_name $npm_lifecycle_event" >> "$BRISK_TEST_LOG"',
+          postinstall: 'echo "$npm_package_name $npm_lifecycle_event" >> "$BRISK_TEST_LOG"'
+        }
+      })
+    }
+  },
+  'script-phases-child': {
+    versions: {
+      '1.0.0': v({
+        scripts: {
+          preinstall: 'echo "$npm_package_name $npm_lifecycle_event" >> "$BRISK_TEST_LOG"',
+          postinstall: 'echo "$npm_package_name $npm_lifecycle_event" >> "$BRISK_TEST_LOG"'
+        }
+      })
+    }
+  },
+  // A postinstall that fails with some output.
+  'script-fails': {
+    versions: {
+      '1.0.0': v({ scripts: { postinstall: 'node -e "console.log(\'about to fail: xyzzy\'); console.error(\'on stderr: plugh\'); process.exit(3)"' } })
+    }
+  },
+  // A binding.gyp and no install script: npm runs `node-gyp rebuild`.
+  'gyp-native': {
+    versions: {
+      '1.0.0': v({ extraEntries: [{ path: 'package/binding.gyp', content: '{ "targets": [] }\n' }] })
     }
   },
 

@@ -32,7 +32,9 @@ Flags:
   --frozen-lockfile         fail instead of changing package-lock.json
   --omit <dev|optional|peer>  leave a dependency type out of node_modules (repeatable)
   --production              same as --omit=dev
-  --ignore-scripts          do not run install scripts
+  --ignore-scripts          run no lifecycle script (the project's own included)
+  --allow-scripts           run every dependency's install scripts, not only trustedDependencies
+  --foreground-scripts      show script output as scripts run (default: only when one fails)
   --legacy-peer-deps        ignore peerDependencies
   --prefer-offline          use cached metadata without revalidating it
   -w, --workspace <name>    only install what these workspaces use (name or folder; repeatable)
@@ -77,6 +79,8 @@ const FLAGS = {
   omit: { type: 'string', multiple: true },
   production: { type: 'boolean' },
   'ignore-scripts': { type: 'boolean' },
+  'allow-scripts': { type: 'boolean' },
+  'foreground-scripts': { type: 'boolean' },
   'legacy-peer-deps': { type: 'boolean' },
   'prefer-offline': { type: 'boolean' },
   workspace: { type: 'string', short: 'w', multiple: true },
@@ -152,6 +156,8 @@ function parse(argv) {
   if (command === 'ci') options.clean = true
   if (omit.size) options.omit = [...omit]
   if (values['ignore-scripts']) options.ignoreScripts = true
+  if (values['allow-scripts']) options.allowScripts = true
+  if (values['foreground-scripts']) options.foregroundScripts = true
   if (values['legacy-peer-deps']) options.legacyPeerDeps = true
   if (values['prefer-offline']) options.preferOffline = true
   if (values.workspace) options.workspaces = values.workspace
@@ -182,6 +188,12 @@ function formatBytes(n) {
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`
 
+/** `@scope/name@1.0.0` → `@scope/name`. */
+const packageName = (id) => {
+  const at = id.lastIndexOf('@')
+  return at > 0 ? id.slice(0, at) : id
+}
+
 /** The human summary of a result, one line per fact. */
 function summary(command, options, result) {
   const lines = []
@@ -203,7 +215,9 @@ function summary(command, options, result) {
   }
   const notRun = result.scriptsNotRun || []
   if (notRun.length && !options.ignoreScripts) {
-    lines.push(`${plural(notRun.length, 'package')} ${notRun.length === 1 ? 'has' : 'have'} install scripts that were not run: ${notRun.join(', ')} (scripts are a later feature)`)
+    const names = [...new Set(notRun.map(packageName))]
+    lines.push(`${plural(notRun.length, 'package')} ${notRun.length === 1 ? 'has' : 'have'} install scripts that were not run: ${notRun.join(', ')}`)
+    lines.push(`  to run them, add "trustedDependencies": ${JSON.stringify(names)} to package.json or run with --allow-scripts`)
   }
   return lines
 }

@@ -24,6 +24,10 @@ pub struct Options {
     pub frozen_lockfile: Option<bool>,
     pub omit: Option<Vec<String>>,
     pub ignore_scripts: Option<bool>,
+    /// Run every dependency's install scripts, trusted or not.
+    pub allow_scripts: Option<bool>,
+    /// Script output straight to the terminal, one script at a time.
+    pub foreground_scripts: Option<bool>,
     pub legacy_peer_deps: Option<bool>,
     pub strict_peer_deps: Option<bool>,
     pub prefer_offline: Option<bool>,
@@ -63,6 +67,7 @@ pub struct InstallResult {
     pub up_to_date: bool,
     pub lockfile_written: bool,
     pub scripts_not_run: Vec<String>,
+    pub scripts_run: Vec<String>,
     pub warnings: Vec<String>,
     pub timings: Timings,
 }
@@ -123,6 +128,10 @@ fn to_call(
         frozen_lockfile: o.frozen_lockfile.unwrap_or(false),
         omit: o.omit,
         ignore_scripts: o.ignore_scripts.unwrap_or(false),
+        allow_scripts: o.allow_scripts.unwrap_or(false),
+        foreground_scripts: o.foreground_scripts.unwrap_or(false),
+        // The addon lives in a Node.js process: its executable is node.
+        node_path: std::env::current_exe().ok(),
         legacy_peer_deps: o.legacy_peer_deps,
         strict_peer_deps: o.strict_peer_deps,
         prefer_offline: o.prefer_offline.unwrap_or(false),
@@ -167,6 +176,7 @@ fn to_result(s: Summary) -> InstallResult {
         up_to_date: s.up_to_date,
         lockfile_written: s.lockfile_written,
         scripts_not_run: s.scripts_not_run,
+        scripts_run: s.scripts_run,
         warnings: s.warnings,
         timings: Timings {
             resolve_ms: s.timings.resolve_ms,

@@ -41,6 +41,10 @@ pub struct ConfigOverrides {
     pub save_exact: Option<bool>,
     /// `--no-save` (false).
     pub save: Option<bool>,
+    /// `--allow-scripts`: run every dependency's install scripts.
+    pub allow_scripts: Option<bool>,
+    /// `--foreground-scripts`: scripts print straight to the terminal.
+    pub foreground_scripts: Option<bool>,
 }
 
 /// The effective configuration of one operation.
@@ -64,19 +68,18 @@ pub struct Config {
     pub save_exact: bool,
     /// `save-prefix` (default `^`).
     pub save_prefix: String,
+    /// `allow-scripts`: run every dependency's install scripts, trusted or not.
+    pub allow_scripts: bool,
+    /// `foreground-scripts`: script output goes straight to the terminal.
+    pub foreground_scripts: bool,
+    /// `script-shell`: the shell scripts run with (`sh` when unset).
+    pub script_shell: Option<String>,
     /// `brisk/<version> [node/<version>] <platform> <arch>`; the binding may
     /// replace it (it knows `process.version`).
     pub user_agent: String,
     /// TLS (`strict-ssl`, `ca`, `cafile`) and proxy (`https-proxy`, `proxy`,
     /// `noproxy`) settings; [`NetConfig::apply`] puts them on an HTTP client.
     pub net: NetConfig,
-    /// `allow-scripts` (default empty): package names (comma-separated or
-    /// `allow-scripts[]=` entries) whose install scripts may run.
-    pub allow_scripts: Vec<String>,
-    /// `script-shell` (default `None`: `/bin/sh`, `cmd.exe` on Windows).
-    pub script_shell: Option<String>,
-    /// `foreground-scripts` (default `false`).
-    pub foreground_scripts: bool,
     /// `engine-strict` (default `false`): refuse packages whose `engines`
     /// do not match the running Node.js.
     pub engine_strict: bool,
@@ -143,13 +146,6 @@ impl Config {
         let cache_dir = resolve_cache_dir(project_dir, overrides, &merged, env);
         let auth = build_auth(&merged, &registry);
         let net = NetConfig::load(&merged, env, project_dir)?;
-        let string = |key: &str| {
-            merged
-                .get(key)
-                .filter(|s| !matches!(s.value, IniValue::Null))
-                .map(|s| item_string(&s.value))
-        };
-
         Ok(Config {
             registry,
             scoped_registries,
@@ -165,15 +161,15 @@ impl Config {
             save_prefix: merged
                 .get("save-prefix")
                 .map_or_else(|| "^".to_string(), |s| item_string(&s.value)),
+            allow_scripts: flag("allow-scripts").unwrap_or(false),
+            foreground_scripts: flag("foreground-scripts").unwrap_or(false),
+            script_shell: merged
+                .get("script-shell")
+                .map(|s| item_string(&s.value).trim().to_string())
+                .filter(|s| !s.is_empty()),
             user_agent: user_agent(env),
             auth,
             net,
-            allow_scripts: merged
-                .get("allow-scripts")
-                .map(|s| split_commas(&s.value))
-                .unwrap_or_default(),
-            script_shell: string("script-shell").filter(|s| !s.is_empty()),
-            foreground_scripts: flag("foreground-scripts").unwrap_or(false),
             engine_strict: flag("engine-strict").unwrap_or(false),
         })
     }
@@ -263,12 +259,12 @@ impl fmt::Debug for Config {
             .field("save", &self.save)
             .field("save_exact", &self.save_exact)
             .field("save_prefix", &self.save_prefix)
+            .field("allow_scripts", &self.allow_scripts)
+            .field("foreground_scripts", &self.foreground_scripts)
+            .field("script_shell", &self.script_shell)
             .field("user_agent", &self.user_agent)
             .field("auth", &auth)
             .field("net", &self.net)
-            .field("allow_scripts", &self.allow_scripts)
-            .field("script_shell", &self.script_shell)
-            .field("foreground_scripts", &self.foreground_scripts)
             .field("engine_strict", &self.engine_strict)
             .finish()
     }
@@ -394,6 +390,8 @@ fn override_layer(o: &ConfigOverrides, merged: &mut HashMap<String, Setting>) {
         ("legacy-peer-deps", o.legacy_peer_deps),
         ("strict-peer-deps", o.strict_peer_deps),
         ("ignore-scripts", o.ignore_scripts),
+        ("allow-scripts", o.allow_scripts),
+        ("foreground-scripts", o.foreground_scripts),
         (
             "omit-lockfile-registry-resolved",
             o.omit_lockfile_registry_resolved,
@@ -437,21 +435,6 @@ fn to_bool(v: &IniValue) -> bool {
         return n != 0.0;
     }
     !(s == "false" || s == "null")
-}
-
-/// A comma-separated string or a `key[]=` list → trimmed, non-empty items.
-fn split_commas(v: &IniValue) -> Vec<String> {
-    let items: Vec<String> = match v {
-        IniValue::List(l) => l.clone(),
-        IniValue::Str(s) => vec![s.clone()],
-        IniValue::Bool(_) | IniValue::Null => Vec::new(),
-    };
-    items
-        .iter()
-        .flat_map(|s| s.split(','))
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
 }
 
 fn to_list(v: &IniValue) -> Vec<String> {

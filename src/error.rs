@@ -35,6 +35,8 @@ pub enum Code {
     /// A git dependency's repository cannot be read (unknown, unreachable,
     /// no access) or `git` itself is missing.
     Git,
+    /// A lifecycle script failed (or could not start).
+    Script,
 }
 
 impl Code {
@@ -54,6 +56,7 @@ impl Code {
             Code::Config => "E_CONFIG",
             Code::Io => "E_IO",
             Code::Git => "E_GIT",
+            Code::Script => "E_SCRIPT",
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod platform;
 pub mod project;
 pub mod registry;
 pub mod resolve;
+pub mod scripts;
 pub mod spec;
 pub mod store;
 pub mod tree;

@@ -385,24 +385,21 @@ fn user_agent_picks_node_version_from_npm() {
 fn script_and_save_keys_defaults_and_values() {
     let f = Fixture::new();
     let c = f.load();
-    assert!(!c.save_exact && !c.foreground_scripts && !c.engine_strict);
+    assert!(!c.save_exact && !c.foreground_scripts && !c.engine_strict && !c.allow_scripts);
     assert_eq!(c.save_prefix, "^");
-    assert!(c.allow_scripts.is_empty());
     assert_eq!(c.script_shell, None);
 
     f.project_rc(
-        "save-exact=true\nsave-prefix=~\nallow-scripts=esbuild, @scope/pkg ,,sharp\n\
+        "save-exact=true\nsave-prefix=~\nallow-scripts=true\n\
          script-shell=/bin/bash\nforeground-scripts\nengine-strict=true\n",
     );
     let c = f.load();
-    assert!(c.save_exact && c.foreground_scripts && c.engine_strict);
+    assert!(c.save_exact && c.foreground_scripts && c.engine_strict && c.allow_scripts);
     assert_eq!(c.save_prefix, "~");
-    assert_eq!(c.allow_scripts, vec!["esbuild", "@scope/pkg", "sharp"]);
     assert_eq!(c.script_shell.as_deref(), Some("/bin/bash"));
 
-    f.project_rc("allow-scripts[]=a\nallow-scripts[]=b,c\nsave-prefix=\"\"\nscript-shell=\n");
+    f.project_rc("save-prefix=\"\"\nscript-shell=\n");
     let c = f.load();
-    assert_eq!(c.allow_scripts, vec!["a", "b", "c"]);
     assert_eq!(c.save_prefix, "");
     assert_eq!(c.script_shell, None, "empty means the default shell");
 }

@@ -15,6 +15,7 @@
 
 mod bins;
 mod fsops;
+mod private;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -26,6 +27,7 @@ use crate::cancel::CancelToken;
 use crate::error::{Code, Error, Result};
 
 pub use bins::{link_bins, BinJob};
+pub use private::clone_private;
 
 /// One package to materialize.
 #[derive(Debug, Clone)]

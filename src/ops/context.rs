@@ -41,6 +41,8 @@ impl Context {
             ignore_scripts: o.ignore_scripts.then_some(true),
             save_exact: o.save_exact,
             save: o.save,
+            allow_scripts: o.allow_scripts.then_some(true),
+            foreground_scripts: o.foreground_scripts.then_some(true),
             ..Default::default()
         };
         Config::load(&o.cwd, &overrides, &o.env)
@@ -119,6 +121,25 @@ impl Context {
 
     pub fn read_lockfile(&self) -> Result<Option<Lockfile>> {
         Lockfile::read(&self.lock_path())
+    }
+
+    /// Who may run install scripts in this operation.
+    pub fn script_policy(&self) -> crate::scripts::Policy {
+        crate::scripts::Policy::new(
+            &self.project,
+            self.config.ignore_scripts,
+            self.config.allow_scripts,
+        )
+    }
+
+    /// How scripts run in this operation.
+    pub fn script_runner(&self, call: &Call) -> crate::scripts::Runner {
+        crate::scripts::Runner::new(
+            &self.config,
+            &call.options.env,
+            call.options.node_path.clone(),
+            call.cancel.clone(),
+        )
     }
 
     pub fn root_package(&self) -> Package {

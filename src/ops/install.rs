@@ -67,6 +67,12 @@ async fn run(ctx: &Context, call: &Call, t0: Instant, edit: Option<&Edit>) -> Re
             // node_modules no longer matches package.json: no fast path next time.
             let _ = std::fs::remove_file(ctx.cwd.join(state::FILE));
         }
+        // The project's own scripts, after its dependencies (npm's order).
+        // If one fails, the next install must not answer "up to date".
+        if let Err(e) = super::scripts::run_root(ctx, call, &mut summary).await {
+            let _ = std::fs::remove_file(ctx.cwd.join(state::FILE));
+            return Err(e);
+        }
     }
     summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Done, 1, 1);

@@ -8,6 +8,7 @@ mod install;
 mod link;
 mod prefetch;
 mod reify;
+mod scripts;
 mod state;
 
 use std::collections::HashMap;
@@ -31,6 +32,12 @@ pub struct Options {
     /// `dev`, `optional`, `peer`.
     pub omit: Option<Vec<String>>,
     pub ignore_scripts: bool,
+    /// Run every dependency's install scripts, trusted or not.
+    pub allow_scripts: bool,
+    /// Scripts print to the terminal as they run, one at a time.
+    pub foreground_scripts: bool,
+    /// The Node.js executable scripts see as `NODE` / `npm_node_execpath`.
+    pub node_path: Option<PathBuf>,
     pub legacy_peer_deps: Option<bool>,
     pub strict_peer_deps: Option<bool>,
     pub prefer_offline: bool,
@@ -81,8 +88,12 @@ pub struct Summary {
     pub packages: usize,
     pub up_to_date: bool,
     pub lockfile_written: bool,
-    /// `name@version` of packages whose install scripts were not run.
+    /// `name@version` of installed packages whose install scripts have not
+    /// run (not trusted, or `ignore-scripts`).
     pub scripts_not_run: Vec<String>,
+    /// Scripts that ran: `name@version event` for dependencies, `event` for
+    /// the project's own.
+    pub scripts_run: Vec<String>,
     pub warnings: Vec<String>,
     pub timings: Timings,
 }

@@ -18,7 +18,7 @@ use crate::tree::select::{self, Omit};
 use crate::tree::{NodeId, Tree};
 
 use super::context::Context;
-use super::{state, Call, Phase, Summary};
+use super::{scripts, state, Call, Phase, Summary};
 
 /// Where the package files come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +89,10 @@ pub async fn reify(
         plan.link.retain(|id| scope[*id]);
         plan.remove.retain(|l| locs.contains(l.as_str()));
     }
+    // Scripts: who may run them, and skipped ones that may run now.
+    let policy = ctx.script_policy();
+    let pending_before = crate::scripts::pending::read(&cwd);
+    let relinked = scripts::relink_pending(tree, &wanted, &mut plan, &pending_before, &policy);
     // Links need no download: they become symlinks.
     let (links, packages): (Vec<NodeId>, Vec<NodeId>) =
         plan.link.iter().partition(|&&id| tree.nodes[id].pkg.link);
@@ -130,11 +134,6 @@ pub async fn reify(
         .filter(|id| included[*id])
         .collect();
     summary.packages = installed_ids.len();
-    summary.scripts_not_run = installed_ids
-        .iter()
-        .filter(|id| tree.nodes[**id].pkg.has_install_script)
-        .map(|id| tree.nodes[*id].pkg.id())
-        .collect();
 
     // Clone into node_modules, off the async workers.
     let t_link = Instant::now();
@@ -147,10 +146,17 @@ pub async fn reify(
     });
     for (id, f) in materialized.chain(links.iter().map(|&id| (id, None))) {
         let dest = cwd.join(tree.location(id));
-        if let Some(f) = f {
-            to_link.push((f.package.clone(), dest.clone()));
-        }
         let pkg = &tree.nodes[id].pkg;
+        if let Some(f) = f {
+            let trusted = policy.allows(&pkg.name);
+            to_link.push((
+                f.package.clone(),
+                dest.clone(),
+                id,
+                pkg.has_install_script,
+                trusted,
+            ));
+        }
         if !pkg.bin.is_empty() {
             bins.push(BinJob {
                 pkg_dir: dest,
@@ -176,25 +182,34 @@ pub async fn reify(
     let stale_bins = stale_bin_links(&cwd, before.as_ref(), &plan.remove);
     let removals: Vec<PathBuf> = plan.remove.iter().map(|l| cwd.join(l)).collect();
     let cancel = call.cancel.clone();
-    blocking(move || {
-        // The store's file lists, read in parallel.
+    let candidates = blocking(move || {
+        // The store's file lists, read in parallel. A package with install
+        // scripts (or a binding.gyp) is a script candidate; a trusted one
+        // gets a private copy, since its scripts may write into its folder.
         let jobs = to_link
             .into_par_iter()
-            .map(|(package, dest)| {
+            .map(|(package, dest, id, scripted, trusted)| {
                 let index = package.index()?;
-                Ok(LinkJob {
+                let gyp = index.files.iter().any(|f| f.as_os_str() == "binding.gyp");
+                let job = LinkJob {
                     src: package.dir,
                     dest,
                     dirs: index.dirs,
                     files: index.files,
-                })
+                };
+                Ok((job, id, scripted || gyp, trusted))
             })
             .collect::<Result<Vec<_>>>()?;
+        let candidates: Vec<NodeId> = jobs.iter().filter(|j| j.2).map(|j| j.1).collect();
+        let (private, jobs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|j| j.2 && j.3);
+        let private: Vec<LinkJob> = private.into_iter().map(|j| j.0).collect();
+        let jobs: Vec<LinkJob> = jobs.into_iter().map(|j| j.0).collect();
         link::remove_dirs(&removals)?;
         for b in stale_bins {
             let _ = std::fs::remove_file(b);
         }
         link::link_folders(&folders)?;
+        link::clone_private(&private, &cancel)?;
         link::clone_packages(
             &jobs,
             &LinkOptions {
@@ -203,18 +218,30 @@ pub async fn reify(
             },
         )?;
         link::link_bins(&bins)?;
-        Ok(())
+        Ok(candidates)
     })
     .await?;
-    summary.added = plan.link.len() + links.len() - failed.len();
+    summary.added =
+        (plan.link.len() + links.len() - failed.len()).saturating_sub(relinked.len());
     let wanted_locs: HashSet<&str> = wanted.iter().map(|(l, _, _)| l.as_str()).collect();
     summary.removed = plan
         .remove
         .iter()
         .filter(|l| !wanted_locs.contains(l.as_str()))
         .count();
-    summary.timings.link_ms = t_link.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Link, plan.link.len(), plan.link.len());
+    scripts::run_dependencies(
+        ctx,
+        call,
+        tree,
+        &policy,
+        &candidates,
+        &pending_before,
+        &mut included,
+        summary,
+    )
+    .await?;
+    summary.timings.link_ms = t_link.elapsed().as_secs_f64() * 1e3;
 
     Ok(included)
 }

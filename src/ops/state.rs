@@ -32,10 +32,16 @@ pub fn fingerprint(o: &Options, config: &Config) -> String {
         .collect::<Vec<_>>()
         .join("\n");
     format!(
-        "brisk {}\n{files}\nomit={}\nlegacy-peer-deps={}\n",
+        "brisk {}\n{files}\nomit={}\nlegacy-peer-deps={}\nscripts={}\n",
         env!("CARGO_PKG_VERSION"),
         omit.join(","),
         config.legacy_peer_deps,
+        // Allowing scripts that were skipped must run them.
+        match (config.ignore_scripts, config.allow_scripts) {
+            (true, _) => "ignore",
+            (false, true) => "allow",
+            (false, false) => "trusted",
+        },
     )
 }
 
