@@ -32,6 +32,11 @@ pub enum Code {
     Config,
     /// Filesystem failures.
     Io,
+    /// package.json `overrides` changes a dependency the root declares
+    /// itself (npm's EOVERRIDE).
+    Override,
+    /// A peer dependency conflict npm reports as ERESOLVE.
+    PeerConflict,
 }
 
 impl Code {
@@ -50,6 +55,8 @@ impl Code {
             Code::Unsupported => "E_UNSUPPORTED",
             Code::Config => "E_CONFIG",
             Code::Io => "E_IO",
+            Code::Override => "E_OVERRIDE",
+            Code::PeerConflict => "E_PEER_CONFLICT",
         }
     }
 }

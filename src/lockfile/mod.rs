@@ -140,6 +140,7 @@ impl Lockfile {
             let id = tree.add(parent, name, std::sync::Arc::new(pkg));
             ids.insert(loc, id);
         }
+        tree.propagate_overrides();
         tree.compute_flags();
         Ok(tree)
     }

@@ -95,7 +95,7 @@ impl Context {
     pub fn edge_options(&self) -> EdgeOptions {
         EdgeOptions {
             legacy_peer_deps: self.config.legacy_peer_deps,
-            overrides: Arc::new(self.project.overrides.clone()),
+            overrides: self.project.overrides.clone(),
         }
     }
 

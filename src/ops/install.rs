@@ -81,6 +81,9 @@ pub(super) async fn ideal_tree(
     summary: &mut Summary,
 ) -> Result<Ideal> {
     let o = &call.options;
+    ctx.edge_options()
+        .overrides
+        .check_root(&ctx.root_package(), ctx.config.legacy_peer_deps)?;
     let lock = ctx.read_lockfile()?;
     let mut stale = "there is no package-lock.json".to_string();
     if let Some(lock) = &lock {

@@ -141,6 +141,9 @@ pub async fn resolve<S: Source, F: FnMut(&Package)>(
     opts: ResolveOptions,
     on_placed: F,
 ) -> Result<Resolution> {
+    opts.edges
+        .overrides
+        .check_root(&root, opts.edges.legacy_peer_deps)?;
     let tree = Tree::new(root, opts.edges.clone());
     let mut r = Resolver {
         tree,
@@ -282,6 +285,10 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
     }
 
     async fn build_deps(&mut self, id: NodeId) -> Result<()> {
+        // Dependencies reached through this node inherit its override rules.
+        for changed in self.tree.push_edge_overrides(id) {
+            self.enqueue(changed);
+        }
         let problems = self.tree.problem_edges(id);
         if problems.is_empty() {
             return Ok(());
@@ -317,7 +324,12 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         let mut work = vec![(from, ei, pkg)];
         while let Some((from, ei, pkg)) = work.pop() {
             match self.tree.place_dep(from, ei, pkg.clone()) {
-                Placement::Kept(_) => {}
+                Placement::Kept(kept) => {
+                    let rule = self.tree.nodes[from].edges[ei].overrides;
+                    if self.tree.merge_overrides(kept, rule) {
+                        self.enqueue(kept);
+                    }
+                }
                 Placement::Conflict => {
                     let edge = &self.tree.nodes[from].edges[ei];
                     let msg = format!(

@@ -4,6 +4,7 @@
 
 pub mod diff;
 mod order;
+mod overrides;
 mod package;
 mod place;
 pub mod select;
@@ -11,9 +12,8 @@ pub mod select;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use indexmap::IndexMap;
-
 pub use order::locale_cmp;
+pub use overrides::{Overridden, Overrides, RuleId, ROOT_RULE};
 pub use package::{normalize_funding, Package};
 pub use place::Placement;
 
@@ -48,11 +48,21 @@ pub struct Edge {
     pub raw: String,
     pub spec: Arc<Spec>,
     pub kind: EdgeKind,
+    /// The override rule set this edge passes on to its target (`None`
+    /// when the project has no overrides).
+    pub overrides: Option<RuleId>,
+    /// Set when an override replaced the package's own spec (`raw`/`spec`
+    /// then hold the override's).
+    pub overridden: Option<Arc<Overridden>>,
 }
 
 impl Edge {
     pub fn satisfied_by(&self, pkg: &Package) -> bool {
         self.spec.satisfied_by(&pkg.name, &pkg.version)
+            || self
+                .overridden
+                .as_ref()
+                .is_some_and(|o| o.still_satisfied_by(&pkg.name, &pkg.version))
     }
 }
 
@@ -77,6 +87,8 @@ pub struct Node {
     pub alive: bool,
     pub depth: usize,
     pub flags: Flags,
+    /// The override rule set that applies to this node and below.
+    pub overrides: Option<RuleId>,
 }
 
 impl Node {
@@ -92,14 +104,26 @@ impl Node {
 #[derive(Debug, Clone, Default)]
 pub struct EdgeOptions {
     pub legacy_peer_deps: bool,
-    /// package.json `overrides` (top-level name → spec): every dependency
-    /// on the name below the root uses this spec instead.
-    pub overrides: Arc<IndexMap<String, String>>,
+    /// package.json `overrides`, applied per node through its rule set.
+    pub overrides: Arc<Overrides>,
 }
 
 /// Build the edges of a package as arborist does: peers, then prod, then
 /// optional, then (root only) dev; a later kind replaces an earlier one.
+/// The root gets the root override set; other nodes none (see
+/// [`edges_with_overrides`]).
 pub fn edges_of(pkg: &Package, is_root: bool, opts: &EdgeOptions) -> Vec<Edge> {
+    let set = (is_root && !opts.overrides.is_empty()).then_some(ROOT_RULE);
+    edges_with_overrides(pkg, is_root, opts, set)
+}
+
+/// [`edges_of`] for a node in override set `set`.
+pub fn edges_with_overrides(
+    pkg: &Package,
+    is_root: bool,
+    opts: &EdgeOptions,
+    set: Option<RuleId>,
+) -> Vec<Edge> {
     let mut map: BTreeMap<String, (String, EdgeKind)> = BTreeMap::new();
     if !opts.legacy_peer_deps {
         for (name, raw) in &pkg.peer_dependencies {
@@ -124,9 +148,13 @@ pub fn edges_of(pkg: &Package, is_root: bool, opts: &EdgeOptions) -> Vec<Edge> {
     }
     map.into_iter()
         .map(|(name, (mut raw, kind))| {
-            if !is_root {
-                if let Some(o) = opts.overrides.get(&name) {
-                    raw = o.clone();
+            let (mut overrides, mut overridden) = (None, None);
+            if let Some(set) = set {
+                let (rule, replaced) = opts.overrides.apply(set, &name, &raw);
+                overrides = Some(rule);
+                if let Some((value, over)) = replaced {
+                    raw = value;
+                    overridden = Some(Arc::new(over));
                 }
             }
             let spec = Spec::parse(&name, &raw).unwrap_or(Spec::Other { kind: "invalid" });
@@ -135,6 +163,8 @@ pub fn edges_of(pkg: &Package, is_root: bool, opts: &EdgeOptions) -> Vec<Edge> {
                 raw,
                 spec: Arc::new(spec),
                 kind,
+                overrides,
+                overridden,
             }
         })
         .collect()
@@ -157,6 +187,7 @@ impl Tree {
             dependents: HashMap::new(),
         };
         tree.push(String::new(), Arc::new(root), None);
+        tree.init_overrides();
         tree
     }
 
@@ -184,6 +215,7 @@ impl Tree {
             alive: true,
             depth,
             flags: Flags::default(),
+            overrides: None,
         });
         id
     }

@@ -245,6 +245,8 @@ impl Tree {
             }
             _ => self.add(target, &edge.name, dep),
         };
+        // The placed node inherits the override set of the edge it serves.
+        self.set_overrides(placed, edge.overrides);
         self.prune_dedupable_below(target, &edge.name, placed);
         Placement::Placed(placed)
     }

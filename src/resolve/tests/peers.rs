@@ -1,0 +1,1 @@
+//! Peer dependency conflicts: npm's ERESOLVE rules.
