@@ -26,6 +26,8 @@ pub struct Options {
     pub ignore_scripts: Option<bool>,
     pub legacy_peer_deps: Option<bool>,
     pub strict_peer_deps: Option<bool>,
+    /// npm's `--force`: peer dependency conflicts only warn.
+    pub force: Option<bool>,
     pub prefer_offline: Option<bool>,
     /// Remove node_modules first (`brisk ci`).
     pub clean: Option<bool>,
@@ -114,6 +116,7 @@ fn to_call(
         ignore_scripts: o.ignore_scripts.unwrap_or(false),
         legacy_peer_deps: o.legacy_peer_deps,
         strict_peer_deps: o.strict_peer_deps,
+        force: o.force,
         prefer_offline: o.prefer_offline.unwrap_or(false),
         clean: o.clean.unwrap_or(false),
         node_version,

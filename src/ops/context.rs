@@ -35,6 +35,7 @@ impl Context {
             cache_dir: o.cache_dir.clone(),
             legacy_peer_deps: o.legacy_peer_deps,
             strict_peer_deps: o.strict_peer_deps,
+            force: o.force,
             omit: o.omit.clone(),
             ignore_scripts: o.ignore_scripts.then_some(true),
             ..Default::default()

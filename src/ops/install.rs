@@ -126,6 +126,7 @@ pub(super) async fn ideal_tree(
     let options = ResolveOptions {
         edges: ctx.edge_options(),
         strict_peer_deps: ctx.config.strict_peer_deps,
+        force: ctx.config.force,
         cancel: call.cancel.clone(),
         pick,
         locked: lock

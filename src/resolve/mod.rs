@@ -5,10 +5,11 @@
 //! network replies arrive: packuments are fetched concurrently and ahead of
 //! time, but consumed in this fixed order.
 
+mod conflict;
 mod source;
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use futures_util::future::join_all;
@@ -25,7 +26,11 @@ use crate::tree::{locale_cmp, EdgeKind, EdgeOptions, NodeId, Package, Placement,
 #[derive(Debug, Clone, Default)]
 pub struct ResolveOptions {
     pub edges: EdgeOptions,
+    /// Every peer conflict is an error (`E_PEER_CONFLICT`), not only those
+    /// of the project's own dependencies.
     pub strict_peer_deps: bool,
+    /// npm's `--force`: peer conflicts only warn, even the project's own.
+    pub force: bool,
     /// Versions a previous lockfile had, per package name: when one still
     /// satisfies a range it is kept, so re-resolving a stale lockfile
     /// changes only what package.json changed.
@@ -129,6 +134,8 @@ struct Resolver<'a, S: Source, F: FnMut(&Package)> {
     opts: ResolveOptions,
     queue: BTreeSet<QueueKey>,
     warnings: Vec<String>,
+    /// Peer edges left unmet after a warned conflict (npm's peerConflicted).
+    peer_conflicted: HashSet<(NodeId, usize)>,
     on_placed: F,
 }
 
@@ -151,6 +158,7 @@ pub async fn resolve<S: Source, F: FnMut(&Package)>(
         opts,
         queue: BTreeSet::new(),
         warnings: Vec::new(),
+        peer_conflicted: HashSet::new(),
         on_placed,
     };
     r.prefetch_deps(ROOT);
@@ -304,7 +312,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         let _ = join_all(names.iter().map(|n| self.source.packument(n))).await;
         for ei in problems {
             // An earlier placement may have met this edge already.
-            if !self.tree.is_problem(id, ei) {
+            if !self.tree.is_problem(id, ei) || self.peer_conflicted.contains(&(id, ei)) {
                 continue;
             }
             let Some(pkg) = self.manifest_for(id, ei).await? else {
@@ -321,31 +329,21 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         // a peer's name guides which version the peer gets (arborist's
         // #loadPeerSet uses the parent edge).
         let source = from;
+        let mine = conflict::is_mine(&self.tree, from, ei);
         let mut work = vec![(from, ei, pkg)];
         while let Some((from, ei, pkg)) = work.pop() {
-            match self.tree.place_dep(from, ei, pkg.clone()) {
+            let mut placement = self.tree.place_dep(from, ei, pkg.clone());
+            if placement == Placement::Conflict {
+                placement = self.peer_conflict(from, ei, &pkg, mine)?;
+            }
+            match placement {
                 Placement::Kept(kept) => {
                     let rule = self.tree.nodes[from].edges[ei].overrides;
                     if self.tree.merge_overrides(kept, rule) {
                         self.enqueue(kept);
                     }
                 }
-                Placement::Conflict => {
-                    let edge = &self.tree.nodes[from].edges[ei];
-                    let msg = format!(
-                        "could not resolve peer dependency {}@{} of {}: a conflicting version is already installed there",
-                        edge.name,
-                        edge.raw,
-                        self.describe(from)
-                    );
-                    if self.opts.strict_peer_deps {
-                        return Err(Error::new(
-                            Code::Manifest,
-                            format!("ERESOLVE {msg}. Run without --strict-peer-deps, or with --legacy-peer-deps."),
-                        ));
-                    }
-                    self.warnings.push(msg);
-                }
+                Placement::Conflict => {}
                 Placement::Placed(node) => {
                     (self.on_placed)(&pkg);
                     self.prefetch_deps(node);
@@ -370,6 +368,42 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
             }
         }
         Ok(())
+    }
+
+    /// `pkg` fits nowhere for edge `ei` of `from` because of a peer: fail
+    /// (the project's own dependency, `--strict-peer-deps`) unless
+    /// `--force`, else warn and go on as npm does.
+    fn peer_conflict(
+        &mut self,
+        from: NodeId,
+        ei: usize,
+        pkg: &Arc<Package>,
+        mine: bool,
+    ) -> Result<Placement> {
+        let lines = conflict::explain(&self.tree, from, ei, pkg).join("\n");
+        if !self.opts.force && (mine || self.opts.strict_peer_deps) {
+            let flags = if self.opts.strict_peer_deps {
+                "--no-strict-peer-deps, --force, or --legacy-peer-deps"
+            } else {
+                "--force or --legacy-peer-deps"
+            };
+            return Err(Error::new(
+                Code::PeerConflict,
+                format!("ERESOLVE unable to resolve dependency tree\n\n{lines}\n\nFix the upstream dependency conflict, or retry this command with {flags} to accept an incorrect (and potentially broken) dependency resolution."),
+            ));
+        }
+        if !self.tree.nodes[from].edges[ei].kind.is_peer() {
+            // The package goes where it fits by itself; its peer that does
+            // not fit then warns when it is placed.
+            let placed = self.tree.place_dep_ignoring_peers(from, ei, pkg.clone());
+            if placed != Placement::Conflict {
+                return Ok(placed);
+            }
+        }
+        self.warnings
+            .push(format!("ERESOLVE overriding peer dependency\n{lines}"));
+        self.peer_conflicted.insert((from, ei));
+        Ok(Placement::Conflict)
     }
 }
 

@@ -143,6 +143,7 @@ impl Tree {
         from: NodeId,
         target: NodeId,
         prefer_dedupe: bool,
+        check_peers: bool,
     ) -> Can {
         let name = edge.name.as_str();
         let current = self.nodes[target].children.get(name).copied();
@@ -156,7 +157,7 @@ impl Tree {
             }
         }
         let peers_ok = |c: Can| {
-            if self.peers_fit(dep, target) {
+            if !check_peers || self.peers_fit(dep, target) {
                 c
             } else {
                 Can::Conflict
@@ -210,6 +211,28 @@ impl Tree {
     /// Place `dep` for edge `edge_idx` of node `from`. Peers of the placed
     /// node are the caller's business (they need manifests).
     pub fn place_dep(&mut self, from: NodeId, edge_idx: usize, dep: Arc<Package>) -> Placement {
+        self.place_dep_with(from, edge_idx, dep, true)
+    }
+
+    /// [`Self::place_dep`] where `dep`'s own peers do not block a folder
+    /// (arborist's `canPlaceSelf`, used when a peer conflict is overridden:
+    /// the package goes in and its conflicting peer is left unmet).
+    pub fn place_dep_ignoring_peers(
+        &mut self,
+        from: NodeId,
+        edge_idx: usize,
+        dep: Arc<Package>,
+    ) -> Placement {
+        self.place_dep_with(from, edge_idx, dep, false)
+    }
+
+    fn place_dep_with(
+        &mut self,
+        from: NodeId,
+        edge_idx: usize,
+        dep: Arc<Package>,
+        check_peers: bool,
+    ) -> Placement {
         let edge = self.nodes[from].edges[edge_idx].clone();
         let peer = edge.kind.is_peer();
         let start = if peer {
@@ -226,7 +249,7 @@ impl Tree {
             {
                 continue;
             }
-            match self.can_place(&dep, &edge, from, target, peer) {
+            match self.can_place(&dep, &edge, from, target, peer, check_peers) {
                 Can::Conflict => break,
                 c => chosen = Some((target, c)),
             }

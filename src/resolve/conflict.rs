@@ -1,0 +1,157 @@
+//! Peer dependency conflicts, reported the way npm reports ERESOLVE: what
+//! is installed and who needs it, and which package wants which peer range.
+//!
+//! npm 7+ (arborist's place-dep.js): a conflict is an error when it involves
+//! the project's own dependencies (`isMine`) or with `--strict-peer-deps`,
+//! unless `--force`; otherwise npm warns ("overriding peer dependency") and
+//! installs without the conflicting peer.
+
+use crate::tree::{EdgeKind, NodeId, Package, Tree, ROOT};
+
+/// How a dependent is named in messages.
+fn who(tree: &Tree, id: NodeId) -> String {
+    if id == ROOT {
+        "the root project".to_string()
+    } else {
+        tree.nodes[id].pkg.id()
+    }
+}
+
+fn kind_prefix(kind: EdgeKind) -> &'static str {
+    match kind {
+        EdgeKind::Prod => "",
+        EdgeKind::Dev => "dev ",
+        EdgeKind::Optional => "optional ",
+        EdgeKind::Peer => "peer ",
+        EdgeKind::PeerOptional => "peerOptional ",
+    }
+}
+
+/// `react@17.0.2`, its folder, and each dependency on it (npm's explain).
+fn explain_node(tree: &Tree, id: NodeId, out: &mut Vec<String>) {
+    out.push(tree.nodes[id].pkg.id());
+    out.push(tree.location(id));
+    // Like npm, leave out dependents the node does not satisfy (the
+    // conflicting peer itself), except the root's.
+    let mut dependents: Vec<String> = tree
+        .edges_in(id)
+        .into_iter()
+        .filter(|&(from, ei)| {
+            from == ROOT || tree.nodes[from].edges[ei].satisfied_by(&tree.nodes[id].pkg)
+        })
+        .map(|(from, ei)| {
+            let e = &tree.nodes[from].edges[ei];
+            format!(
+                "  {}{}@\"{}\" from {}",
+                kind_prefix(e.kind),
+                e.name,
+                e.raw,
+                who(tree, from)
+            )
+        })
+        .collect();
+    dependents.sort();
+    out.extend(dependents);
+}
+
+/// Who depends on node `id`, or nothing for the root.
+fn explain_dependent(tree: &Tree, id: NodeId, out: &mut Vec<String>) {
+    if id == ROOT {
+        return;
+    }
+    out.push(tree.location(id));
+    for (from, ei) in tree.edges_in(id) {
+        let e = &tree.nodes[from].edges[ei];
+        out.push(format!(
+            "  {}{}@\"{}\" from {}",
+            kind_prefix(e.kind),
+            e.name,
+            e.raw,
+            who(tree, from)
+        ));
+    }
+}
+
+/// arborist's `isMine`: the placement started from a dependency of the
+/// project itself (directly, or through a peer of a root dependency).
+pub(super) fn is_mine(tree: &Tree, from: NodeId, ei: usize) -> bool {
+    if from == ROOT {
+        return true;
+    }
+    if !tree.nodes[from].edges[ei].kind.is_peer() {
+        return false;
+    }
+    tree.edges_in(from)
+        .into_iter()
+        .any(|(d, i)| d == ROOT && !tree.nodes[d].edges[i].kind.is_peer())
+}
+
+/// The lines after "ERESOLVE …": what was found, and the dependency that
+/// could not be met. `dep` is what was being placed for edge `ei` of `from`.
+pub(super) fn explain(tree: &Tree, from: NodeId, ei: usize, dep: &Package) -> Vec<String> {
+    let edge = &tree.nodes[from].edges[ei];
+    let mut out = Vec::new();
+    // The peer that does not fit: the edge itself, or one of dep's peers.
+    let (peer_from, peer_name, peer_raw, current) = if edge.kind.is_peer() {
+        let current = tree.resolve(from, &edge.name);
+        (who(tree, from), edge.name.clone(), edge.raw.clone(), current)
+    } else {
+        let blocking = dep.peer_dependencies.iter().find_map(|(name, raw)| {
+            if dep.peer_is_optional(name) {
+                return None;
+            }
+            let spec = crate::spec::Spec::parse(name, raw).ok()?;
+            let c = tree.resolve(from, name)?;
+            let p = &tree.nodes[c].pkg;
+            (!spec.satisfied_by(&p.name, &p.version)).then(|| (name.clone(), raw.clone(), c))
+        });
+        match blocking {
+            Some((name, raw, c)) => (dep.id(), name, raw, Some(c)),
+            None => (dep.id(), edge.name.clone(), edge.raw.clone(), None),
+        }
+    };
+    out.push(format!("While resolving: {}", who(tree, from)));
+    match current {
+        Some(c) => {
+            out.push(format!("Found: {}", tree.nodes[c].pkg.id()));
+            let mut lines = Vec::new();
+            explain_node(tree, c, &mut lines);
+            out.extend(lines.into_iter().skip(1));
+        }
+        None => {
+            // Nothing installed under that name is visible: an ancestor's
+            // own dependency on it blocks every folder.
+            let mut cur = tree.nodes[from].parent;
+            while let Some(a) = cur {
+                if let Some(e) = tree.nodes[a].edge(&peer_name) {
+                    if !e.satisfied_by(dep) || e.name != dep.name {
+                        out.push(format!(
+                            "Found: {}@\"{}\" wanted by {} at {}",
+                            e.name,
+                            e.raw,
+                            who(tree, a),
+                            tree.location(a)
+                        ));
+                        break;
+                    }
+                }
+                cur = tree.nodes[a].parent;
+            }
+        }
+    }
+    out.push(String::new());
+    out.push("Could not resolve dependency:".to_string());
+    out.push(format!("peer {peer_name}@\"{peer_raw}\" from {peer_from}"));
+    if edge.kind.is_peer() {
+        explain_dependent(tree, from, &mut out);
+    } else {
+        out.push(format!(
+            "  {}{}@\"{}\" from {}",
+            kind_prefix(edge.kind),
+            edge.name,
+            edge.raw,
+            who(tree, from)
+        ));
+    }
+    out
+}
