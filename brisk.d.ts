@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'E_UNSUPPORTED'
   | 'E_CONFIG'
   | 'E_IO'
+  | 'E_OVERRIDE'
+  | 'E_PEER_CONFLICT'
 
 /** The error every operation rejects with. */
 export interface BriskError extends Error {
@@ -49,6 +51,14 @@ export interface Options {
   ignoreScripts?: boolean
   /** Ignore peerDependencies, like npm's --legacy-peer-deps. */
   legacyPeerDeps?: boolean
+  /**
+   * Fail with E_PEER_CONFLICT on every peer dependency conflict, like npm's
+   * --strict-peer-deps. Without it, conflicts involving the project's own
+   * dependencies fail and the others warn (npm 7+).
+   */
+  strictPeerDeps?: boolean
+  /** Peer dependency conflicts only warn, even the project's own (npm's --force). */
+  force?: boolean
   /** Use cached metadata without revalidating it when there is some. */
   preferOffline?: boolean
   /**

@@ -31,6 +31,8 @@ Flags:
   --production              same as --omit=dev
   --ignore-scripts          do not run install scripts
   --legacy-peer-deps        ignore peerDependencies
+  --strict-peer-deps        fail (E_PEER_CONFLICT) on every peer dependency conflict
+  -f, --force               peer dependency conflicts only warn, even the project's own
   --prefer-offline          use cached metadata without revalidating it
   --json                    print the result as JSON on stdout
   --timings                 print how long each stage took
@@ -63,6 +65,8 @@ const FLAGS = {
   production: { type: 'boolean' },
   'ignore-scripts': { type: 'boolean' },
   'legacy-peer-deps': { type: 'boolean' },
+  'strict-peer-deps': { type: 'boolean' },
+  force: { type: 'boolean', short: 'f' },
   'prefer-offline': { type: 'boolean' },
   json: { type: 'boolean' },
   timings: { type: 'boolean' },
@@ -121,6 +125,8 @@ function parse(argv) {
   if (omit.size) options.omit = [...omit]
   if (values['ignore-scripts']) options.ignoreScripts = true
   if (values['legacy-peer-deps']) options.legacyPeerDeps = true
+  if (values['strict-peer-deps']) options.strictPeerDeps = true
+  if (values.force) options.force = true
   if (values['prefer-offline']) options.preferOffline = true
   if (options.lockfileOnly && (command === 'prefetch' || command === 'link')) {
     throw new UsageError(`--lockfile-only does not apply to "brisk ${command}"`)
@@ -248,7 +254,9 @@ async function main(argv) {
     if (output.json) {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n')
     } else if (!output.silent) {
-      for (const w of result.warnings || []) process.stderr.write(`brisk WARN ${w}\n`)
+      for (const w of result.warnings || []) {
+        process.stderr.write(w.split('\n').map((line) => `brisk WARN ${line}`.trimEnd()).join('\n') + '\n')
+      }
       process.stdout.write(summary(cmd.command, options, result).join('\n') + '\n')
     }
     if (output.timings && !output.json && !output.silent) process.stdout.write(timingsLine(result.timings) + '\n')

@@ -33,7 +33,7 @@ fn explain_node(tree: &Tree, id: NodeId, out: &mut Vec<String>) {
     out.push(tree.location(id));
     // Like npm, leave out dependents the node does not satisfy (the
     // conflicting peer itself), except the root's.
-    let mut dependents: Vec<String> = tree
+    let mut dependents: Vec<(bool, String)> = tree
         .edges_in(id)
         .into_iter()
         .filter(|&(from, ei)| {
@@ -41,17 +41,19 @@ fn explain_node(tree: &Tree, id: NodeId, out: &mut Vec<String>) {
         })
         .map(|(from, ei)| {
             let e = &tree.nodes[from].edges[ei];
-            format!(
+            let line = format!(
                 "  {}{}@\"{}\" from {}",
                 kind_prefix(e.kind),
                 e.name,
                 e.raw,
                 who(tree, from)
-            )
+            );
+            (from != ROOT, line)
         })
         .collect();
+    // The root project first, then the others in a stable order.
     dependents.sort();
-    out.extend(dependents);
+    out.extend(dependents.into_iter().map(|(_, line)| line));
 }
 
 /// Who depends on node `id`, or nothing for the root.
@@ -110,7 +112,12 @@ pub(super) fn explain(tree: &Tree, from: NodeId, ei: usize, dep: &Package) -> Ve
             None => (dep.id(), edge.name.clone(), edge.raw.clone(), None),
         }
     };
-    out.push(format!("While resolving: {}", who(tree, from)));
+    let resolving = if from == ROOT && !tree.nodes[ROOT].pkg.name.is_empty() {
+        tree.nodes[ROOT].pkg.id()
+    } else {
+        who(tree, from)
+    };
+    out.push(format!("While resolving: {resolving}"));
     match current {
         Some(c) => {
             out.push(format!("Found: {}", tree.nodes[c].pkg.id()));
@@ -145,6 +152,9 @@ pub(super) fn explain(tree: &Tree, from: NodeId, ei: usize, dep: &Package) -> Ve
     if edge.kind.is_peer() {
         explain_dependent(tree, from, &mut out);
     } else {
+        let at = tree.location(from);
+        let sep = if at.is_empty() { "" } else { "/" };
+        out.push(format!("{at}{sep}node_modules/{}", edge.name));
         out.push(format!(
             "  {}{}@\"{}\" from {}",
             kind_prefix(edge.kind),

@@ -345,6 +345,13 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                 }
                 Placement::Conflict => {}
                 Placement::Placed(node) => {
+                    // A replaced copy's other dependents may need their own
+                    // copy now (arborist's needEvaluation).
+                    for (d, i) in self.tree.edges_in(node) {
+                        if d != from && self.tree.is_problem(d, i) {
+                            self.enqueue(d);
+                        }
+                    }
                     (self.on_placed)(&pkg);
                     self.prefetch_deps(node);
                     self.enqueue(node);

@@ -125,14 +125,39 @@ impl Tree {
                 return true;
             }
             match self.nodes[target].children.get(name) {
-                Some(&existing) => crate::spec::Spec::parse(name, raw)
-                    .map(|s| {
-                        let p = &self.nodes[existing].pkg;
-                        s.satisfied_by(&p.name, &p.version)
-                    })
-                    .unwrap_or(true),
+                Some(&existing) => {
+                    crate::spec::Spec::parse(name, raw)
+                        .map(|s| {
+                            let p = &self.nodes[existing].pkg;
+                            s.satisfied_by(&p.name, &p.version)
+                        })
+                        .unwrap_or(true)
+                        || self.can_nest_away(existing, target, None, None)
+                }
                 None => true,
             }
+        })
+    }
+
+    /// arborist's peer-group check in `checkCanPlaceCurrent`: a peer may
+    /// take `current`'s place in `target` when every other dependent on
+    /// `current` is served by `dep` or can get its own copy deeper (its
+    /// deepest nesting target is below `target`). `skip` is the dependent
+    /// whose edge is being placed.
+    fn can_nest_away(
+        &self,
+        current: NodeId,
+        target: NodeId,
+        dep: Option<&Package>,
+        skip: Option<NodeId>,
+    ) -> bool {
+        let name = &self.nodes[current].name;
+        self.edges_in(current).into_iter().all(|(d, ei)| {
+            if Some(d) == skip || dep.is_some_and(|p| self.nodes[d].edges[ei].satisfied_by(p)) {
+                return true;
+            }
+            let deepest = self.deepest_nesting_target(d, name);
+            deepest != target && !self.is_descendant_of(target, deepest)
         })
     }
 
@@ -203,6 +228,9 @@ impl Tree {
             return Can::Conflict;
         }
         if !edge.kind.is_peer() && target == from {
+            return peers_ok(Can::Replace);
+        }
+        if edge.kind.is_peer() && self.can_nest_away(current, target, Some(dep), Some(from)) {
             return peers_ok(Can::Replace);
         }
         Can::Conflict

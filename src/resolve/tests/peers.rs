@@ -36,9 +36,9 @@ fn a_root_dependency_conflict_is_eresolve_unless_forced() {
     assert_eq!(e.code, Code::PeerConflict);
     for want in [
         "ERESOLVE unable to resolve dependency tree",
-        "While resolving: the root project",
+        "While resolving: root@1.0.0",
         "Found: host@1.0.0\nnode_modules/host\n  host@\"^1.0.0\" from the root project",
-        "Could not resolve dependency:\npeer host@\"^2.0.0\" from plugin@1.0.0\n  plugin@\"1\" from the root project",
+        "Could not resolve dependency:\npeer host@\"^2.0.0\" from plugin@1.0.0\nnode_modules/plugin\n  plugin@\"1\" from the root project",
         "--force or --legacy-peer-deps",
     ] {
         assert!(e.message.contains(want), "{want:?} not in:\n{}", e.message);
@@ -56,7 +56,9 @@ fn a_root_dependency_conflict_is_eresolve_unless_forced() {
 #[test]
 fn a_transitive_conflict_warns_unless_strict() {
     let m = registry();
-    let r = run_opts(&m, root(&[("x", "1")], &[]), false, false).unwrap();
+    // The root pins host@1, so x's plugin cannot get host@2 anywhere.
+    let rt = || root(&[("host", "^1.0.0"), ("x", "1")], &[]);
+    let r = run_opts(&m, rt(), false, false).unwrap();
     assert_eq!(
         layout(&r),
         vec![
@@ -70,14 +72,32 @@ fn a_transitive_conflict_warns_unless_strict() {
     for want in [
         "ERESOLVE overriding peer dependency",
         "While resolving: plugin@1.0.0",
-        "Found: host@1.0.0\nnode_modules/host\n  host@\"1\" from x@1.0.0",
+        "Found: host@1.0.0\nnode_modules/host\n  host@\"^1.0.0\" from the root project\n  host@\"1\" from x@1.0.0",
         "peer host@\"^2.0.0\" from plugin@1.0.0\nnode_modules/x/node_modules/plugin\n  plugin@\"1\" from x@1.0.0",
     ] {
         assert!(w.contains(want), "{want:?} not in:\n{w}");
     }
-    let e = run_opts(&m, root(&[("x", "1")], &[]), true, false).unwrap_err();
+    let e = run_opts(&m, rt(), true, false).unwrap_err();
     assert_eq!(e.code, Code::PeerConflict);
     assert!(e.message.contains("--no-strict-peer-deps"), "{}", e.message);
     // --force wins over --strict-peer-deps, as in npm.
-    assert!(run_opts(&m, root(&[("x", "1")], &[]), true, true).is_ok());
+    assert!(run_opts(&m, rt(), true, true).is_ok());
+}
+
+#[test]
+fn a_peer_replaces_a_copy_its_other_dependent_can_nest() {
+    // x wants host@1 and plugin (peer host@^2): npm puts plugin and host@2
+    // at the top and gives x its own host@1, with no conflict.
+    let m = registry();
+    let r = run_opts(&m, root(&[("x", "1")], &[]), false, false).unwrap();
+    assert_eq!(
+        layout(&r),
+        vec![
+            "node_modules/host@2.0.0",
+            "node_modules/plugin@1.0.0",
+            "node_modules/x@1.0.0",
+            "node_modules/x/node_modules/host@1.0.0",
+        ]
+    );
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
 }
