@@ -107,9 +107,16 @@ pub(super) fn explain(tree: &Tree, from: NodeId, ei: usize, dep: &Package) -> Ve
             let p = &tree.nodes[c].pkg;
             (!spec.satisfied_by(&p.name, &p.version)).then(|| (name.clone(), raw.clone(), c))
         });
+        // Or a peer the dependent itself wants another version of.
+        let wanted = || {
+            dep.peer_dependencies
+                .iter()
+                .find(|(name, _)| !dep.peer_is_optional(name) && tree.nodes[from].edge(name).is_some())
+                .map(|(name, raw)| (dep.id(), name.clone(), raw.clone(), None))
+        };
         match blocking {
             Some((name, raw, c)) => (dep.id(), name, raw, Some(c)),
-            None => (dep.id(), edge.name.clone(), edge.raw.clone(), None),
+            None => wanted().unwrap_or((dep.id(), edge.name.clone(), edge.raw.clone(), None)),
         }
     };
     let resolving = if from == ROOT && !tree.nodes[ROOT].pkg.name.is_empty() {
@@ -128,10 +135,14 @@ pub(super) fn explain(tree: &Tree, from: NodeId, ei: usize, dep: &Package) -> Ve
         None => {
             // Nothing installed under that name is visible: an ancestor's
             // own dependency on it blocks every folder.
-            let mut cur = tree.nodes[from].parent;
+            let mut cur = if edge.kind.is_peer() {
+                tree.nodes[from].parent
+            } else {
+                Some(from)
+            };
             while let Some(a) = cur {
                 if let Some(e) = tree.nodes[a].edge(&peer_name) {
-                    if !e.satisfied_by(dep) || e.name != dep.name {
+                    if !e.kind.is_peer() && (!e.satisfied_by(dep) || e.name != dep.name) {
                         out.push(format!(
                             "Found: {}@\"{}\" wanted by {} at {}",
                             e.name,

@@ -330,9 +330,26 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         // #loadPeerSet uses the parent edge).
         let source = from;
         let mine = conflict::is_mine(&self.tree, from, ei);
+        // Peers of pkg that cannot agree with the source's own dependency on
+        // the same name: npm decides this conflict before placing (an error
+        // for the project's own), and places pkg as if the source's version
+        // served the peer; the peer itself is then tried like any other.
+        let mut clashing = if self.tree.nodes[from].edges[ei].kind.is_peer() {
+            Vec::new()
+        } else {
+            self.peer_clashes(from, &pkg).await
+        };
         let mut work = vec![(from, ei, pkg)];
         while let Some((from, ei, pkg)) = work.pop() {
-            let mut placement = self.tree.place_dep(from, ei, pkg.clone());
+            let mut placement = if clashing.is_empty() {
+                self.tree.place_dep(from, ei, pkg.clone())
+            } else {
+                if !self.opts.force && (mine || self.opts.strict_peer_deps) {
+                    return Err(self.peer_conflict_error(from, ei, &pkg));
+                }
+                self.tree.place_dep_ignoring_peers(from, ei, pkg.clone())
+            };
+            clashing.clear();
             if placement == Placement::Conflict {
                 placement = self.peer_conflict(from, ei, &pkg, mine)?;
             }
@@ -358,7 +375,10 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                     // Required peers that the placed node cannot see yet.
                     let mut peers = Vec::new();
                     for (pi, e) in self.tree.nodes[node].edges.iter().enumerate() {
-                        if e.kind == EdgeKind::Peer && self.tree.is_problem(node, pi) {
+                        if e.kind == EdgeKind::Peer
+                            && self.tree.is_problem(node, pi)
+                            && !self.peer_conflicted.contains(&(node, pi))
+                        {
                             peers.push(pi);
                         }
                     }
@@ -387,17 +407,8 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         pkg: &Arc<Package>,
         mine: bool,
     ) -> Result<Placement> {
-        let lines = conflict::explain(&self.tree, from, ei, pkg).join("\n");
         if !self.opts.force && (mine || self.opts.strict_peer_deps) {
-            let flags = if self.opts.strict_peer_deps {
-                "--no-strict-peer-deps, --force, or --legacy-peer-deps"
-            } else {
-                "--force or --legacy-peer-deps"
-            };
-            return Err(Error::new(
-                Code::PeerConflict,
-                format!("ERESOLVE unable to resolve dependency tree\n\n{lines}\n\nFix the upstream dependency conflict, or retry this command with {flags} to accept an incorrect (and potentially broken) dependency resolution."),
-            ));
+            return Err(self.peer_conflict_error(from, ei, pkg));
         }
         if !self.tree.nodes[from].edges[ei].kind.is_peer() {
             // The package goes where it fits by itself; its peer that does
@@ -407,10 +418,65 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                 return Ok(placed);
             }
         }
+        self.warn_peer_conflict(from, ei, pkg);
+        Ok(Placement::Conflict)
+    }
+
+    fn peer_conflict_error(&self, from: NodeId, ei: usize, pkg: &Package) -> Error {
+        let lines = conflict::explain(&self.tree, from, ei, pkg).join("\n");
+        let flags = if self.opts.strict_peer_deps {
+            "--no-strict-peer-deps, --force, or --legacy-peer-deps"
+        } else {
+            "--force or --legacy-peer-deps"
+        };
+        Error::new(
+            Code::PeerConflict,
+            format!("ERESOLVE unable to resolve dependency tree\n\n{lines}\n\nFix the upstream dependency conflict, or retry this command with {flags} to accept an incorrect (and potentially broken) dependency resolution."),
+        )
+    }
+
+    /// npm's "overriding peer dependency": the peer edge stays unmet.
+    fn warn_peer_conflict(&mut self, from: NodeId, ei: usize, pkg: &Package) {
+        let lines = conflict::explain(&self.tree, from, ei, pkg).join("\n");
         self.warnings
             .push(format!("ERESOLVE overriding peer dependency\n{lines}"));
         self.peer_conflicted.insert((from, ei));
-        Ok(Placement::Conflict)
+    }
+
+    /// arborist's #loadPeerSet check: required peers of `pkg` on which
+    /// `source` has its own dependency that no version satisfies together
+    /// with the peer range.
+    async fn peer_clashes(&mut self, source: NodeId, pkg: &Package) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.opts.edges.legacy_peer_deps {
+            return out;
+        }
+        for (name, raw) in &pkg.peer_dependencies {
+            if pkg.peer_is_optional(name) || name == &pkg.name {
+                continue;
+            }
+            let Some(guide) = self.tree.nodes[source].edge(name) else {
+                continue;
+            };
+            if guide.kind.is_peer() {
+                continue;
+            }
+            let guide = guide.spec.clone();
+            let (Ok(peer), Spec::Registry { name: real, .. }) = (Spec::parse(name, raw), &*guide)
+            else {
+                continue;
+            };
+            let Ok(packument) = self.source.packument(real).await else {
+                continue;
+            };
+            let agree = packument.versions.values().any(|m| {
+                guide.satisfied_by(&m.name, &m.version) && peer.satisfied_by(&m.name, &m.version)
+            });
+            if !agree {
+                out.push(name.clone());
+            }
+        }
+        out
     }
 }
 

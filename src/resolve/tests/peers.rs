@@ -56,15 +56,16 @@ fn a_root_dependency_conflict_is_eresolve_unless_forced() {
 #[test]
 fn a_transitive_conflict_warns_unless_strict() {
     let m = registry();
-    // The root pins host@1, so x's plugin cannot get host@2 anywhere.
+    // The root pins host@1, so x's plugin cannot get host@2 anywhere: as in
+    // npm, the plugin is placed as if x's host served it, and warns.
     let rt = || root(&[("host", "^1.0.0"), ("x", "1")], &[]);
     let r = run_opts(&m, rt(), false, false).unwrap();
     assert_eq!(
         layout(&r),
         vec![
             "node_modules/host@1.0.0",
+            "node_modules/plugin@1.0.0",
             "node_modules/x@1.0.0",
-            "node_modules/x/node_modules/plugin@1.0.0",
         ]
     );
     assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
@@ -73,7 +74,7 @@ fn a_transitive_conflict_warns_unless_strict() {
         "ERESOLVE overriding peer dependency",
         "While resolving: plugin@1.0.0",
         "Found: host@1.0.0\nnode_modules/host\n  host@\"^1.0.0\" from the root project\n  host@\"1\" from x@1.0.0",
-        "peer host@\"^2.0.0\" from plugin@1.0.0\nnode_modules/x/node_modules/plugin\n  plugin@\"1\" from x@1.0.0",
+        "peer host@\"^2.0.0\" from plugin@1.0.0\nnode_modules/plugin\n  plugin@\"1\" from x@1.0.0",
     ] {
         assert!(w.contains(want), "{want:?} not in:\n{w}");
     }
