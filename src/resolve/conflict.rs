@@ -96,7 +96,12 @@ pub(super) fn explain(tree: &Tree, from: NodeId, ei: usize, dep: &Package) -> Ve
     // The peer that does not fit: the edge itself, or one of dep's peers.
     let (peer_from, peer_name, peer_raw, current) = if edge.kind.is_peer() {
         let current = tree.resolve(from, &edge.name);
-        (who(tree, from), edge.name.clone(), edge.raw.clone(), current)
+        (
+            who(tree, from),
+            edge.name.clone(),
+            edge.raw.clone(),
+            current,
+        )
     } else {
         let blocking = dep.peer_dependencies.iter().find_map(|(name, raw)| {
             if dep.peer_is_optional(name) {
@@ -111,7 +116,9 @@ pub(super) fn explain(tree: &Tree, from: NodeId, ei: usize, dep: &Package) -> Ve
         let wanted = || {
             dep.peer_dependencies
                 .iter()
-                .find(|(name, _)| !dep.peer_is_optional(name) && tree.nodes[from].edge(name).is_some())
+                .find(|(name, _)| {
+                    !dep.peer_is_optional(name) && tree.nodes[from].edge(name).is_some()
+                })
                 .map(|(name, raw)| (dep.id(), name.clone(), raw.clone(), None))
         };
         match blocking {

@@ -220,7 +220,9 @@ impl Overrides {
                 return r;
             }
             let matches = match Spec::parse(name, raw) {
-                Ok(Spec::Registry { req: Req::Tag(_), .. }) => true,
+                Ok(Spec::Registry {
+                    req: Req::Tag(_), ..
+                }) => true,
                 Ok(Spec::Registry { req, .. }) => {
                     let range = match req {
                         Req::Range(range) => range,
@@ -250,7 +252,12 @@ impl Overrides {
 
     /// The edge data an override changes: (rule, replacement spec and what
     /// it replaced), for a dependency `name@raw` of a node in `set`.
-    pub fn apply(&self, set: RuleId, name: &str, raw: &str) -> (RuleId, Option<(String, Overridden)>) {
+    pub fn apply(
+        &self,
+        set: RuleId,
+        name: &str,
+        raw: &str,
+    ) -> (RuleId, Option<(String, Overridden)>) {
         let rule = self.edge_rule(set, name, raw);
         let replaced = self.replacement(set, rule, name).map(|value| {
             let spec = Spec::parse(name, raw).unwrap_or(Spec::Other { kind: "invalid" });

@@ -158,7 +158,9 @@ fn overriding_a_direct_dependency_is_eoverride() {
 fn lockfile_keeps_the_override_sets_and_goes_stale_when_they_change() {
     let mem = registry();
     let pj = |overrides: &str| {
-        format!(r#"{{"name":"p","version":"1.0.0","dependencies":{{"c":"1","x":"1"}},"overrides":{overrides}}}"#)
+        format!(
+            r#"{{"name":"p","version":"1.0.0","dependencies":{{"c":"1","x":"1"}},"overrides":{overrides}}}"#
+        )
     };
     let (project, r) = resolve_project(&mem, &pj(r#"{"x":{"b":"1.0.0"}}"#));
     let tree = r.unwrap().tree;
@@ -170,7 +172,11 @@ fn lockfile_keeps_the_override_sets_and_goes_stale_when_they_change() {
         .unwrap();
     assert_eq!(in_sync(&lock, &back, &project), Ok(()));
 
-    for changed in [r#"{"x":{"b":"1.1.0"}}"#, r#"{"y":{"b":"1.1.0"}}"#, r#"{"b":"2.0.0"}"#] {
+    for changed in [
+        r#"{"x":{"b":"1.1.0"}}"#,
+        r#"{"y":{"b":"1.1.0"}}"#,
+        r#"{"b":"2.0.0"}"#,
+    ] {
         let project = Project::parse(std::path::Path::new("/p"), &pj(changed)).unwrap();
         let opts = crate::tree::EdgeOptions {
             overrides: project.overrides.clone(),
