@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'E_IO'
   | 'E_GIT'
   | 'E_SCRIPT'
+  | 'E_OVERRIDE'
+  | 'E_PEER_CONFLICT'
 
 /** The error every operation rejects with. */
 export interface BriskError extends Error {
@@ -66,6 +68,14 @@ export interface Options {
   foregroundScripts?: boolean
   /** Ignore peerDependencies, like npm's --legacy-peer-deps. */
   legacyPeerDeps?: boolean
+  /**
+   * Fail with E_PEER_CONFLICT on every peer dependency conflict, like npm's
+   * --strict-peer-deps. Without it, conflicts involving the project's own
+   * dependencies fail and the others warn (npm 7+).
+   */
+  strictPeerDeps?: boolean
+  /** Peer dependency conflicts only warn, even the project's own (npm's --force). */
+  force?: boolean
   /** Use cached metadata without revalidating it when there is some. */
   preferOffline?: boolean
   /**

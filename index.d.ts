@@ -53,6 +53,8 @@ export interface Options {
   foregroundScripts?: boolean
   legacyPeerDeps?: boolean
   strictPeerDeps?: boolean
+  /** npm's `--force`: peer dependency conflicts only warn. */
+  force?: boolean
   preferOffline?: boolean
   /** Remove node_modules first (`brisk ci`). */
   clean?: boolean

@@ -71,6 +71,9 @@ const packages = {
     }
   },
   'peer-missing': { versions: { '1.0.0': v() } },
+  // Wants peer-host@2 itself and peer-plugin (peer peer-host@^1) next to it:
+  // a peer conflict below the root (npm warns and leaves the peer unmet).
+  'peer-clash': { versions: { '1.0.0': v({ dependencies: { 'peer-host': '^2.0.0', 'peer-plugin': '^1.0.0' } }) } },
 
   // Platform binaries the way esbuild/swc ship them.
   'has-native': {

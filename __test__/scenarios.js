@@ -97,6 +97,44 @@ const scenarios = {
     }
   },
 
+  // A peer that a non-root dependent also depends on (another version): npm
+  // puts the plugin and its peer-host@1 at the top and gives peer-clash its
+  // own peer-host@2, with no conflict.
+  'peer-replace': {
+    manifest: { dependencies: { 'peer-clash': '^1.0.0' } },
+    npmTree: {
+      'node_modules/peer-clash': '1.0.0',
+      'node_modules/peer-clash/node_modules/peer-host': '2.0.0',
+      'node_modules/peer-host': '1.0.0',
+      'node_modules/peer-plugin': '1.0.0'
+    }
+  },
+
+  // package.json overrides: nested (leaf only under mid; leaf under deep-b
+  // only when reached from deep-a), a `name@range` key with a `$ref` value
+  // (uses-leaf1's leaf@^1 becomes the root's 2.1.0; mid2's leaf@^2 is not
+  // matched by the key and is served by the root's copy).
+  overrides: {
+    manifest: {
+      dependencies: { mid: '^1.0.0', mid2: '1.0.0', 'deep-a': '^1.0.0', 'uses-leaf1': '^1.0.0', leaf: '2.1.0' },
+      overrides: {
+        mid: { leaf: '2.0.0' },
+        'leaf@^1': '$leaf',
+        'deep-a': { 'deep-b': { leaf: '2.0.0' } }
+      }
+    },
+    npmTree: {
+      'node_modules/deep-a': '1.0.0',
+      'node_modules/deep-b': '1.0.0',
+      'node_modules/deep-b/node_modules/leaf': '2.0.0',
+      'node_modules/leaf': '2.1.0',
+      'node_modules/mid': '1.0.0',
+      'node_modules/mid/node_modules/leaf': '2.0.0',
+      'node_modules/mid2': '1.0.0',
+      'node_modules/uses-leaf1': '1.0.0'
+    }
+  },
+
   // Platform binaries, bins, dev/optional/devOptional flags, install scripts.
   // native-gone is a 404: npm drops it without a trace (no lockfile entry).
   'platform-and-flags': {

@@ -36,6 +36,8 @@ Flags:
   --allow-scripts           run every dependency's install scripts, not only trustedDependencies
   --foreground-scripts      show script output as scripts run (default: only when one fails)
   --legacy-peer-deps        ignore peerDependencies
+  --strict-peer-deps        fail (E_PEER_CONFLICT) on every peer dependency conflict
+  -f, --force               peer dependency conflicts only warn, even the project's own
   --prefer-offline          use cached metadata without revalidating it
   -w, --workspace <name>    only install what these workspaces use (name or folder; repeatable)
   -D, --save-dev            add to devDependencies
@@ -82,6 +84,8 @@ const FLAGS = {
   'allow-scripts': { type: 'boolean' },
   'foreground-scripts': { type: 'boolean' },
   'legacy-peer-deps': { type: 'boolean' },
+  'strict-peer-deps': { type: 'boolean' },
+  force: { type: 'boolean', short: 'f' },
   'prefer-offline': { type: 'boolean' },
   workspace: { type: 'string', short: 'w', multiple: true },
   'save-dev': { type: 'boolean', short: 'D' },
@@ -159,6 +163,8 @@ function parse(argv) {
   if (values['allow-scripts']) options.allowScripts = true
   if (values['foreground-scripts']) options.foregroundScripts = true
   if (values['legacy-peer-deps']) options.legacyPeerDeps = true
+  if (values['strict-peer-deps']) options.strictPeerDeps = true
+  if (values.force) options.force = true
   if (values['prefer-offline']) options.preferOffline = true
   if (values.workspace) options.workspaces = values.workspace
   if (adding) options.add = rest
@@ -301,7 +307,9 @@ async function main(argv) {
     if (output.json) {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n')
     } else if (!output.silent) {
-      for (const w of result.warnings || []) process.stderr.write(`brisk WARN ${w}\n`)
+      for (const w of result.warnings || []) {
+        process.stderr.write(w.split('\n').map((line) => `brisk WARN ${line}`.trimEnd()).join('\n') + '\n')
+      }
       process.stdout.write(summary(cmd.command, options, result).join('\n') + '\n')
     }
     if (output.timings && !output.json && !output.silent) process.stdout.write(timingsLine(result.timings) + '\n')

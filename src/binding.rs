@@ -30,6 +30,8 @@ pub struct Options {
     pub foreground_scripts: Option<bool>,
     pub legacy_peer_deps: Option<bool>,
     pub strict_peer_deps: Option<bool>,
+    /// npm's `--force`: peer dependency conflicts only warn.
+    pub force: Option<bool>,
     pub prefer_offline: Option<bool>,
     /// Remove node_modules first (`brisk ci`).
     pub clean: Option<bool>,
@@ -134,6 +136,7 @@ fn to_call(
         node_path: std::env::current_exe().ok(),
         legacy_peer_deps: o.legacy_peer_deps,
         strict_peer_deps: o.strict_peer_deps,
+        force: o.force,
         prefer_offline: o.prefer_offline.unwrap_or(false),
         clean: o.clean.unwrap_or(false),
         workspaces: o.workspaces.unwrap_or_default(),

@@ -34,6 +34,7 @@ pub struct ConfigOverrides {
     pub cache_dir: Option<PathBuf>,
     pub legacy_peer_deps: Option<bool>,
     pub strict_peer_deps: Option<bool>,
+    pub force: Option<bool>,
     pub omit: Option<Vec<String>>,
     pub ignore_scripts: Option<bool>,
     pub omit_lockfile_registry_resolved: Option<bool>,
@@ -58,6 +59,8 @@ pub struct Config {
     pub cache_dir: PathBuf,
     pub legacy_peer_deps: bool,
     pub strict_peer_deps: bool,
+    /// npm's `force`: peer dependency conflicts warn instead of failing.
+    pub force: bool,
     /// Dependency types to leave out: a subset of `dev`, `optional`, `peer`.
     pub omit: Vec<String>,
     pub ignore_scripts: bool,
@@ -152,6 +155,7 @@ impl Config {
             cache_dir,
             legacy_peer_deps: flag("legacy-peer-deps").unwrap_or(false),
             strict_peer_deps: flag("strict-peer-deps").unwrap_or(false),
+            force: flag("force").unwrap_or(false),
             omit,
             ignore_scripts: flag("ignore-scripts").unwrap_or(false),
             omit_lockfile_registry_resolved: flag("omit-lockfile-registry-resolved")
@@ -250,6 +254,7 @@ impl fmt::Debug for Config {
             .field("cache_dir", &self.cache_dir)
             .field("legacy_peer_deps", &self.legacy_peer_deps)
             .field("strict_peer_deps", &self.strict_peer_deps)
+            .field("force", &self.force)
             .field("omit", &self.omit)
             .field("ignore_scripts", &self.ignore_scripts)
             .field(
@@ -389,6 +394,7 @@ fn override_layer(o: &ConfigOverrides, merged: &mut HashMap<String, Setting>) {
     let flags = [
         ("legacy-peer-deps", o.legacy_peer_deps),
         ("strict-peer-deps", o.strict_peer_deps),
+        ("force", o.force),
         ("ignore-scripts", o.ignore_scripts),
         ("allow-scripts", o.allow_scripts),
         ("foreground-scripts", o.foreground_scripts),

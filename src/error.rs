@@ -37,6 +37,11 @@ pub enum Code {
     Git,
     /// A lifecycle script failed (or could not start).
     Script,
+    /// package.json `overrides` changes a dependency the root declares
+    /// itself (npm's EOVERRIDE).
+    Override,
+    /// A peer dependency conflict npm reports as ERESOLVE.
+    PeerConflict,
 }
 
 impl Code {
@@ -57,6 +62,8 @@ impl Code {
             Code::Io => "E_IO",
             Code::Git => "E_GIT",
             Code::Script => "E_SCRIPT",
+            Code::Override => "E_OVERRIDE",
+            Code::PeerConflict => "E_PEER_CONFLICT",
         }
     }
 }

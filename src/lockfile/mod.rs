@@ -151,6 +151,7 @@ impl Lockfile {
             tree.nodes[id].target = target;
             ids.insert(loc, id);
         }
+        tree.propagate_overrides();
         tree.compute_flags();
         Ok(tree)
     }

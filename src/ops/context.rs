@@ -37,6 +37,7 @@ impl Context {
             cache_dir: o.cache_dir.clone(),
             legacy_peer_deps: o.legacy_peer_deps,
             strict_peer_deps: o.strict_peer_deps,
+            force: o.force,
             omit: o.omit.clone(),
             ignore_scripts: o.ignore_scripts.then_some(true),
             save_exact: o.save_exact,
@@ -109,7 +110,7 @@ impl Context {
     pub fn edge_options(&self) -> EdgeOptions {
         EdgeOptions {
             legacy_peer_deps: self.config.legacy_peer_deps,
-            overrides: Arc::new(self.project.overrides.clone()),
+            overrides: self.project.overrides.clone(),
             root_dir: Arc::new(self.cwd.clone()),
             workspaces: self.workspaces.clone(),
         }

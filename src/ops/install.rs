@@ -106,6 +106,9 @@ pub(super) async fn ideal_tree(
     summary: &mut Summary,
 ) -> Result<Ideal> {
     let o = &call.options;
+    ctx.edge_options()
+        .overrides
+        .check_root(&ctx.root_package(), ctx.config.legacy_peer_deps)?;
     let lock = ctx.read_lockfile()?;
     let mut stale = "there is no package-lock.json".to_string();
     // A v1 lockfile (npm 6) lacks package metadata: resolve again, keeping
@@ -155,6 +158,7 @@ pub(super) async fn ideal_tree(
     let options = ResolveOptions {
         edges: ctx.edge_options(),
         strict_peer_deps: ctx.config.strict_peer_deps,
+        force: ctx.config.force,
         cancel: call.cancel.clone(),
         pick,
         locked: lock

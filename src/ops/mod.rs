@@ -40,6 +40,8 @@ pub struct Options {
     pub node_path: Option<PathBuf>,
     pub legacy_peer_deps: Option<bool>,
     pub strict_peer_deps: Option<bool>,
+    /// npm's `--force`: peer dependency conflicts only warn.
+    pub force: Option<bool>,
     pub prefer_offline: bool,
     /// `brisk ci`: remove node_modules first.
     pub clean: bool,

@@ -221,8 +221,7 @@ pub async fn reify(
         Ok(candidates)
     })
     .await?;
-    summary.added =
-        (plan.link.len() + links.len() - failed.len()).saturating_sub(relinked.len());
+    summary.added = (plan.link.len() + links.len() - failed.len()).saturating_sub(relinked.len());
     let wanted_locs: HashSet<&str> = wanted.iter().map(|(l, _, _)| l.as_str()).collect();
     summary.removed = plan
         .remove

@@ -1,15 +1,17 @@
 //! The project's `package.json`, read as npm reads it.
 
-mod workspaces;
 pub mod edit;
 pub mod request;
+mod workspaces;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use crate::error::{Code, Error, Result};
+use crate::tree::Overrides;
 
 pub use workspaces::{workspace_root, Workspace};
 
@@ -27,8 +29,8 @@ pub struct Project {
     pub dev_dependencies: DepMap,
     pub optional_dependencies: DepMap,
     pub peer_dependencies: DepMap,
-    /// Top-level `overrides` (name → spec, `$name` references resolved).
-    pub overrides: DepMap,
+    /// package.json `overrides` (see [`Overrides`]).
+    pub overrides: Arc<Overrides>,
 }
 
 impl Project {
@@ -82,56 +84,31 @@ impl Project {
             dev_dependencies: deps("devDependencies")?,
             optional_dependencies: deps("optionalDependencies")?,
             peer_dependencies: deps("peerDependencies")?,
-            overrides: DepMap::new(),
+            overrides: Arc::default(),
             raw,
         };
         project.overrides = project.read_overrides()?;
         Ok(project)
     }
 
-    /// npm's top-level overrides: `"name": "spec"`, `"name": {".": "spec"}`
-    /// and `$name` references to the root's own dependency specs. (Nested
-    /// overrides scoped to a parent are not applied yet.)
-    fn read_overrides(&self) -> Result<DepMap> {
-        let mut out = DepMap::new();
-        let Some(Value::Object(map)) = self.raw.get("overrides") else {
-            return Ok(out);
+    /// package.json `overrides` as npm reads them (`name` and `name@range`
+    /// keys, nested rules, `$name` references to the root's own specs,
+    /// resolved as arborist does: dev, optional, prod, then peer).
+    fn read_overrides(&self) -> Result<Arc<Overrides>> {
+        let Some(raw) = self.raw.get("overrides") else {
+            return Ok(Arc::default());
         };
-        for (key, value) in map {
-            if key.is_empty() {
-                continue;
-            }
-            let spec = match value {
-                Value::String(s) => s.as_str(),
-                Value::Object(o) => match o.get(".").and_then(Value::as_str) {
-                    Some(s) => s,
-                    None => continue,
-                },
-                _ => continue,
-            };
-            let spec = match spec.strip_prefix('$') {
-                Some(reference) => self
-                    .dependencies
-                    .get(reference)
-                    .or_else(|| self.dev_dependencies.get(reference))
-                    .or_else(|| self.optional_dependencies.get(reference))
-                    .or_else(|| self.peer_dependencies.get(reference))
-                    .ok_or_else(|| {
-                        Error::new(
-                            Code::Manifest,
-                            format!("override \"{key}\" refers to ${reference}, which is not a dependency of the project"),
-                        )
-                    })?,
-                None => spec,
-            };
-            // `name@range` keys: the name part (the range selector is not applied yet).
-            let name = match key[1..].find('@') {
-                Some(i) => &key[..i + 1],
-                None => key.as_str(),
-            };
-            out.insert(name.to_string(), spec.to_string());
-        }
-        Ok(out)
+        let overrides = Overrides::parse(raw, |name| {
+            [
+                &self.dev_dependencies,
+                &self.optional_dependencies,
+                &self.dependencies,
+                &self.peer_dependencies,
+            ]
+            .into_iter()
+            .find_map(|m| m.get(name).cloned())
+        })?;
+        Ok(Arc::new(overrides))
     }
 
     /// A field of the raw document.

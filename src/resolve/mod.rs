@@ -5,10 +5,11 @@
 //! network replies arrive: packuments are fetched concurrently and ahead of
 //! time, but consumed in this fixed order.
 
+mod conflict;
 mod source;
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use futures_util::future::join_all;
@@ -25,7 +26,11 @@ use crate::tree::{locale_cmp, EdgeKind, EdgeOptions, NodeId, Package, Placement,
 #[derive(Debug, Clone, Default)]
 pub struct ResolveOptions {
     pub edges: EdgeOptions,
+    /// Every peer conflict is an error (`E_PEER_CONFLICT`), not only those
+    /// of the project's own dependencies.
     pub strict_peer_deps: bool,
+    /// npm's `--force`: peer conflicts only warn, even the project's own.
+    pub force: bool,
     /// Versions a previous lockfile had, per package name: when one still
     /// satisfies a range it is kept, so re-resolving a stale lockfile
     /// changes only what package.json changed.
@@ -130,6 +135,8 @@ struct Resolver<'a, S: Source, F: FnMut(&Package)> {
     opts: ResolveOptions,
     queue: BTreeSet<QueueKey>,
     warnings: Vec<String>,
+    /// Peer edges left unmet after a warned conflict (npm's peerConflicted).
+    peer_conflicted: HashSet<(NodeId, usize)>,
     on_placed: F,
     /// Linked folders' packages by path (read once each).
     folders: HashMap<String, Arc<Package>>,
@@ -144,6 +151,9 @@ pub async fn resolve<S: Source, F: FnMut(&Package)>(
     opts: ResolveOptions,
     on_placed: F,
 ) -> Result<Resolution> {
+    opts.edges
+        .overrides
+        .check_root(&root, opts.edges.legacy_peer_deps)?;
     let tree = Tree::new(root, opts.edges.clone());
     let mut r = Resolver {
         tree,
@@ -151,6 +161,7 @@ pub async fn resolve<S: Source, F: FnMut(&Package)>(
         opts,
         queue: BTreeSet::new(),
         warnings: Vec::new(),
+        peer_conflicted: HashSet::new(),
         on_placed,
         folders: HashMap::new(),
     };
@@ -391,6 +402,10 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
     }
 
     async fn build_deps(&mut self, id: NodeId) -> Result<()> {
+        // Dependencies reached through this node inherit its override rules.
+        for changed in self.tree.push_edge_overrides(id) {
+            self.enqueue(changed);
+        }
         let problems = self.tree.problem_edges(id);
         if problems.is_empty() {
             return Ok(());
@@ -406,7 +421,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         let _ = join_all(names.iter().map(|n| self.source.packument(n))).await;
         for ei in problems {
             // An earlier placement may have met this edge already.
-            if !self.tree.is_problem(id, ei) {
+            if !self.tree.is_problem(id, ei) || self.peer_conflicted.contains(&(id, ei)) {
                 continue;
             }
             let Some(pkg) = self.manifest_for(id, ei).await? else {
@@ -423,38 +438,60 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         // a peer's name guides which version the peer gets (arborist's
         // #loadPeerSet uses the parent edge).
         let source = from;
+        let mine = conflict::is_mine(&self.tree, from, ei);
+        // Peers of pkg that cannot agree with the source's own dependency on
+        // the same name: npm decides this conflict before placing (an error
+        // for the project's own), and places pkg as if the source's version
+        // served the peer; the peer itself is then tried like any other.
+        let mut clashing = if self.tree.nodes[from].edges[ei].kind.is_peer() {
+            Vec::new()
+        } else {
+            self.peer_clashes(from, &pkg).await
+        };
         let mut work = vec![(from, ei, pkg)];
         while let Some((from, ei, pkg)) = work.pop() {
-            match self.tree.place_dep(from, ei, pkg.clone()) {
-                Placement::Kept(_) => {}
-                Placement::Conflict => {
-                    let edge = &self.tree.nodes[from].edges[ei];
-                    let msg = format!(
-                        "could not resolve peer dependency {}@{} of {}: a conflicting version is already installed there",
-                        edge.name,
-                        edge.raw,
-                        self.describe(from)
-                    );
-                    if self.opts.strict_peer_deps {
-                        return Err(Error::new(
-                            Code::Manifest,
-                            format!("ERESOLVE {msg}. Run without --strict-peer-deps, or with --legacy-peer-deps."),
-                        ));
-                    }
-                    self.warnings.push(msg);
+            let mut placement = if clashing.is_empty() {
+                self.tree.place_dep(from, ei, pkg.clone())
+            } else {
+                if !self.opts.force && (mine || self.opts.strict_peer_deps) {
+                    return Err(self.peer_conflict_error(from, ei, &pkg));
                 }
+                self.tree.place_dep_ignoring_peers(from, ei, pkg.clone())
+            };
+            clashing.clear();
+            if placement == Placement::Conflict {
+                placement = self.peer_conflict(from, ei, &pkg, mine)?;
+            }
+            match placement {
+                Placement::Kept(kept) => {
+                    let rule = self.tree.nodes[from].edges[ei].overrides;
+                    if self.tree.merge_overrides(kept, rule) {
+                        self.enqueue(kept);
+                    }
+                }
+                Placement::Conflict => {}
                 Placement::Placed(node) if pkg.link => {
                     let path = pkg.resolved.clone().unwrap_or_default();
                     self.add_link_target(node, &path)?;
                 }
                 Placement::Placed(node) => {
+                    // A replaced copy's other dependents may need their own
+                    // copy now (arborist's needEvaluation).
+                    for (d, i) in self.tree.edges_in(node) {
+                        if d != from && self.tree.is_problem(d, i) {
+                            self.enqueue(d);
+                        }
+                    }
                     (self.on_placed)(&pkg);
                     self.prefetch_deps(node);
                     self.enqueue(node);
                     // Required peers that the placed node cannot see yet.
                     let mut peers = Vec::new();
                     for (pi, e) in self.tree.nodes[node].edges.iter().enumerate() {
-                        if e.kind == EdgeKind::Peer && self.tree.is_problem(node, pi) {
+                        if e.kind == EdgeKind::Peer
+                            && self.tree.is_problem(node, pi)
+                            && !self.peer_conflicted.contains(&(node, pi))
+                        {
                             peers.push(pi);
                         }
                     }

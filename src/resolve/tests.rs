@@ -247,3 +247,6 @@ fn aliases_and_cycles() {
     let (_, id) = r.tree.sorted_locations()[1].clone();
     assert_eq!(r.tree.nodes[id].pkg.name, "sw");
 }
+
+mod overrides;
+mod peers;

@@ -4,6 +4,7 @@
 
 pub mod diff;
 mod order;
+mod overrides;
 mod package;
 mod place;
 pub mod select;
@@ -12,9 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use indexmap::IndexMap;
-
 pub use order::locale_cmp;
+pub use overrides::{Overridden, Overrides, RuleId, ROOT_RULE};
 pub use package::{normalize_funding, Package};
 pub use place::Placement;
 
@@ -51,11 +51,21 @@ pub struct Edge {
     pub raw: String,
     pub spec: Arc<Spec>,
     pub kind: EdgeKind,
+    /// The override rule set this edge passes on to its target (`None`
+    /// when the project has no overrides).
+    pub overrides: Option<RuleId>,
+    /// Set when an override replaced the package's own spec (`raw`/`spec`
+    /// then hold the override's).
+    pub overridden: Option<Arc<Overridden>>,
 }
 
 impl Edge {
     pub fn satisfied_by(&self, pkg: &Package) -> bool {
         self.spec.satisfied_by_package(pkg)
+            || self
+                .overridden
+                .as_ref()
+                .is_some_and(|o| o.still_satisfied_by(&pkg.name, &pkg.version))
     }
 }
 
@@ -87,6 +97,8 @@ pub struct Node {
     /// `fs_parent` when the folder is inside the project.
     pub path: Option<String>,
     pub fs_parent: Option<NodeId>,
+    /// The override rule set that applies to this node and below.
+    pub overrides: Option<RuleId>,
 }
 
 impl Node {
@@ -102,9 +114,8 @@ impl Node {
 #[derive(Debug, Clone, Default)]
 pub struct EdgeOptions {
     pub legacy_peer_deps: bool,
-    /// package.json `overrides` (top-level name → spec): every dependency
-    /// on the name below the root uses this spec instead.
-    pub overrides: Arc<IndexMap<String, String>>,
+    /// package.json `overrides`, applied per node through its rule set.
+    pub overrides: Arc<Overrides>,
     /// The project folder (absolute), for `file:` paths.
     pub root_dir: Arc<PathBuf>,
     /// The root's workspaces: (package name, folder relative to the root).
@@ -114,8 +125,21 @@ pub struct EdgeOptions {
 /// Build the edges of a package as arborist does: peers, then prod, then
 /// optional, then (root and linked folders: `base` is Some) dev, then the
 /// root's workspaces; a later kind replaces an earlier one. `base` is the
-/// folder `file:` paths are relative to.
+/// folder `file:` paths are relative to. The root gets the root override
+/// set; other nodes none (see [`edges_with_overrides`]).
 pub fn edges_of(pkg: &Package, is_root: bool, base: Option<&str>, opts: &EdgeOptions) -> Vec<Edge> {
+    let set = (is_root && !opts.overrides.is_empty()).then_some(ROOT_RULE);
+    edges_with_overrides(pkg, is_root, base, opts, set)
+}
+
+/// [`edges_of`] for a node in override set `set`.
+pub fn edges_with_overrides(
+    pkg: &Package,
+    is_root: bool,
+    base: Option<&str>,
+    opts: &EdgeOptions,
+    set: Option<RuleId>,
+) -> Vec<Edge> {
     let mut map: BTreeMap<String, (String, EdgeKind)> = BTreeMap::new();
     if pkg.link {
         return Vec::new();
@@ -148,9 +172,13 @@ pub fn edges_of(pkg: &Package, is_root: bool, base: Option<&str>, opts: &EdgeOpt
     }
     map.into_iter()
         .map(|(name, (mut raw, kind))| {
-            if !is_root {
-                if let Some(o) = opts.overrides.get(&name) {
-                    raw = o.clone();
+            let (mut overrides, mut overridden) = (None, None);
+            if let Some(set) = set {
+                let (rule, replaced) = opts.overrides.apply(set, &name, &raw);
+                overrides = Some(rule);
+                if let Some((value, over)) = replaced {
+                    raw = value;
+                    overridden = Some(Arc::new(over));
                 }
             }
             let spec = Spec::parse(&name, &raw)
@@ -161,6 +189,8 @@ pub fn edges_of(pkg: &Package, is_root: bool, base: Option<&str>, opts: &EdgeOpt
                 raw,
                 spec: Arc::new(spec),
                 kind,
+                overrides,
+                overridden,
             }
         })
         .collect()
@@ -186,6 +216,7 @@ impl Tree {
             targets: HashMap::new(),
         };
         tree.push(String::new(), Arc::new(root), None, Some(""));
+        tree.init_overrides();
         tree
     }
 
@@ -222,6 +253,7 @@ impl Tree {
             target: None,
             path: None,
             fs_parent: None,
+            overrides: None,
         });
         id
     }
@@ -244,7 +276,20 @@ impl Tree {
         }
         node.name = path.rsplit('/').next().unwrap_or(path).to_string();
         self.targets.insert(path.to_string(), id);
+        // A linked folder is under the project's own overrides, like the root.
+        if !self.opts.overrides.is_empty() {
+            self.set_overrides(id, Some(ROOT_RULE));
+        }
         id
+    }
+
+    /// The folder a node's `file:` dependencies are relative to: the root's
+    /// and linked folders' own (None for packages in node_modules).
+    pub fn edge_base(&self, id: NodeId) -> Option<&str> {
+        if id == ROOT {
+            return Some("");
+        }
+        self.nodes[id].path.as_deref()
     }
 
     /// The linked folder at `path`, if the tree has it.

@@ -125,14 +125,39 @@ impl Tree {
                 return true;
             }
             match self.nodes[target].children.get(name) {
-                Some(&existing) => crate::spec::Spec::parse(name, raw)
-                    .map(|s| {
-                        let p = &self.nodes[existing].pkg;
-                        s.satisfied_by(&p.name, &p.version)
-                    })
-                    .unwrap_or(true),
+                Some(&existing) => {
+                    crate::spec::Spec::parse(name, raw)
+                        .map(|s| {
+                            let p = &self.nodes[existing].pkg;
+                            s.satisfied_by(&p.name, &p.version)
+                        })
+                        .unwrap_or(true)
+                        || self.can_nest_away(existing, target, None, None)
+                }
                 None => true,
             }
+        })
+    }
+
+    /// arborist's peer-group check in `checkCanPlaceCurrent`: a peer may
+    /// take `current`'s place in `target` when every other dependent on
+    /// `current` is served by `dep` or can get its own copy deeper (its
+    /// deepest nesting target is below `target`). `skip` is the dependent
+    /// whose edge is being placed.
+    fn can_nest_away(
+        &self,
+        current: NodeId,
+        target: NodeId,
+        dep: Option<&Package>,
+        skip: Option<NodeId>,
+    ) -> bool {
+        let name = &self.nodes[current].name;
+        self.edges_in(current).into_iter().all(|(d, ei)| {
+            if Some(d) == skip || dep.is_some_and(|p| self.nodes[d].edges[ei].satisfied_by(p)) {
+                return true;
+            }
+            let deepest = self.deepest_nesting_target(d, name);
+            deepest != target && !self.is_descendant_of(target, deepest)
         })
     }
 
@@ -143,6 +168,7 @@ impl Tree {
         from: NodeId,
         target: NodeId,
         prefer_dedupe: bool,
+        check_peers: bool,
     ) -> Can {
         let name = edge.name.as_str();
         let current = self.nodes[target].children.get(name).copied();
@@ -156,7 +182,7 @@ impl Tree {
             }
         }
         let peers_ok = |c: Can| {
-            if self.peers_fit(dep, target) {
+            if !check_peers || self.peers_fit(dep, target) {
                 c
             } else {
                 Can::Conflict
@@ -204,12 +230,37 @@ impl Tree {
         if !edge.kind.is_peer() && target == from {
             return peers_ok(Can::Replace);
         }
+        if edge.kind.is_peer() && self.can_nest_away(current, target, Some(dep), Some(from)) {
+            return peers_ok(Can::Replace);
+        }
         Can::Conflict
     }
 
     /// Place `dep` for edge `edge_idx` of node `from`. Peers of the placed
     /// node are the caller's business (they need manifests).
     pub fn place_dep(&mut self, from: NodeId, edge_idx: usize, dep: Arc<Package>) -> Placement {
+        self.place_dep_with(from, edge_idx, dep, true)
+    }
+
+    /// [`Self::place_dep`] where `dep`'s own peers do not block a folder
+    /// (arborist's `canPlaceSelf`, used when a peer conflict is overridden:
+    /// the package goes in and its conflicting peer is left unmet).
+    pub fn place_dep_ignoring_peers(
+        &mut self,
+        from: NodeId,
+        edge_idx: usize,
+        dep: Arc<Package>,
+    ) -> Placement {
+        self.place_dep_with(from, edge_idx, dep, false)
+    }
+
+    fn place_dep_with(
+        &mut self,
+        from: NodeId,
+        edge_idx: usize,
+        dep: Arc<Package>,
+        check_peers: bool,
+    ) -> Placement {
         let edge = self.nodes[from].edges[edge_idx].clone();
         let peer = edge.kind.is_peer();
         let start = if peer {
@@ -226,7 +277,7 @@ impl Tree {
             {
                 continue;
             }
-            match self.can_place(&dep, &edge, from, target, peer) {
+            match self.can_place(&dep, &edge, from, target, peer, check_peers) {
                 Can::Conflict => break,
                 c => chosen = Some((target, c)),
             }
@@ -245,6 +296,8 @@ impl Tree {
             }
             _ => self.add(target, &edge.name, dep),
         };
+        // The placed node inherits the override set of the edge it serves.
+        self.set_overrides(placed, edge.overrides);
         self.prune_dedupable_below(target, &edge.name, placed);
         Placement::Placed(placed)
     }
