@@ -123,7 +123,7 @@ test('platform-and-peers from the public registry', { skip, timeout: 900_000 }, 
 
 const MONOREPO = path.join(__dirname, 'projects', 'monorepo')
 
-test('a workspaces monorepo from the public registry (react, express, lodash, zod, typescript)', { skip: process.env.BRISK_SKIP_REAL === '1' && 'BRISK_SKIP_REAL=1', timeout: 600_000 }, async (t) => {
+test('a workspaces monorepo from the public registry (react, express, lodash, zod, typescript; a nested override; a trusted install script)', { skip: process.env.BRISK_SKIP_REAL === '1' && 'BRISK_SKIP_REAL=1', timeout: 600_000 }, async (t) => {
   const brisk = require('../brisk.js')
   const p = h.project()
   const n = h.project()
@@ -131,7 +131,7 @@ test('a workspaces monorepo from the public registry (react, express, lodash, zo
   h.copyDir(MONOREPO, p.dir)
   h.copyDir(MONOREPO, n.dir)
 
-  await withRetry(() => brisk.install({ cwd: p.dir, cacheDir: p.cache, registry: REGISTRY, env: p.env }))
+  const result = await withRetry(() => brisk.install({ cwd: p.dir, cacheDir: p.cache, registry: REGISTRY, env: p.env }))
   const own = await npmWithRetry(['install', '--package-lock-only', '--ignore-scripts'], { cwd: n.dir, env: n.env, cache: n.cache, registry: REGISTRY })
   assert.equal(own.status, 0, own.stderr)
 
@@ -140,6 +140,18 @@ test('a workspaces monorepo from the public registry (react, express, lodash, zo
     for (const loc of ['', 'packages/web', 'packages/server', 'packages/shared', 'node_modules/@mono/web']) {
       assert.deepEqual(p.lock().packages[loc], n.lock().packages[loc], loc)
     }
+  })
+
+  await t.test('overrides: debug@2 under express gets ms@2.1.3, as in npm', () => {
+    const ms = Object.entries(p.lock().packages).filter(([loc]) => /(^|\/)ms$/.test(loc)).map(([loc, e]) => `${loc}@${e.version}`)
+    assert.ok(ms.some((m) => m.endsWith('@2.1.3')), ms.join(', '))
+    assert.ok(!ms.some((m) => m.endsWith('@2.0.0')), ms.join(', '))
+  })
+
+  await t.test('the trusted esbuild ran its install script; nothing else did', () => {
+    assert.deepEqual(result.scriptsRun, ['esbuild@' + p.json('node_modules/esbuild/package.json').version])
+    const r = spawnSync(p.file('node_modules/.bin/esbuild'), ['--version'], { encoding: 'utf8' })
+    assert.equal(r.status, 0, r.stderr)
   })
 
   await t.test('workspaces work together: require across them, bins', () => {
