@@ -277,7 +277,7 @@ fn workspace_scope(tree: &Tree, names: &[String]) -> Result<Option<Vec<bool>>> {
             })?;
         starts.push(found.0);
     }
-    Ok(Some(select::reachable(tree, &starts)))
+    Ok(Some(tree.reachable(&starts, |_| true)))
 }
 
 /// Record what is installed, for npm (the hidden lockfile) and for the next

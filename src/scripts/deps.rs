@@ -300,16 +300,7 @@ mod tests {
                 json!({"preinstall": "echo boom; exit 7", "postinstall": append("opt")}),
             ),
         ];
-        let runner = Runner {
-            base_env: std::env::vars().collect(),
-            init_cwd: root.path().into(),
-            node_path: None,
-            shell: "sh".into(),
-            npm_config: vec![],
-            foreground: false,
-            jobs: 1,
-            cancel: Default::default(),
-        };
+        let runner = Runner::for_tests(root.path());
         let out = run_dependency_scripts(&runner, &pkgs).await.unwrap();
         let text = std::fs::read_to_string(&log).unwrap();
         assert_eq!(

@@ -33,6 +33,21 @@ pub struct Runner {
 }
 
 impl Runner {
+    /// One script at a time with the process environment, run from `dir`.
+    #[cfg(test)]
+    pub fn for_tests(dir: &std::path::Path) -> Runner {
+        Runner {
+            base_env: std::env::vars().collect(),
+            init_cwd: dir.into(),
+            node_path: None,
+            shell: "sh".into(),
+            npm_config: vec![],
+            foreground: false,
+            jobs: 1,
+            cancel: Default::default(),
+        }
+    }
+
     /// Settings from the effective configuration and the caller's
     /// environment.
     pub fn new(

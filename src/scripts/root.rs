@@ -87,16 +87,7 @@ mod tests {
             "preprepare": add("preprepare"), "postinstall": add("postinstall"),
             "install": add("install"), "preinstall": add("preinstall"), "test": add("test")
         }});
-        let runner = Runner {
-            base_env: std::env::vars().collect(),
-            init_cwd: dir.path().into(),
-            node_path: None,
-            shell: "sh".into(),
-            npm_config: vec![],
-            foreground: false,
-            jobs: 1,
-            cancel: Default::default(),
-        };
+        let runner = Runner::for_tests(dir.path());
         let ran = run_root_scripts(&runner, dir.path(), &manifest)
             .await
             .unwrap();

@@ -457,20 +457,30 @@ impl Tree {
         out
     }
 
-    /// Remove nodes that no edge reaches from the root (extraneous).
-    pub fn prune_unreachable(&mut self) {
+    /// Nodes reachable from `starts` through dependency edges and links (a
+    /// link brings in the folder it points at), entering only nodes that
+    /// `allow` accepts.
+    pub fn reachable(&self, starts: &[NodeId], allow: impl Fn(NodeId) -> bool) -> Vec<bool> {
         let mut seen = vec![false; self.nodes.len()];
-        let mut stack = vec![ROOT];
-        seen[ROOT] = true;
+        for &s in starts {
+            seen[s] = true;
+        }
+        let mut stack = starts.to_vec();
         while let Some(n) = stack.pop() {
-            let targets = self.nodes[n].edges.iter().map(|e| self.resolve(n, &e.name));
-            for to in targets.chain([self.nodes[n].target]).flatten() {
-                if !seen[to] {
+            let deps = self.nodes[n].edges.iter().map(|e| self.resolve(n, &e.name));
+            for to in deps.chain([self.nodes[n].target]).flatten() {
+                if !seen[to] && allow(to) {
                     seen[to] = true;
                     stack.push(to);
                 }
             }
         }
+        seen
+    }
+
+    /// Remove nodes that no edge reaches from the root (extraneous).
+    pub fn prune_unreachable(&mut self) {
+        let seen = self.reachable(&[ROOT], |_| true);
         let dead: Vec<NodeId> = (1..self.nodes.len())
             .filter(|&i| self.nodes[i].alive && !seen[i])
             .collect();

@@ -1,7 +1,7 @@
 //! Which nodes of the ideal tree go on disk: `--omit` and platform checks,
 //! and whatever is only reachable through a skipped node.
 
-use super::{NodeId, Tree, ROOT};
+use super::{Tree, ROOT};
 use crate::platform::Platform;
 
 /// `--omit` choices.
@@ -62,19 +62,7 @@ pub fn select(tree: &Tree, omit: Omit, platform: &Platform) -> (Vec<bool>, Vec<S
         })
         .collect();
     // Only what the root reaches through allowed nodes.
-    let mut included = vec![false; tree.nodes.len()];
-    included[ROOT] = true;
-    let mut stack: Vec<NodeId> = vec![ROOT];
-    while let Some(n) = stack.pop() {
-        let deps = tree.nodes[n].edges.iter().map(|e| tree.resolve(n, &e.name));
-        // A link brings in the folder it points at.
-        for to in deps.chain([tree.nodes[n].target]).flatten() {
-            if allowed[to] && !included[to] {
-                included[to] = true;
-                stack.push(to);
-            }
-        }
-    }
+    let mut included = tree.reachable(&[ROOT], |id| allowed[id]);
     // A nested node needs its folder's owner on disk.
     for (_, id) in tree.sorted_locations() {
         if let Some(p) = tree.nodes[id].parent {
@@ -84,24 +72,4 @@ pub fn select(tree: &Tree, omit: Omit, platform: &Platform) -> (Vec<bool>, Vec<S
         }
     }
     (included, warnings)
-}
-
-/// Nodes reachable from `starts` through dependency edges and links (what
-/// `--workspace` limits an install to).
-pub fn reachable(tree: &Tree, starts: &[NodeId]) -> Vec<bool> {
-    let mut seen = vec![false; tree.nodes.len()];
-    let mut stack = starts.to_vec();
-    for &s in starts {
-        seen[s] = true;
-    }
-    while let Some(n) = stack.pop() {
-        let deps = tree.nodes[n].edges.iter().map(|e| tree.resolve(n, &e.name));
-        for to in deps.chain([tree.nodes[n].target]).flatten() {
-            if !seen[to] {
-                seen[to] = true;
-                stack.push(to);
-            }
-        }
-    }
-    seen
 }
