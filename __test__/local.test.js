@@ -259,3 +259,34 @@ test('git dependencies: resolved to a commit as npm records it, packed as npm pa
   const err = await h.rejection(brisk.install(opts(q)))
   assert.equal(err.code, 'E_NO_MATCHING_VERSION')
 })
+
+test('a git dependency with a prepare script: prepared (devDependencies installed, prepare run) only when trusted', T, async (t) => {
+  const scratch = h.project()
+  t.after(() => scratch.cleanup())
+  const root = scratch.root
+  const work = path.join(root, 'prep-work')
+  const bare = path.join(root, 'preparer.git')
+  fs.mkdirSync(work, { recursive: true })
+  const git = (...args) => {
+    const r = require('node:child_process').spawnSync('git', args, { cwd: work, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } })
+    assert.equal(r.status, 0, r.stderr)
+  }
+  const build = "require('fs').writeFileSync('built.js', 'module.exports = ' + JSON.stringify(require('leaf/package.json').version))"
+  fs.writeFileSync(path.join(work, 'package.json'), JSON.stringify({ name: 'preparer', version: '1.0.0', main: 'built.js', scripts: { prepare: `node -e "${build}"` }, devDependencies: { leaf: '1.0.0' } }, null, 2))
+  fs.writeFileSync(path.join(work, '.gitignore'), 'node_modules\n')
+  git('init', '-q', '-b', 'main')
+  git('add', '-A')
+  git('commit', '-q', '-m', 'init')
+  git('clone', '-q', '--bare', work, bare)
+
+  const spec = `git+file://${bare}`
+  const trusted = h.project({ dependencies: { preparer: spec }, trustedDependencies: ['preparer'] })
+  const untrusted = h.project({ dependencies: { preparer: spec } })
+  t.after(() => { trusted.cleanup(); untrusted.cleanup() })
+  await brisk.install(opts(trusted))
+  assert.equal(h.requireIn(trusted.dir, 'preparer'), '1.0.0', 'built by prepare with its devDependency')
+  assert.ok(!trusted.exists('node_modules/preparer/node_modules'), 'the clone\'s node_modules is not packed')
+  await brisk.install(opts(untrusted))
+  assert.ok(untrusted.exists('node_modules/preparer/package.json'))
+  assert.ok(!untrusted.exists('node_modules/preparer/built.js'), 'not prepared without trust')
+})

@@ -54,6 +54,9 @@ pub struct FetchOptions {
     /// An attempt fails (retryably) when no response or body bytes arrive
     /// for this long (default 30s).
     pub stall_timeout: Duration,
+    /// Prepares a git dependency's clone before packing (None: packed as
+    /// committed).
+    pub git_prepare: Option<crate::git::PrepareHook>,
 }
 
 impl Default for FetchOptions {
@@ -65,6 +68,7 @@ impl Default for FetchOptions {
             auth: None,
             retries: 2,
             stall_timeout: Duration::from_secs(30),
+            git_prepare: None,
         }
     }
 }
@@ -319,7 +323,7 @@ impl Fetcher {
             .tempfile_in(store.tmp_dir())
             .map_err(|e| Error::io(store.tmp_dir().display(), e))?;
         let opts = crate::git::PackOptions {
-            prepare: None,
+            prepare: self.inner.opts.git_prepare.clone(),
             tmp_dir: Some(store.tmp_dir().to_path_buf()),
         };
         let packed = self

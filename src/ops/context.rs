@@ -70,6 +70,14 @@ impl Context {
                 auth: Some(Arc::new(move |t: &Tarball| {
                     auth_config.tarball_auth_header(&t.url, &t.name)
                 })),
+                git_prepare: super::prepare::git_prepare_hook(
+                    call,
+                    crate::scripts::Policy::new(
+                        &project,
+                        config.ignore_scripts,
+                        config.allow_scripts,
+                    ),
+                ),
                 ..Default::default()
             },
         );

@@ -7,6 +7,7 @@ mod context;
 mod install;
 mod link;
 mod prefetch;
+mod prepare;
 mod reify;
 mod scripts;
 mod state;
