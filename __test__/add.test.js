@@ -267,3 +267,23 @@ test('the CLI help lists add and remove flags', () => {
   }
   assert.ok(fs.existsSync(path.join(h.ROOT, 'bin', 'brisk.js')))
 })
+
+describe('brisk add, non-registry specs', () => {
+  test('a folder and a local tarball are named after their package, saved and installed as npm saves them', T, async (t) => {
+    const p = setup(t, { name: 'x', version: '1.0.0' })
+    fs.mkdirSync(p.file('libs/helper'), { recursive: true })
+    fs.writeFileSync(p.file('libs/helper/package.json'), JSON.stringify({ name: 'helper', version: '0.1.0' }))
+    const tgz = Buffer.from(await (await fetch(`${reg.url}strbin/-/strbin-1.0.0.tgz`)).arrayBuffer())
+    fs.writeFileSync(p.file('strbin-1.0.0.tgz'), tgz)
+    const r = await cli(p, ['add', './libs/helper', 'strbin-1.0.0.tgz'])
+    assert.equal(r.status, 0, r.stderr)
+    assert.deepEqual(p.json('package.json').dependencies, { helper: 'file:libs/helper', strbin: 'file:strbin-1.0.0.tgz' })
+    assert.equal(fs.readlinkSync(p.file('node_modules/helper')), '../libs/helper')
+    assert.equal(p.json('node_modules/strbin/package.json').version, '1.0.0')
+    assert.equal(p.lock().packages['node_modules/strbin'].resolved, 'file:strbin-1.0.0.tgz')
+
+    const bad = await cli(p, ['add', './nowhere'])
+    assert.notEqual(bad.status, 0)
+    assert.match(bad.stderr, /E_MANIFEST|E_NOT_FOUND/)
+  })
+})

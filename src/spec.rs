@@ -303,6 +303,10 @@ fn non_registry_kind(raw: &str) -> Option<&'static str> {
     if raw.starts_with('.') || raw.starts_with('/') || raw.starts_with("~/") {
         return Some("file");
     }
+    // `x-1.0.0.tgz`: npm-package-arg reads a tarball file name as a file.
+    if is_tarball_path(raw) && !raw.contains(' ') {
+        return Some("file");
+    }
     // `user/repo` GitHub shorthand (no spaces, one slash, not a range).
     if !raw.starts_with('@')
         && raw.matches('/').count() == 1

@@ -19,8 +19,10 @@ use crate::project::edit::{Manifest, SaveType};
 use crate::project::request::Request;
 use crate::project::Project;
 use crate::registry::{pick_version_with, PickOptions};
+use crate::spec::Spec;
 use crate::tree::{Package, ROOT};
 
+use super::background::tarball_manifest;
 use super::context::Context;
 use super::install::Ideal;
 use super::{Options, Summary};
@@ -61,11 +63,21 @@ pub(super) async fn prepare(ctx: &mut Context, o: &Options) -> Result<Edit> {
         // `brisk remove name@1` removes `name`, like npm.
         saved.remove(&Request::parse(arg)?.name);
     }
-    let requests = o
-        .add
-        .iter()
-        .map(|a| Request::parse(a))
-        .collect::<Result<Vec<_>>>()?;
+    let mut requests = Vec::with_capacity(o.add.len());
+    for arg in &o.add {
+        // A bare `x-1.0.0.tgz` is a file, as npm-package-arg reads it.
+        let parsed = match Spec::parse("", arg) {
+            Ok(Spec::File { .. }) => Err(Error::new(Code::Unsupported, "a tarball")),
+            _ => Request::parse(arg),
+        };
+        requests.push(match parsed {
+            Ok(r) => r,
+            Err(e) if e.code == Code::Unsupported => {
+                Request::parse(&name_bare(ctx, arg, e).await?)?
+            }
+            Err(e) => return Err(e),
+        });
+    }
     if let Some(r) = requests
         .iter()
         .find(|r| Some(&r.name) == ctx.project.name.as_ref())
@@ -111,6 +123,42 @@ pub(super) async fn prepare(ctx: &mut Context, o: &Options) -> Result<Edit> {
         save: ctx.config.save,
         warnings: saved.warnings,
     })
+}
+
+/// `brisk add ../x`, `brisk add github:u/r`, `brisk add https://…/x.tgz`:
+/// like npm, name the dependency after the package found there
+/// (`x@file:../x`). `unnamed` is the error for anything else.
+async fn name_bare(ctx: &Context, arg: &str, unnamed: Error) -> Result<String> {
+    let spec = Spec::parse("", arg)?.rebase("", &ctx.cwd);
+    let name = match &spec {
+        Spec::Directory { path } => Project::load(&ctx.cwd.join(path))?.name,
+        Spec::File { path } => {
+            let url = format!("file://{}", ctx.cwd.join(path).display());
+            package_name(tarball_manifest(&ctx.fetcher, &url).await?.0)
+        }
+        Spec::Url { url } => package_name(tarball_manifest(&ctx.fetcher, url).await?.0),
+        Spec::Git { raw } => {
+            let git = crate::git::parse(raw).ok_or(unnamed)?;
+            let sha = crate::git::resolve(&git).await?;
+            let url = git.resolved_url(&sha);
+            package_name(tarball_manifest(&ctx.fetcher, &url).await?.0)
+        }
+        _ => return Err(unnamed),
+    };
+    let name = name.ok_or_else(|| {
+        Error::new(
+            Code::Manifest,
+            format!("cannot add {arg}: the package there has no name"),
+        )
+    })?;
+    Ok(match spec {
+        Spec::Directory { path } | Spec::File { path } => format!("{name}@file:{path}"),
+        _ => format!("{name}@{arg}"),
+    })
+}
+
+fn package_name(manifest: serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    manifest.get("name")?.as_str().map(str::to_string)
 }
 
 /// The version each registry request gets (fetched concurrently).

@@ -85,24 +85,32 @@ impl Source for RegistrySource<'_> {
     }
 
     async fn tarball_manifest(&self, url: &str) -> Result<(Map<String, Value>, String)> {
-        let fetched = self
-            .fetcher
-            .ensure(Tarball {
-                name: "tarball".into(),
-                version: url.to_string(),
-                url: url.to_string(),
-                integrity: None,
-            })
-            .await?;
-        let path = fetched.package.dir.join("package.json");
-        let bad = |why: String| Error::new(Code::Tarball, format!("the tarball {url} {why}"));
-        let text = tokio::fs::read_to_string(&path)
-            .await
-            .map_err(|e| bad(format!("has no readable package.json ({e})")))?;
-        match serde_json::from_str(&text) {
-            Ok(Value::Object(map)) => Ok((map, fetched.integrity)),
-            _ => Err(bad("has a package.json that is not a JSON object".into())),
-        }
+        tarball_manifest(&self.fetcher, url).await
+    }
+}
+
+/// The package.json inside the tarball at `url` (fetched into the cache
+/// first) and the tarball's integrity.
+pub async fn tarball_manifest(
+    fetcher: &Fetcher,
+    url: &str,
+) -> Result<(Map<String, Value>, String)> {
+    let fetched = fetcher
+        .ensure(Tarball {
+            name: "tarball".into(),
+            version: url.to_string(),
+            url: url.to_string(),
+            integrity: None,
+        })
+        .await?;
+    let path = fetched.package.dir.join("package.json");
+    let bad = |why: String| Error::new(Code::Tarball, format!("the tarball {url} {why}"));
+    let text = tokio::fs::read_to_string(&path)
+        .await
+        .map_err(|e| bad(format!("has no readable package.json ({e})")))?;
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(map)) => Ok((map, fetched.integrity)),
+        _ => Err(bad("has a package.json that is not a JSON object".into())),
     }
 }
 
