@@ -161,6 +161,21 @@ const packages = {
     }
   },
 
+  // bundleDependencies: leaf@2.0.0 (and its own dependency-free files) ships
+  // inside the tarball; npm installs it from there, never from the registry.
+  bundler: {
+    versions: {
+      '1.0.0': v({
+        dependencies: { leaf: '^2.0.0', 'uses-leaf1': '^1.0.0' },
+        bundleDependencies: ['leaf'],
+        extraEntries: [
+          { path: 'package/node_modules/leaf/package.json', content: JSON.stringify({ name: 'leaf', version: '2.0.0', license: 'MIT', main: 'index.js' }) },
+          { path: 'package/node_modules/leaf/index.js', content: "module.exports = { name: 'leaf', version: '2.0.0', bundled: true }\n" }
+        ]
+      })
+    }
+  },
+
   // Packages tests put faults on (see Registry#fault).
   flaky: { versions: { '1.0.0': v() } },
   slow: { versions: { '1.0.0': v() } },

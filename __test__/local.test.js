@@ -290,3 +290,25 @@ test('a git dependency with a prepare script: prepared (devDependencies installe
   assert.ok(untrusted.exists('node_modules/preparer/package.json'))
   assert.ok(!untrusted.exists('node_modules/preparer/built.js'), 'not prepared without trust')
 })
+
+test('bundleDependencies: installed as the tarball ships them (inBundle), never from the registry; the same lockfile as npm', T, async (t) => {
+  const manifest = { dependencies: { bundler: '1.0.0', leaf: '^1.0.0' } }
+  const p = h.project(manifest)
+  const n = h.project(manifest)
+  t.after(() => { p.cleanup(); n.cleanup() })
+  reg.clearLog()
+  await brisk.install(opts(p))
+  assert.ok(!reg.requests.some((r) => r.kind === 'tarball' && /leaf-2\./.test(r.url)), 'the bundled leaf@2 is not downloaded')
+  const ni = await h.npm(['install', '--ignore-scripts'], { cwd: n.dir, env: n.env, cache: n.cache, registry: reg.url })
+  assert.equal(ni.status, 0, ni.stderr)
+  assert.equal(p.read('package-lock.json'), n.read('package-lock.json'))
+  assert.deepEqual(h.installedTree(p.dir), h.installedTree(n.dir))
+  assert.match(p.read('node_modules/bundler/node_modules/leaf/index.js'), /bundled: true/)
+  const ls = await h.npm(['ls', '--all'], { cwd: p.dir, env: p.env, cache: p.cache, registry: reg.url })
+  assert.equal(ls.status, 0, ls.stdout + ls.stderr)
+  // From the lockfile, with node_modules gone.
+  fs.rmSync(p.file('node_modules'), { recursive: true })
+  const again = await brisk.install(opts(p))
+  assert.equal(again.lockfileWritten, false)
+  assert.match(p.read('node_modules/bundler/node_modules/leaf/index.js'), /bundled: true/)
+})

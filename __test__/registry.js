@@ -32,7 +32,8 @@ const CORGI_FIELDS = [
 function manifestOf(name, version, def) {
   const m = { name, version, description: `${name} test fixture`, main: 'index.js' }
   for (const key of ['license', 'bin', 'dependencies', 'optionalDependencies', 'peerDependencies',
-    'peerDependenciesMeta', 'os', 'cpu', 'libc', 'engines', 'scripts', 'config', 'deprecated']) {
+    'peerDependenciesMeta', 'os', 'cpu', 'libc', 'engines', 'scripts', 'config', 'deprecated',
+    'bundleDependencies']) {
     if (def[key] !== undefined) m[key] = def[key]
   }
   return m

@@ -77,6 +77,7 @@ pub fn entry_to_package(name: &str, e: &Map<String, Value>) -> Result<Package, S
         has_shrinkwrap: e.get("hasShrinkwrap").and_then(Value::as_bool) == Some(true),
         workspaces: e.get("workspaces").cloned(),
         link: false,
+        in_bundle: e.get("inBundle").and_then(Value::as_bool) == Some(true),
     })
 }
 
@@ -184,6 +185,9 @@ pub fn package_to_entry(
         if !(omit_resolved && registry) {
             out.insert("resolved".into(), Value::String(r.clone()));
         }
+    }
+    if p.in_bundle {
+        out.insert("inBundle".into(), Value::Bool(true));
     }
     if flags.peer {
         out.insert("peer".into(), Value::Bool(true));

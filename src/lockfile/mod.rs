@@ -184,7 +184,8 @@ pub fn in_sync(lock: &Lockfile, tree: &Tree, project: &Project) -> std::result::
         same_dependencies(&lock.packages[path], &folder, &format!("{path}'s"))?;
     }
     for (id, node) in tree.nodes.iter().enumerate() {
-        if !node.alive || tree.is_external(id) {
+        // Bundled packages are as their parent's tarball ships them.
+        if !node.alive || tree.is_external(id) || node.pkg.in_bundle {
             continue;
         }
         for e in &node.edges {

@@ -11,7 +11,9 @@ use serde_json::{Map, Value};
 use crate::cancel::CancelToken;
 use crate::error::{Code, Error, Result};
 use crate::fetch::{Fetcher, Tarball};
+use crate::tree::Package;
 use dashmap::DashSet;
+use std::path::PathBuf;
 
 use crate::registry::{pick_version_with, Packument, PickOptions, RegistryClient};
 use crate::resolve::Source;
@@ -64,8 +66,10 @@ pub struct RegistrySource<'a> {
     pub pick: PickOptions,
     /// Names already looked ahead at (each once).
     pub seen: Arc<DashSet<String>>,
-    /// For tarball (`file:`, URL) dependencies.
+    /// For tarball (`file:`, URL) dependencies and bundled ones.
     pub fetcher: Fetcher,
+    /// The project folder (`file:` paths are relative to it).
+    pub cwd: PathBuf,
 }
 
 impl Source for RegistrySource<'_> {
@@ -86,6 +90,22 @@ impl Source for RegistrySource<'_> {
 
     async fn tarball_manifest(&self, url: &str) -> Result<(Map<String, Value>, String)> {
         tarball_manifest(&self.fetcher, url).await
+    }
+
+    async fn package_dir(&self, pkg: &Package) -> Result<PathBuf> {
+        let url = super::context::resolved_url(pkg, &self.cwd).ok_or_else(|| {
+            Error::new(Code::Lockfile, format!("{} has no tarball URL", pkg.id()))
+        })?;
+        let fetched = self
+            .fetcher
+            .ensure(Tarball {
+                name: pkg.name.clone(),
+                version: pkg.version.clone(),
+                url,
+                integrity: pkg.integrity.clone(),
+            })
+            .await?;
+        Ok(fetched.package.dir)
     }
 }
 

@@ -158,11 +158,7 @@ impl Context {
     /// The download for a package; lockfiles written with
     /// `omit-lockfile-registry-resolved` have no URL, so build the registry's.
     pub fn tarball(&self, p: &Package) -> Tarball {
-        let url = match p.resolved.as_deref().and_then(|r| r.strip_prefix("file:")) {
-            Some(path) => Some(format!("file://{}", self.cwd.join(path).display())),
-            None => p.resolved.clone(),
-        };
-        let url = url.unwrap_or_else(|| {
+        let url = resolved_url(p, &self.cwd).unwrap_or_else(|| {
             let registry = self.config.registry_for(&p.name);
             let short = p.name.rsplit('/').next().unwrap_or(&p.name);
             format!("{registry}{}/-/{short}-{}.tgz", p.name, p.version)
@@ -174,4 +170,14 @@ impl Context {
             integrity: p.integrity.clone(),
         }
     }
+}
+
+/// Where `p` is fetched from, by its `resolved` (`file:` paths are relative
+/// to the project folder `cwd`); None when the lockfile left it out.
+pub fn resolved_url(p: &Package, cwd: &std::path::Path) -> Option<String> {
+    let resolved = p.resolved.as_deref()?;
+    Some(match resolved.strip_prefix("file:") {
+        Some(path) => format!("file://{}", cwd.join(path).display()),
+        None => resolved.to_string(),
+    })
 }

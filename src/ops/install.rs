@@ -152,6 +152,7 @@ pub(super) async fn ideal_tree(
         pick: pick.clone(),
         seen: Default::default(),
         fetcher: ctx.fetcher.clone(),
+        cwd: ctx.cwd.clone(),
     };
     let platform = Platform::current();
     let mut placed = 0usize;

@@ -93,6 +93,8 @@ pub async fn reify(
     let policy = ctx.script_policy();
     let pending_before = crate::scripts::pending::read(&cwd);
     let relinked = scripts::relink_pending(tree, &wanted, &mut plan, &pending_before, &policy);
+    // Bundled packages come with their parent's files.
+    plan.link.retain(|&id| !tree.nodes[id].pkg.in_bundle);
     // Links need no download: they become symlinks.
     let (links, packages): (Vec<NodeId>, Vec<NodeId>) =
         plan.link.iter().partition(|&&id| tree.nodes[id].pkg.link);

@@ -104,6 +104,7 @@ pub fn package_from_manifest(m: &Manifest) -> Package {
             Some(json!(m.bundle_dependencies))
         },
         link: false,
+        in_bundle: false,
     }
 }
 
@@ -360,6 +361,38 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         Ok(Arc::new(pkg))
     }
 
+    /// A package that bundles dependencies ships them in its tarball: they
+    /// join the tree from there (npm's inBundle), never from the registry,
+    /// and are not built further.
+    async fn add_bundled(&mut self, node: NodeId) -> Result<()> {
+        let pkg = self.tree.nodes[node].pkg.clone();
+        let bundles = match &pkg.bundle_dependencies {
+            Some(Value::Array(a)) => !a.is_empty(),
+            Some(Value::Bool(b)) => *b,
+            _ => false,
+        };
+        if !bundles {
+            return Ok(());
+        }
+        let dir = self.source.package_dir(&pkg).await?;
+        let mut found = Vec::new();
+        read_bundled(&dir.join("node_modules"), &mut Vec::new(), &mut found);
+        for (names, bundled) in found {
+            let mut parent = node;
+            for name in &names[..names.len() - 1] {
+                match self.tree.nodes[parent].children.get(name) {
+                    Some(&c) => parent = c,
+                    None => break,
+                }
+            }
+            let name = &names[names.len() - 1];
+            if !self.tree.nodes[parent].children.contains_key(name) {
+                self.tree.add(parent, name, Arc::new(bundled));
+            }
+        }
+        Ok(())
+    }
+
     /// After a link is placed: the folder it points at joins the tree, and
     /// (inside the project) gets its dependencies built.
     fn add_link_target(&mut self, link: NodeId, path: &str) -> Result<()> {
@@ -483,6 +516,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                         }
                     }
                     (self.on_placed)(&pkg);
+                    self.add_bundled(node).await?;
                     self.prefetch_deps(node);
                     self.enqueue(node);
                     // Required peers that the placed node cannot see yet.
@@ -509,6 +543,62 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         }
         Ok(())
     }
+}
+
+/// The packages in a tarball's `node_modules` (scoped ones included,
+/// nested ones after their parent), as `(folder names from the bundling
+/// package down, package)`.
+fn read_bundled(
+    nm: &std::path::Path,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<(Vec<String>, Package)>,
+) {
+    let Ok(entries) = std::fs::read_dir(nm) else {
+        return;
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    for name in names {
+        if name.starts_with('@') {
+            let Ok(scoped) = std::fs::read_dir(nm.join(&name)) else {
+                continue;
+            };
+            let mut subs: Vec<String> = scoped
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().map(|s| format!("{name}/{s}")))
+                .collect();
+            subs.sort();
+            for sub in subs {
+                read_one_bundled(nm, sub, prefix, out);
+            }
+        } else {
+            read_one_bundled(nm, name, prefix, out);
+        }
+    }
+}
+
+fn read_one_bundled(
+    nm: &std::path::Path,
+    name: String,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<(Vec<String>, Package)>,
+) {
+    let dir = nm.join(&name);
+    let Ok(project) = crate::project::Project::load(&dir) else {
+        return;
+    };
+    let mut pkg = Package::from_project(&project);
+    pkg.dev_dependencies.clear();
+    pkg.workspaces = None;
+    pkg.in_bundle = true;
+    prefix.push(name);
+    out.push((prefix.clone(), pkg));
+    read_bundled(&dir.join("node_modules"), prefix, out);
+    prefix.pop();
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::error::{Code, Error, Result};
 use crate::registry::Packument;
+use crate::tree::Package;
+use std::path::PathBuf;
 
 pub trait Source {
     /// The packument of `name` (memoized by the implementation).
@@ -24,6 +26,12 @@ pub trait Source {
         url: &str,
     ) -> impl Future<Output = Result<(Map<String, Value>, String)>> {
         let msg = format!("cannot fetch {url} here");
+        async move { Err(Error::new(Code::Unsupported, msg)) }
+    }
+    /// The unpacked contents of `pkg`'s tarball (for the dependencies it
+    /// bundles), fetching it into the cache on the way.
+    fn package_dir(&self, pkg: &Package) -> impl Future<Output = Result<PathBuf>> {
+        let msg = format!("cannot fetch {} here", pkg.id());
         async move { Err(Error::new(Code::Unsupported, msg)) }
     }
 }

@@ -36,6 +36,9 @@ pub struct Package {
     /// A symlink to a folder (`file:` folders, workspaces): `resolved` is
     /// the folder, relative to the project root.
     pub link: bool,
+    /// Shipped inside its parent's tarball (`bundleDependencies`): never
+    /// fetched or linked on its own.
+    pub in_bundle: bool,
 }
 
 /// npm writes `funding` as objects: a bare URL string becomes `{url}`.
