@@ -93,8 +93,14 @@ pub async fn reify(
     let policy = ctx.script_policy();
     let pending_before = crate::scripts::pending::read(&cwd);
     let relinked = scripts::relink_pending(tree, &wanted, &mut plan, &pending_before, &policy);
-    // Bundled packages come with their parent's files.
+    // Bundled packages come with their parent's files (and go with them).
     plan.link.retain(|&id| !tree.nodes[id].pkg.in_bundle);
+    let bundled: HashSet<&str> = wanted
+        .iter()
+        .filter(|(_, id, _)| tree.nodes[*id].pkg.in_bundle)
+        .map(|(l, _, _)| l.as_str())
+        .collect();
+    plan.remove.retain(|l| !bundled.contains(l.as_str()));
     // Links need no download: they become symlinks.
     let (links, packages): (Vec<NodeId>, Vec<NodeId>) =
         plan.link.iter().partition(|&&id| tree.nodes[id].pkg.link);
