@@ -1,23 +1,44 @@
-//! The on-disk packument cache: `<cache>/packuments/<escaped name>.json`.
+//! The on-disk packument cache, in batch files:
+//! `<cache>/packuments/v2/<time>-<pid>-<n>.batch`.
 //!
-//! File format: line 1 is a small JSON header ([`CacheMeta`]: format version,
-//! URL, ETag, Last-Modified), the rest is the packument as
-//! [`Packument`](super::Packument) serializes it (only the fields brisk uses,
-//! so much smaller than the registry document). Keeping the header on its own
-//! line lets a revalidation read the ETag without parsing the packument; the
-//! body is parsed only on a 304 or an offline read.
+//! Each client appends what it fetches to one batch file of its own and
+//! renames it into place when it goes away, instead of writing one file per
+//! package: creating thousands of small files (inode allocation, directory
+//! locks) cost a cold ant-design resolve 3.3 s of system CPU on ext4, against
+//! 1.3 s now (and 0.9 s of wall time in the A/B runs). Readers take, per
+//! package, the entry of the newest batch that has it; only the newest
+//! [`KEEP`] batches are kept.
+//!
+//! A batch is the entries, then an index (JSON: name → `[offset, length]`),
+//! then the index length (8 bytes, little endian) and [`MAGIC`]. An entry is
+//! a small JSON header line ([`CacheMeta`]: format version, URL, ETag,
+//! Last-Modified) followed by the packument as
+//! [`Packument`](super::Packument) serializes it (only the fields brisk uses).
+//! Keeping the header on its own line lets a revalidation read the ETag
+//! without parsing the packument. A batch is written to a temp file and
+//! renamed, so readers see whole batches or none; anything unreadable is a
+//! miss.
 
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
 use super::packument::Packument;
 
-/// Bumped whenever the cached packument shape changes; older files are misses.
+/// Bumped whenever the cached packument shape changes; older entries are
+/// misses.
 const FORMAT: u32 = 1;
+/// The last bytes of every batch file.
+const MAGIC: &[u8; 8] = b"BRISKPC2";
+/// Batch files kept after a write (newest first).
+const KEEP: usize = 4;
 
-/// The first line of a cache file.
+/// The first line of a cache entry.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CacheMeta {
     pub v: u32,
@@ -29,96 +50,308 @@ pub struct CacheMeta {
     pub last_modified: Option<String>,
 }
 
-/// A cache file read from disk, body not yet parsed.
+/// A cache entry read from disk, body not yet parsed.
 pub struct CacheEntry {
     pub meta: CacheMeta,
     body: Vec<u8>,
 }
 
 impl CacheEntry {
-    /// Parses the cached packument (None if the file is corrupt).
+    /// Parses the cached packument (None if the entry is corrupt).
     pub fn packument(&self) -> Option<Packument> {
         Packument::from_slice(&self.body).ok()
     }
 }
 
-/// `<dir>/packuments/<name with '/' as %2f>.json`.
-pub fn path_for(dir: &Path, name: &str) -> PathBuf {
-    dir.join("packuments")
-        .join(format!("{}.json", name.replace('/', "%2f")))
+/// Where a name's newest entry is: (batch file, offset, length).
+type Index = HashMap<String, (usize, u64, u64)>;
+
+/// The packument cache of one registry client.
+pub struct DiskCache {
+    dir: PathBuf,
+    /// The batch files and the merged index, read on first lookup.
+    index: OnceLock<(Vec<PathBuf>, Index)>,
+    /// The batch being written: entries are appended as they arrive (no
+    /// memory held), the index and the rename come at [`DiskCache::flush`].
+    batch: Mutex<Option<Batch>>,
 }
 
-/// Reads a cache entry for `url`; any problem (missing, corrupt, another
-/// format or URL) is a miss.
-pub fn read(path: &Path, url: &str) -> Option<CacheEntry> {
-    let bytes = std::fs::read(path).ok()?;
-    let nl = bytes.iter().position(|&b| b == b'\n')?;
-    let meta: CacheMeta = serde_json::from_slice(&bytes[..nl]).ok()?;
-    if meta.v != FORMAT || meta.url != url {
+struct Batch {
+    tmp: PathBuf,
+    stem: String,
+    file: std::fs::File,
+    index: HashMap<String, (u64, u64)>,
+    len: u64,
+}
+
+impl DiskCache {
+    /// The cache under `<cache_dir>/packuments/v2`.
+    pub fn new(cache_dir: &Path) -> DiskCache {
+        DiskCache {
+            dir: cache_dir.join("packuments").join("v2"),
+            index: OnceLock::new(),
+            batch: Mutex::new(None),
+        }
+    }
+
+    /// The entry for `name` fetched from `url`; any problem (missing,
+    /// corrupt, another format or URL) is a miss.
+    pub fn read(&self, name: &str, url: &str) -> Option<CacheEntry> {
+        let (files, index) = self.index.get_or_init(|| load_index(&self.dir));
+        let &(file, offset, len) = index.get(name)?;
+        let f = std::fs::File::open(&files[file]).ok()?;
+        let mut bytes = vec![0; usize::try_from(len).ok()?];
+        f.read_exact_at(&mut bytes, offset).ok()?;
+        let nl = bytes.iter().position(|&b| b == b'\n')?;
+        let meta: CacheMeta = serde_json::from_slice(&bytes[..nl]).ok()?;
+        if meta.v != FORMAT || meta.url != url {
+            return None;
+        }
+        bytes.drain(..=nl);
+        Some(CacheEntry { meta, body: bytes })
+    }
+
+    /// Append a freshly fetched packument to this client's batch.
+    pub fn add(
+        &self,
+        name: &str,
+        url: &str,
+        etag: Option<String>,
+        last_modified: Option<String>,
+        packument: &Packument,
+    ) -> std::io::Result<()> {
+        let meta = CacheMeta {
+            v: FORMAT,
+            url: url.to_string(),
+            etag,
+            last_modified,
+        };
+        let mut buf = serde_json::to_vec(&meta)?;
+        buf.push(b'\n');
+        serde_json::to_writer(&mut buf, packument)?;
+        let mut batch = self.batch.lock().expect("not poisoned");
+        if batch.is_none() {
+            *batch = Some(self.start_batch()?);
+        }
+        let b = batch.as_mut().expect("just started");
+        if let Err(e) = b.file.write_all(&buf) {
+            // Offsets are unknown from here: give this batch up.
+            if let Some(b) = batch.take() {
+                let _ = std::fs::remove_file(&b.tmp);
+            }
+            return Err(e);
+        }
+        b.index.insert(name.to_string(), (b.len, buf.len() as u64));
+        b.len += buf.len() as u64;
+        Ok(())
+    }
+
+    fn start_batch(&self) -> std::io::Result<Batch> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        std::fs::create_dir_all(&self.dir)?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let stem = format!(
+            "{nanos:024}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let tmp = self.dir.join(format!(".{stem}.tmp"));
+        let file = std::fs::File::create(&tmp)?;
+        Ok(Batch {
+            tmp,
+            stem,
+            file,
+            index: HashMap::new(),
+            len: 0,
+        })
+    }
+
+    /// Finish this client's batch (index, footer, rename into place), then
+    /// drop the batches past the newest [`KEEP`]. Nothing added: nothing
+    /// written.
+    pub fn flush(&self) -> std::io::Result<()> {
+        let Some(b) = self.batch.lock().expect("not poisoned").take() else {
+            return Ok(());
+        };
+        let result = finish_batch(&b)
+            .and_then(|()| std::fs::rename(&b.tmp, self.dir.join(format!("{}.batch", b.stem))));
+        if result.is_err() {
+            let _ = std::fs::remove_file(&b.tmp);
+        }
+        result?;
+        for old in batch_files(&self.dir).into_iter().skip(KEEP) {
+            let _ = std::fs::remove_file(old);
+        }
+        remove_stale_temps(&self.dir);
+        Ok(())
+    }
+}
+
+impl Drop for DiskCache {
+    /// What a client fetched reaches the disk even if nobody flushed (a
+    /// failed write only costs a refetch next time).
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+fn finish_batch(b: &Batch) -> std::io::Result<()> {
+    let index = serde_json::to_vec(&b.index)?;
+    let mut f = &b.file;
+    f.write_all(&index)?;
+    f.write_all(&(index.len() as u64).to_le_bytes())?;
+    f.write_all(MAGIC)
+}
+
+/// Temp files of batches whose writer died (a day old or more).
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let day = std::time::Duration::from_secs(24 * 3600);
+    for e in entries.flatten() {
+        let path = e.path();
+        let stale = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > day);
+        if stale && path.extension().is_some_and(|x| x == "tmp") {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// The batch files in `dir`, newest first.
+fn batch_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "batch"))
+        .collect();
+    files.sort_by(|a, b| b.file_name().cmp(&a.file_name()));
+    files
+}
+
+/// Every batch's index, newest entry per name winning.
+fn load_index(dir: &Path) -> (Vec<PathBuf>, Index) {
+    let files = batch_files(dir);
+    let mut index = Index::new();
+    for (i, path) in files.iter().enumerate() {
+        for (name, (offset, len)) in read_batch_index(path).unwrap_or_default() {
+            index.entry(name).or_insert((i, offset, len));
+        }
+    }
+    (files, index)
+}
+
+fn read_batch_index(path: &Path) -> Option<HashMap<String, (u64, u64)>> {
+    let f = std::fs::File::open(path).ok()?;
+    let size = f.metadata().ok()?.len();
+    let mut tail = [0u8; 16];
+    f.read_exact_at(&mut tail, size.checked_sub(16)?).ok()?;
+    if &tail[8..] != MAGIC {
         return None;
     }
-    let mut body = bytes;
-    body.drain(..=nl);
-    Some(CacheEntry { meta, body })
-}
-
-/// Writes a cache entry atomically (temp file + rename).
-pub fn write(
-    path: &Path,
-    url: &str,
-    etag: Option<String>,
-    last_modified: Option<String>,
-    packument: &Packument,
-) -> std::io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let meta = CacheMeta {
-        v: FORMAT,
-        url: url.to_string(),
-        etag,
-        last_modified,
-    };
-    let mut buf = serde_json::to_vec(&meta)?;
-    buf.push(b'\n');
-    serde_json::to_writer(&mut buf, packument)?;
-    let dir = path.parent().expect("cache path has a parent");
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("p"),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = std::fs::write(&tmp, &buf).and_then(|_| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let len = u64::from_le_bytes(tail[..8].try_into().ok()?);
+    let start = size.checked_sub(16)?.checked_sub(len)?;
+    let mut bytes = vec![0; usize::try_from(len).ok()?];
+    f.read_exact_at(&mut bytes, start).ok()?;
+    let index: HashMap<String, (u64, u64)> = serde_json::from_slice(&bytes).ok()?;
+    // An entry must lie before the index.
+    index
+        .values()
+        .all(|&(o, l)| o.checked_add(l).is_some_and(|end| end <= start))
+        .then_some(index)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn round_trip_and_misses() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = path_for(dir.path(), "@s/pkg");
-        assert!(path.ends_with("packuments/@s%2fpkg.json"));
-        let p = Packument {
-            name: "@s/pkg".into(),
+    fn pkg(name: &str) -> Packument {
+        Packument {
+            name: name.into(),
             ..Default::default()
-        };
-        write(&path, "http://r/@s%2fpkg", Some("\"e1\"".into()), None, &p).unwrap();
-        let e = read(&path, "http://r/@s%2fpkg").unwrap();
-        assert_eq!(e.meta.etag.as_deref(), Some("\"e1\""));
-        assert_eq!(e.packument().unwrap(), p);
+        }
+    }
+
+    #[test]
+    fn round_trip_newest_wins_and_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "http://r/@s%2fpkg";
+        {
+            let c = DiskCache::new(dir.path());
+            c.add("@s/pkg", url, Some("\"e1\"".into()), None, &pkg("@s/pkg"))
+                .unwrap();
+            c.add("other", "http://r/other", None, None, &pkg("other"))
+                .unwrap();
+        } // dropped: flushed
+        {
+            let c = DiskCache::new(dir.path());
+            c.add("@s/pkg", url, Some("\"e2\"".into()), None, &pkg("@s/pkg"))
+                .unwrap();
+            c.flush().unwrap();
+        }
+        let c = DiskCache::new(dir.path());
+        let e = c.read("@s/pkg", url).unwrap();
+        assert_eq!(
+            e.meta.etag.as_deref(),
+            Some("\"e2\""),
+            "the newest batch wins"
+        );
+        assert_eq!(e.packument().unwrap(), pkg("@s/pkg"));
         assert!(
-            read(&path, "http://other/@s%2fpkg").is_none(),
+            c.read("other", "http://r/other").is_some(),
+            "older batches still serve"
+        );
+        assert!(
+            c.read("@s/pkg", "http://other/@s%2fpkg").is_none(),
             "other registry"
         );
-        std::fs::write(&path, b"garbage").unwrap();
-        assert!(read(&path, "http://r/@s%2fpkg").is_none());
-        let leftovers = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
-        assert_eq!(leftovers, 1, "no temp files left behind");
+        assert!(c.read("missing", url).is_none());
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("packuments/v2"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(
+            files.len(),
+            2,
+            "one file per batch, no temp files: {files:?}"
+        );
+    }
+
+    #[test]
+    fn corrupt_batches_are_misses_and_old_ones_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..KEEP + 2 {
+            let c = DiskCache::new(dir.path());
+            c.add(&format!("p{i}"), "u", None, None, &pkg("p")).unwrap();
+            c.flush().unwrap();
+        }
+        let v2 = dir.path().join("packuments/v2");
+        assert_eq!(batch_files(&v2).len(), KEEP);
+        assert!(
+            DiskCache::new(dir.path()).read("p0", "u").is_none(),
+            "dropped"
+        );
+        assert!(DiskCache::new(dir.path())
+            .read(&format!("p{}", KEEP + 1), "u")
+            .is_some());
+        // A truncated batch is ignored, the others still serve.
+        let newest = &batch_files(&v2)[0];
+        let bytes = std::fs::read(newest).unwrap();
+        std::fs::write(newest, &bytes[..bytes.len() - 3]).unwrap();
+        let c = DiskCache::new(dir.path());
+        assert!(c.read(&format!("p{}", KEEP + 1), "u").is_none());
+        assert!(c.read(&format!("p{}", KEEP), "u").is_some());
+        std::mem::forget(c); // nothing to flush; keep the test's files as they are
     }
 }

@@ -14,7 +14,7 @@ mod cache;
 mod packument;
 mod pick;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -99,7 +99,8 @@ pub struct RegistryClient {
 struct Inner {
     config: Arc<Config>,
     http: reqwest::Client,
-    cache_dir: PathBuf,
+    /// Packuments on disk (written in one batch when the client goes away).
+    disk: cache::DiskCache,
     memo: DashMap<String, Memo>,
     prefer_offline: AtomicBool,
     offline: AtomicBool,
@@ -114,13 +115,14 @@ struct Inner {
 pub const MAX_REQUESTS: usize = 16;
 
 impl RegistryClient {
-    /// A client over `http` that caches under `<cache_dir>/packuments/`.
+    /// A client over `http` that caches under `<cache_dir>/packuments/`
+    /// (what it fetched is written when its last clone is dropped).
     pub fn new(config: Arc<Config>, http: reqwest::Client, cache_dir: &Path) -> RegistryClient {
         RegistryClient {
             inner: Arc::new(Inner {
                 config,
                 http,
-                cache_dir: cache_dir.to_path_buf(),
+                disk: cache::DiskCache::new(cache_dir),
                 memo: DashMap::new(),
                 prefer_offline: AtomicBool::new(false),
                 offline: AtomicBool::new(false),
@@ -185,10 +187,9 @@ impl RegistryClient {
     async fn load(&self, name: &str) -> Result<Arc<Packument>> {
         validate_name(name)?;
         let url = self.packument_url(name);
-        let path = cache::path_for(&self.inner.cache_dir, name);
         let mut cached = {
-            let (path, url) = (path.clone(), url.clone());
-            blocking(move || cache::read(&path, &url))
+            let (inner, name, url) = (self.inner.clone(), name.to_string(), url.clone());
+            blocking(move || inner.disk.read(&name, &url))
                 .await
                 .map(Arc::new)
         };
@@ -334,12 +335,11 @@ impl RegistryClient {
                     continue;
                 }
             };
-            let path = cache::path_for(&self.inner.cache_dir, name);
-            let url_owned = url.to_string();
+            let (inner, name, url_owned) = (self.inner.clone(), name.to_string(), url.to_string());
             let parsed = blocking(move || {
                 let p = Packument::from_slice(&body)?;
                 // A failed cache write only costs a refetch next time.
-                let _ = cache::write(&path, &url_owned, etag, last_modified, &p);
+                let _ = inner.disk.add(&name, &url_owned, etag, last_modified, &p);
                 Ok::<_, serde_json::Error>(p)
             })
             .await;
