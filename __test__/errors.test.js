@@ -2,7 +2,7 @@
 // Failures a user can cause: each rejects with a stable err.code, a message
 // that names the culprit, and leaves the user's files as they were.
 
-const { test, before, after, beforeEach } = require('node:test')
+const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -12,18 +12,7 @@ const { startRegistry, TAMPER_MARKER } = require('./registry.js')
 const h = require('./helpers.js')
 
 const T = { timeout: 60_000 }
-let reg
-before(async () => { reg = await startRegistry() })
-after(async () => { await reg.close() })
-beforeEach(() => reg.reset())
-
-const opts = (p, extra = {}) => ({ cwd: p.dir, cacheDir: p.cache, registry: reg.url, env: p.env, ...extra })
-
-function setup(t, manifest, extra) {
-  const p = h.project(manifest, extra)
-  t.after(() => p.cleanup())
-  return p
-}
+const { reg, opts, setup } = h.localRegistry()
 
 async function expectCode(promise, code) {
   const err = await h.rejection(promise)

@@ -251,7 +251,37 @@ async function rejection(promise) {
   }
 }
 
+/**
+ * The local test registry for one test file: started before its tests,
+ * reset before each, closed after. `reg` forwards to the running registry;
+ * `opts(p)` are install options against it; `setup(t, manifest)` is a
+ * project removed when the test ends.
+ */
+function localRegistry () {
+  const { before, after, beforeEach } = require('node:test')
+  const { startRegistry } = require('./registry.js')
+  let current
+  before(async () => { current = await startRegistry() })
+  after(async () => { await current.close() })
+  beforeEach(() => current.reset())
+  const reg = new Proxy({}, {
+    get: (_, key) => {
+      const v = current[key]
+      return typeof v === 'function' ? v.bind(current) : v
+    },
+    set: (_, key, value) => { current[key] = value; return true }
+  })
+  const opts = (p, extra = {}) => ({ cwd: p.dir, cacheDir: p.cache, registry: current.url, env: p.env, ...extra })
+  const setup = (t, manifest, extra) => {
+    const p = project(manifest, extra)
+    t.after(() => p.cleanup())
+    return p
+  }
+  return { reg, opts, setup }
+}
+
 module.exports = {
+  localRegistry,
   ROOT, CLI, cleanEnv, project, copyDir, run, npm, cli, cliSync, nodeEval, requireIn,
   installedTree, lockVersions, lockEntries, LOCK_FIELDS, snapshot, listFiles, filesContaining, rejection
 }

@@ -2,29 +2,17 @@
 // brisk.install() against the local registry: what lands on disk, what the
 // lockfile says, what the network saw, and what a second run does.
 
-const { test, before, after, beforeEach } = require('node:test')
+const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const { spawnSync } = require('node:child_process')
 const brisk = require('../brisk.js')
-const { startRegistry } = require('./registry.js')
 const { scenarios } = require('./scenarios.js')
 const h = require('./helpers.js')
 
 const T = { timeout: 60_000 }
-let reg
-before(async () => { reg = await startRegistry() })
-after(async () => { await reg.close() })
-beforeEach(() => reg.reset())
-
-const opts = (p, extra = {}) => ({ cwd: p.dir, cacheDir: p.cache, registry: reg.url, env: p.env, ...extra })
-
-function setup(t, manifest, extra) {
-  const p = h.project(manifest, extra)
-  t.after(() => p.cleanup())
-  return p
-}
+const { reg, opts, setup } = h.localRegistry()
 
 function assertResultShape(r) {
   for (const k of ['added', 'removed', 'reused', 'downloaded', 'bytes', 'packages']) {

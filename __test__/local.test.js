@@ -5,18 +5,15 @@
 // and npm ci accept brisk's result), plus what a user notices: symlinks,
 // require(), the up-to-date path, errors.
 
-const { test, before, after } = require('node:test')
+const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const brisk = require('../brisk.js')
-const { startRegistry } = require('./registry.js')
 const h = require('./helpers.js')
 
 const T = { timeout: 120_000 }
-let reg
-before(async () => { reg = await startRegistry() })
-after(async () => { await reg.close() })
+const { reg, opts } = h.localRegistry()
 
 function writeJson(p, rel, obj) {
   fs.mkdirSync(path.dirname(p.file(rel)), { recursive: true })
@@ -50,7 +47,6 @@ async function monorepo() {
   return p
 }
 
-const opts = (p, extra = {}) => ({ cwd: p.dir, cacheDir: p.cache, registry: reg.url, env: p.env, ...extra })
 
 test('workspaces, file: folders and tarballs: the same lockfile and node_modules as npm', T, async (t) => {
   const p = await monorepo()

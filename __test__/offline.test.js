@@ -2,7 +2,7 @@
 // The cache: prefetch fills it from a lockfile, link builds node_modules from
 // it without the network, install reuses it, metadata is revalidated.
 
-const { test, before, after, beforeEach } = require('node:test')
+const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const { spawnSync } = require('node:child_process')
@@ -12,18 +12,7 @@ const { scenarios } = require('./scenarios.js')
 const h = require('./helpers.js')
 
 const T = { timeout: 60_000 }
-let reg
-before(async () => { reg = await startRegistry() })
-after(async () => { await reg.close() })
-beforeEach(() => reg.reset())
-
-const opts = (p, extra = {}) => ({ cwd: p.dir, cacheDir: p.cache, registry: reg.url, env: p.env, ...extra })
-
-function setup(t, manifest, extra) {
-  const p = h.project(manifest, extra)
-  t.after(() => p.cleanup())
-  return p
-}
+const { reg, opts, setup } = h.localRegistry()
 
 /** A project with a lockfile (written by brisk with lockfileOnly) and an empty cache. */
 async function lockedProject(t, scenario) {

@@ -4,27 +4,15 @@
 // optional packages dropped), private copies (the cache never changes) and
 // the up-to-date fast path (nothing runs twice).
 
-const { test, before, after, beforeEach } = require('node:test')
+const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const brisk = require('../brisk.js')
-const { startRegistry } = require('./registry.js')
 const h = require('./helpers.js')
 
 const T = { timeout: 60_000 }
-let reg
-before(async () => { reg = await startRegistry() })
-after(async () => { await reg.close() })
-beforeEach(() => reg.reset())
-
-const opts = (p, extra = {}) => ({ cwd: p.dir, cacheDir: p.cache, registry: reg.url, env: p.env, ...extra })
-
-function setup(t, manifest, extra) {
-  const p = h.project(manifest, extra)
-  t.after(() => p.cleanup())
-  return p
-}
+const { reg, opts, setup } = h.localRegistry()
 
 const ran = (p, name) => p.exists('node_modules', name, 'postinstall-ran')
 

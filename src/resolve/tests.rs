@@ -65,22 +65,27 @@ fn root(deps: &[(&str, &str)], dev: &[(&str, &str)]) -> Package {
     }
 }
 
-fn run(mem: &Mem, root: Package, legacy: bool) -> Resolution {
+/// Resolve `root` from `mem` with `opts`, on a runtime of its own.
+fn resolve_with(mem: &Mem, root: Package, opts: ResolveOptions) -> Result<Resolution> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    rt.block_on(resolve(
-        root,
+    rt.block_on(resolve(root, mem, opts, |_| {}))
+}
+
+fn run(mem: &Mem, root: Package, legacy: bool) -> Resolution {
+    let edges = crate::tree::EdgeOptions {
+        legacy_peer_deps: legacy,
+        ..Default::default()
+    };
+    resolve_with(
         mem,
+        root,
         ResolveOptions {
-            edges: crate::tree::EdgeOptions {
-                legacy_peer_deps: legacy,
-                ..Default::default()
-            },
+            edges,
             ..Default::default()
         },
-        |_| {},
-    ))
+    )
     .unwrap()
 }
 

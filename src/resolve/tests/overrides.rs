@@ -7,9 +7,6 @@ use crate::project::Project;
 /// The project, its root package and the resolution (or the error).
 fn resolve_project(mem: &Mem, package_json: &str) -> (Project, Result<Resolution>) {
     let project = Project::parse(std::path::Path::new("/p"), package_json).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
     let opts = ResolveOptions {
         edges: crate::tree::EdgeOptions {
             overrides: project.overrides.clone(),
@@ -17,7 +14,7 @@ fn resolve_project(mem: &Mem, package_json: &str) -> (Project, Result<Resolution
         },
         ..Default::default()
     };
-    let r = rt.block_on(resolve(Package::from_project(&project), mem, opts, |_| {}));
+    let r = resolve_with(mem, Package::from_project(&project), opts);
     (project, r)
 }
 

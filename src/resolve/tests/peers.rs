@@ -4,19 +4,12 @@
 use super::*;
 
 fn run_opts(mem: &Mem, root: Package, strict: bool, force: bool) -> Result<Resolution> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    rt.block_on(resolve(
-        root,
-        mem,
-        ResolveOptions {
-            strict_peer_deps: strict,
-            force,
-            ..Default::default()
-        },
-        |_| {},
-    ))
+    let opts = ResolveOptions {
+        strict_peer_deps: strict,
+        force,
+        ..Default::default()
+    };
+    resolve_with(mem, root, opts)
 }
 
 fn registry() -> Mem {
