@@ -42,7 +42,7 @@ pub type AuthFn = Arc<dyn Fn(&Tarball) -> Option<String> + Send + Sync>;
 /// Scheduler settings. Build with `FetchOptions { .., ..Default::default() }`.
 #[derive(Clone)]
 pub struct FetchOptions {
-    /// Concurrent downloads (default `registry::MAX_REQUESTS`).
+    /// Concurrent downloads (default `registry::MAX_DOWNLOADS`).
     pub max_downloads: usize,
     /// Concurrent extractions on the blocking pool (default: CPU count).
     pub max_extracts: usize,
@@ -62,7 +62,7 @@ pub struct FetchOptions {
 impl Default for FetchOptions {
     fn default() -> Self {
         FetchOptions {
-            max_downloads: crate::registry::MAX_REQUESTS,
+            max_downloads: crate::registry::MAX_DOWNLOADS,
             max_extracts: std::thread::available_parallelism().map_or(4, |n| n.get()),
             cancel: CancelToken::new(),
             auth: None,
