@@ -233,11 +233,16 @@ fn parse_shortcut(body: &str) -> Option<Hosted> {
     let path = path.trim_start_matches('/');
     let (user, project) = path.rsplit_once('/')?;
     let project = project.strip_suffix(".git").unwrap_or(project);
-    if user.is_empty()
-        || user.starts_with('@')
-        || project.is_empty()
-        || (host != Host::Gitlab && user.contains('/'))
-    {
+    if user.starts_with('@') {
+        return None;
+    }
+    hosted(host, user, project)
+}
+
+/// A hosted repository, if `user` and `project` are valid for `host` (only
+/// gitlab has nested groups).
+fn hosted(host: Host, user: &str, project: &str) -> Option<Hosted> {
+    if user.is_empty() || project.is_empty() || (host != Host::Gitlab && user.contains('/')) {
         return None;
     }
     Some(Hosted {
@@ -271,15 +276,7 @@ fn parse_scp(body: &str) -> Option<Hosted> {
     }
     let (user, project) = path.rsplit_once('/')?;
     let project = project.strip_suffix(".git").unwrap_or(project);
-    if user.is_empty() || project.is_empty() || (host != Host::Gitlab && user.contains('/')) {
-        return None;
-    }
-    Some(Hosted {
-        host,
-        user: user.to_string(),
-        project: project.to_string(),
-        auth: None,
-    })
+    hosted(host, user, project)
 }
 
 /// npm-package-arg's scp-style `git+ssh://user@host:path` (a required user,

@@ -130,20 +130,21 @@ pub(super) async fn prepare(ctx: &mut Context, o: &Options) -> Result<Edit> {
 /// (`x@file:../x`). `unnamed` is the error for anything else.
 async fn name_bare(ctx: &Context, arg: &str, unnamed: Error) -> Result<String> {
     let spec = Spec::parse("", arg)?.rebase("", &ctx.cwd);
-    let name = match &spec {
-        Spec::Directory { path } => Project::load(&ctx.cwd.join(path))?.name,
-        Spec::File { path } => {
-            let url = format!("file://{}", ctx.cwd.join(path).display());
-            package_name(tarball_manifest(&ctx.fetcher, &url).await?.0)
-        }
-        Spec::Url { url } => package_name(tarball_manifest(&ctx.fetcher, url).await?.0),
+    // Where the package's tarball is (a folder is read in place).
+    let url = match &spec {
+        Spec::Directory { .. } => None,
+        Spec::File { path } => Some(format!("file://{}", ctx.cwd.join(path).display())),
+        Spec::Url { url } => Some(url.clone()),
         Spec::Git { raw } => {
             let git = crate::git::parse(raw).ok_or(unnamed)?;
-            let sha = crate::git::resolve(&git).await?;
-            let url = git.resolved_url(&sha);
-            package_name(tarball_manifest(&ctx.fetcher, &url).await?.0)
+            Some(git.resolved_url(&crate::git::resolve(&git).await?))
         }
         _ => return Err(unnamed),
+    };
+    let name = match (url, &spec) {
+        (Some(url), _) => package_name(tarball_manifest(&ctx.fetcher, &url).await?.0),
+        (None, Spec::Directory { path }) => Project::load(&ctx.cwd.join(path))?.name,
+        (None, _) => None,
     };
     let name = name.ok_or_else(|| {
         Error::new(

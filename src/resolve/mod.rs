@@ -353,9 +353,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
     async fn tarball_package(&self, url: &str, resolved: String) -> Result<Arc<Package>> {
         let (manifest, integrity) = self.source.tarball_manifest(url).await?;
         let project = crate::project::Project::from_map(std::path::Path::new(url), manifest)?;
-        let mut pkg = Package::from_project(&project);
-        pkg.dev_dependencies.clear();
-        pkg.workspaces = None;
+        let mut pkg = Package::from_dependency(&project);
         pkg.resolved = Some(resolved);
         pkg.integrity = Some(integrity);
         Ok(Arc::new(pkg))
@@ -591,9 +589,7 @@ fn read_one_bundled(
     let Ok(project) = crate::project::Project::load(&dir) else {
         return;
     };
-    let mut pkg = Package::from_project(&project);
-    pkg.dev_dependencies.clear();
-    pkg.workspaces = None;
+    let mut pkg = Package::from_dependency(&project);
     pkg.in_bundle = true;
     prefix.push(name);
     out.push((prefix.clone(), pkg));

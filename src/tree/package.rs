@@ -65,6 +65,15 @@ impl Package {
         format!("{}@{}", self.name, self.version)
     }
 
+    /// A dependency's package.json (from a tarball, or bundled in one): like
+    /// [`Package::from_project`] without what only a project root has.
+    pub fn from_dependency(p: &crate::project::Project) -> Package {
+        let mut pkg = Package::from_project(p);
+        pkg.dev_dependencies.clear();
+        pkg.workspaces = None;
+        pkg
+    }
+
     /// The symlink package that points at the folder `path` holding `self`.
     pub fn link_to(&self, path: &str) -> Package {
         Package {
