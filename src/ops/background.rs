@@ -64,7 +64,7 @@ pub struct RegistrySource<'a> {
     pub client: RegistryClient,
     pub background: &'a Background,
     pub pick: PickOptions,
-    /// Names already looked ahead at (each once).
+    /// `name@range` pairs already looked ahead at (each once).
     pub seen: Arc<DashSet<String>>,
     /// For tarball (`file:`, URL) dependencies and bundled ones.
     pub fetcher: Fetcher,
@@ -142,7 +142,9 @@ fn look_ahead(
     name: String,
     wanted: String,
 ) {
-    if !seen.insert(name.clone()) {
+    // Each range once: a second range of a name may pick another version
+    // with other dependencies (the packument itself is fetched once).
+    if !seen.insert(format!("{name}@{wanted}")) {
         return;
     }
     let cancel = background.cancel.clone();
@@ -157,11 +159,20 @@ fn look_ahead(
         let Ok(manifest) = pick_version_with(&packument, &wanted, &pick) else {
             return;
         };
+        // Optional peers are only used when something else brings them in:
+        // fetching them (and what they depend on) ahead was 652 needless
+        // packuments, 77 MB, in ant-design's resolve.
+        let peers = manifest.peer_dependencies.iter().filter(|(dep, _)| {
+            !manifest
+                .peer_dependencies_meta
+                .get(*dep)
+                .is_some_and(|m| m.optional)
+        });
         let deps = manifest
             .dependencies
             .iter()
             .chain(&manifest.optional_dependencies)
-            .chain(&manifest.peer_dependencies);
+            .chain(peers);
         for (dep, range) in deps {
             if let Spec::Registry { name, wanted, .. } =
                 Spec::parse(dep, range).unwrap_or(Spec::Other { kind: "invalid" })

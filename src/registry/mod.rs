@@ -8,7 +8,8 @@
 //!
 //! Note on this registry (measured): it returns the *full* document for the
 //! abbreviated `Accept` header too, without `ETag`/`Last-Modified` and
-//! without compression. The parser keeps only the fields brisk needs.
+//! without compression. A [`Packument`] indexes its versions and parses a
+//! manifest only when asked for it.
 
 mod cache;
 mod packument;
@@ -349,9 +350,11 @@ impl RegistryClient {
             };
             let (inner, name, url_owned) = (self.inner.clone(), name.to_string(), url.to_string());
             let parsed = blocking(move || {
-                let p = Packument::from_slice(&body)?;
+                let p = Packument::from_bytes(body.clone())?;
                 // A failed cache write only costs a refetch next time.
-                let _ = inner.disk.add(&name, &url_owned, etag, last_modified, &p);
+                let _ = inner
+                    .disk
+                    .add(&name, &url_owned, etag, last_modified, &body);
                 Ok::<_, serde_json::Error>(p)
             })
             .await;

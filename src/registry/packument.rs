@@ -1,35 +1,67 @@
 //! The packument model: only the fields an installer (and npm's lockfile)
-//! needs, parsed leniently.
+//! needs, parsed leniently and lazily.
 //!
 //! Packuments can be megabytes (this registry returns full documents even for
-//! the abbreviated `Accept` header), so the parser walks the JSON once and
-//! skips every field it does not know with `IgnoredAny`. Odd shapes in old
+//! the abbreviated `Accept` header), so a document is walked once to index
+//! its versions, skipping every other field with `IgnoredAny`, and a
+//! version's manifest is parsed only when asked for. Odd shapes in old
 //! packages (`engines` as an array, `license` as an object, non-string
-//! dependency values, `bin` as a string) never fail the whole document: the
-//! bad value is dropped or normalized.
-//!
-//! The same (de)serialization is used for the on-disk cache: [`Packument`]
-//! serializes to a small packument in registry field names, which parses back
-//! to an equal value.
+//! dependency values, `bin` as a string) never fail a manifest: the bad
+//! value is dropped or normalized.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
 
 use indexmap::IndexMap;
+use nodejs_semver::Version;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// A package document: all versions of one package.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Parsing is lazy: [`Packument::from_bytes`] keeps the document and indexes
+/// where each version's manifest lies in it; a manifest is parsed the first
+/// time it is asked for. A resolve looks at one or two versions of most
+/// packuments, and building every version's [`Manifest`] up front was most of
+/// a cold resolve's CPU time (ant-design's 2,790 full documents, 266 MB:
+/// 0.63 s to build the manifests, 0.3 s to free them, 1.2 s more of page
+/// faults on a fresh heap; the index alone takes 0.16 s).
+#[derive(Default)]
 pub struct Packument {
     pub name: String,
     /// `dist-tags`: tag → version.
     pub dist_tags: BTreeMap<String, String>,
-    /// version string → manifest.
-    pub versions: BTreeMap<String, Arc<Manifest>>,
+    /// The versions, sorted by their key (the version string).
+    entries: Vec<Entry>,
+    /// The document the entries point into.
+    body: Bytes,
+    /// Indexes of `entries` whose key is a valid version, highest first
+    /// (built by the first range pick).
+    by_version: OnceLock<Vec<(Version, usize)>>,
+}
+
+/// One version: where its manifest is in the body, and the manifest once
+/// parsed (`None` if it does not parse).
+struct Entry {
+    key: String,
+    span: Range<usize>,
+    manifest: OnceLock<Option<Arc<Manifest>>>,
+}
+
+impl fmt::Debug for Packument {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.debug_struct("Packument")
+            .field("name", &self.name)
+            .field("dist_tags", &self.dist_tags)
+            .field("versions", &self.versions().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// One version of a package, as published.
@@ -108,36 +140,142 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl Packument {
-    /// Parses a packument from JSON bytes.
+    /// Parses a packument from JSON bytes (copies them; see
+    /// [`Packument::from_bytes`]).
     pub fn from_slice(bytes: &[u8]) -> serde_json::Result<Packument> {
-        serde_json::from_slice(bytes)
+        Packument::from_bytes(Bytes::copy_from_slice(bytes))
     }
-}
 
-impl Serialize for Packument {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Versions<'a>(&'a BTreeMap<String, Arc<Manifest>>);
-        impl Serialize for Versions<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut m = s.serialize_map(Some(self.0.len()))?;
-                for (k, v) in self.0 {
-                    m.serialize_entry(k, &**v)?;
+    /// Indexes a packument document, keeping it: the top level and the
+    /// `versions` keys are read now (and the whole document checked to be
+    /// JSON), manifests when asked for. Versions whose value is not an
+    /// object are dropped; the last of duplicate keys wins.
+    pub fn from_bytes(body: Bytes) -> serde_json::Result<Packument> {
+        let doc: Document = serde_json::from_slice(&body)?;
+        let base = body.as_ptr() as usize;
+        let mut entries: Vec<Entry> = doc
+            .versions
+            .into_iter()
+            .filter(|(_, raw)| raw.get().starts_with('{'))
+            .map(|(key, raw)| {
+                let start = raw.get().as_ptr() as usize - base;
+                Entry {
+                    key,
+                    span: start..start + raw.get().len(),
+                    manifest: OnceLock::new(),
                 }
-                m.end()
+            })
+            .collect();
+        entries.sort_by(|a, b| a.key.cmp(&b.key)); // stable: duplicates keep their order
+        let mut unique: Vec<Entry> = Vec::with_capacity(entries.len());
+        for e in entries {
+            match unique.last_mut() {
+                Some(last) if last.key == e.key => *last = e,
+                _ => unique.push(e),
             }
         }
-        let mut m = s.serialize_map(Some(3))?;
-        m.serialize_entry("name", &self.name)?;
-        m.serialize_entry("dist-tags", &self.dist_tags)?;
-        m.serialize_entry("versions", &Versions(&self.versions))?;
-        m.end()
+        Ok(Packument {
+            name: doc.name,
+            dist_tags: doc.dist_tags,
+            entries: unique,
+            body,
+            by_version: OnceLock::new(),
+        })
+    }
+
+    /// A packument of already-built manifests (keyed by their `version`).
+    pub fn from_manifests(
+        name: &str,
+        dist_tags: BTreeMap<String, String>,
+        manifests: impl IntoIterator<Item = Manifest>,
+    ) -> Packument {
+        let mut entries: Vec<Entry> = manifests
+            .into_iter()
+            .map(|m| Entry {
+                key: m.version.clone(),
+                span: 0..0,
+                manifest: OnceLock::from(Some(Arc::new(m))),
+            })
+            .collect();
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        entries.dedup_by(|a, b| a.key == b.key);
+        Packument {
+            name: name.to_string(),
+            dist_tags,
+            entries,
+            ..Default::default()
+        }
+    }
+
+    /// The version keys, in string order.
+    pub fn versions(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|e| e.key.as_str())
+    }
+
+    /// Whether the document lists no versions.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The manifest of `version` (the exact key), parsed on first use.
+    pub fn manifest(&self, version: &str) -> Option<&Arc<Manifest>> {
+        let i = self
+            .entries
+            .binary_search_by(|e| e.key.as_str().cmp(version))
+            .ok()?;
+        self.manifest_at(i)
+    }
+
+    /// Every version's manifest (parsing all of them).
+    pub fn manifests(&self) -> impl Iterator<Item = &Arc<Manifest>> {
+        (0..self.entries.len()).filter_map(|i| self.manifest_at(i))
+    }
+
+    /// The versions that parse as semver, highest first, each with its
+    /// manifest (parsed when the iteration reaches it).
+    pub(crate) fn by_version(&self) -> impl Iterator<Item = (&Version, Option<&Arc<Manifest>>)> {
+        let sorted = self.by_version.get_or_init(|| {
+            let mut v: Vec<(Version, usize)> = self
+                .entries
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| Some((Version::parse(&e.key).ok()?, i)))
+                .collect();
+            v.sort_by(|a, b| b.0.cmp(&a.0));
+            v
+        });
+        sorted.iter().map(|(v, i)| (v, self.manifest_at(*i)))
+    }
+
+    fn manifest_at(&self, i: usize) -> Option<&Arc<Manifest>> {
+        let e = &self.entries[i];
+        e.manifest
+            .get_or_init(|| {
+                let MaybeManifest(m) = serde_json::from_slice(&self.body[e.span.clone()]).ok()?;
+                let mut m = m?;
+                if m.version.is_empty() {
+                    m.version = e.key.clone();
+                }
+                if m.name.is_empty() {
+                    m.name = self.name.clone();
+                }
+                Some(Arc::new(m))
+            })
+            .as_ref()
     }
 }
 
 // ---------------------------------------------------------------------------
 // Deserialization
 
-impl<'de> Deserialize<'de> for Packument {
+/// A packument's top level, with each version's manifest left as raw JSON.
+struct Document<'a> {
+    name: String,
+    dist_tags: BTreeMap<String, String>,
+    versions: Vec<(String, &'a RawValue)>,
+}
+
+impl<'de> Deserialize<'de> for Document<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
         enum Field {
@@ -152,70 +290,61 @@ impl<'de> Deserialize<'de> for Packument {
         }
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Packument;
+            type Value = Document<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a packument object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Packument, A::Error> {
-                let mut p = Packument::default();
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document<'de>, A::Error> {
+                let mut doc = Document {
+                    name: String::new(),
+                    dist_tags: BTreeMap::new(),
+                    versions: Vec::new(),
+                };
                 while let Some(key) = map.next_key::<Field>()? {
                     match key {
                         Field::Name => {
-                            p.name = map.next_value::<Lenient>()?.string().unwrap_or_default()
+                            doc.name = map.next_value::<Lenient>()?.string().unwrap_or_default()
                         }
                         Field::DistTags => {
-                            p.dist_tags = map.next_value::<StrMap>()?.0.into_iter().collect()
+                            doc.dist_tags = map.next_value::<StrMap>()?.0.into_iter().collect()
                         }
-                        Field::Versions => p.versions = map.next_value::<VersionMap>()?.0,
+                        Field::Versions => doc.versions = map.next_value::<RawVersions>()?.0,
                         Field::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
                 }
-                for (version, m) in p.versions.iter_mut() {
-                    if m.version.is_empty() || m.name.is_empty() {
-                        let m = Arc::make_mut(m);
-                        if m.version.is_empty() {
-                            m.version = version.clone();
-                        }
-                        if m.name.is_empty() {
-                            m.name = p.name.clone();
-                        }
-                    }
-                }
-                Ok(p)
+                Ok(doc)
             }
         }
         d.deserialize_map(V)
     }
 }
 
-/// `versions`: entries whose value is not an object are dropped.
-struct VersionMap(BTreeMap<String, Arc<Manifest>>);
+/// `versions`, each value raw; anything but an object is no versions.
+struct RawVersions<'a>(Vec<(String, &'a RawValue)>);
 
-impl<'de> Deserialize<'de> for VersionMap {
+impl<'de> Deserialize<'de> for RawVersions<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = VersionMap;
+            type Value = RawVersions<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a map of versions")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<VersionMap, A::Error> {
-                let mut out = BTreeMap::new();
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
                 while let Some(k) = map.next_key::<String>()? {
-                    if let Some(m) = map.next_value::<MaybeManifest>()?.0 {
-                        out.insert(k, Arc::new(m));
-                    }
+                    out.push((k, map.next_value::<&'de RawValue>()?));
                 }
-                Ok(VersionMap(out))
+                Ok(RawVersions(out))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<VersionMap, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(VersionMap(BTreeMap::new()))
+                Ok(RawVersions(Vec::new()))
             }
-            fn visit_unit<E>(self) -> Result<VersionMap, E> {
-                Ok(VersionMap(BTreeMap::new()))
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(RawVersions(Vec::new()))
             }
         }
         d.deserialize_any(V)
@@ -586,7 +715,7 @@ mod tests {
         }));
         assert_eq!(p.name, "a");
         assert_eq!(p.dist_tags["next"], "2.0.0-rc.1");
-        let m = &p.versions["1.0.0"];
+        let m = p.manifest("1.0.0").unwrap();
         assert_eq!(
             m.dependencies.get_index(0),
             Some((&"b".to_string(), &"^1.0.0".to_string()))
@@ -607,7 +736,7 @@ mod tests {
         assert_eq!(m.dist.shasum.as_deref(), Some("abc"));
         assert_eq!(m.funding, Some(json!({"url": "https://x"})));
         assert!(!m.has_shrinkwrap);
-        let rc = &p.versions["2.0.0-rc.1"];
+        let rc = p.manifest("2.0.0-rc.1").unwrap();
         assert!(!rc.has_install_script && rc.bin.is_empty() && rc.license.is_none());
     }
 
@@ -637,8 +766,8 @@ mod tests {
             }
         }));
         assert_eq!(p.dist_tags.len(), 1);
-        assert_eq!(p.versions.len(), 2);
-        let m = &p.versions["0.1.0"];
+        assert_eq!(p.versions().count(), 2);
+        let m = p.manifest("0.1.0").unwrap();
         assert_eq!(m.bin.len(), 1);
         assert_eq!(m.bin["old"], "cli.js");
         assert!(m.engines.is_empty());
@@ -650,7 +779,7 @@ mod tests {
         assert_eq!(m.deprecated, None);
         assert!(m.has_install_script);
         assert_eq!(m.dist.integrity, None);
-        let old = &p.versions["0.0.1"];
+        let old = p.manifest("0.0.1").unwrap();
         assert_eq!(old.name, "@s/old", "name filled from the packument");
         assert_eq!(old.version, "0.0.1", "version filled from the key");
         assert_eq!(old.bin["x"], "bin/x");
@@ -681,29 +810,5 @@ mod tests {
     fn malformed_json_is_an_error() {
         assert!(Packument::from_slice(b"{\"name\": \"a\", \"versions\": {").is_err());
         assert!(Packument::from_slice(b"[1,2]").is_err());
-    }
-
-    #[test]
-    fn serialization_round_trips() {
-        let p = parse(json!({
-            "name": "@s/r", "dist-tags": {"latest": "1.0.0"},
-            "versions": {"1.0.0": {
-                "name": "@s/r", "version": "1.0.0", "bin": "cli.js",
-                "dependencies": {"z": "1", "a": "2"}, "peerDependenciesMeta": {"p": {"optional": true}},
-                "license": {"type": "MIT"}, "scripts": {"install": "x"}, "bundleDependencies": ["a"],
-                "funding": [{"url": "u"}], "_hasShrinkwrap": true, "deprecated": "old",
-                "os": ["linux"], "engines": {"node": ">=1"},
-                "dist": {"tarball": "t", "integrity": "sha512-x"}
-            }}
-        }));
-        let bytes = serde_json::to_vec(&p).unwrap();
-        let back = Packument::from_slice(&bytes).unwrap();
-        assert_eq!(p, back);
-        let deps: Vec<_> = back.versions["1.0.0"]
-            .dependencies
-            .keys()
-            .cloned()
-            .collect();
-        assert_eq!(deps, vec!["z", "a"], "dependency order is preserved");
     }
 }

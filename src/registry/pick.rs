@@ -65,9 +65,9 @@ pub fn pick_version_with<'a>(
                     ),
                 ));
             };
-            p.versions.get(version).ok_or_else(|| no_match(p, spec))
+            p.manifest(version).ok_or_else(|| no_match(p, spec))
         }
-        Some(SpecKind::Version(v)) => p.versions.get(&v).ok_or_else(|| no_match(p, spec)),
+        Some(SpecKind::Version(v)) => p.manifest(&v).ok_or_else(|| no_match(p, spec)),
         Some(SpecKind::Range { range, star }) => pick_range(p, spec, &range, star, opts),
         None => Err(Error::new(
             Code::Manifest,
@@ -98,7 +98,7 @@ fn pick_range<'a>(
     };
 
     if let Some(latest) = p.dist_tags.get("latest") {
-        if let Some(m) = p.versions.get(latest) {
+        if let Some(m) = p.manifest(latest) {
             let fits = star || Version::parse(latest).is_ok_and(|v| v.satisfies(range));
             if fits && m.deprecated.is_none() && engine_ok(m) {
                 return Ok(m);
@@ -106,28 +106,26 @@ fn pick_range<'a>(
         }
     }
 
-    let mut best: Option<(bool, Version, &'a Arc<Manifest>)> = None;
-    for (key, m) in &p.versions {
-        let Ok(v) = Version::parse(key) else { continue };
+    // The highest satisfying version that is good, else the highest; only
+    // the manifests on the way are parsed.
+    let mut fallback = None;
+    for (v, m) in p.by_version() {
         if !v.satisfies(range) {
             continue;
         }
-        let good = m.deprecated.is_none() && engine_ok(m);
-        let better = match &best {
-            None => true,
-            Some((bgood, bv, _)) => (good, &v) > (*bgood, bv),
-        };
-        if better {
-            best = Some((good, v, m));
+        let Some(m) = m else { continue };
+        if m.deprecated.is_none() && engine_ok(m) {
+            return Ok(m);
         }
+        fallback.get_or_insert(m);
     }
-    best.map(|(_, _, m)| m).ok_or_else(|| no_match(p, spec))
+    fallback.ok_or_else(|| no_match(p, spec))
 }
 
 fn no_match(p: &Packument, spec: &str) -> Error {
     let latest = match p.dist_tags.get("latest") {
         Some(l) => format!("latest is {l}"),
-        None if p.versions.is_empty() => "it has no versions".to_string(),
+        None if p.is_empty() => "it has no versions".to_string(),
         None => "it has no 'latest' tag".to_string(),
     };
     Error::new(
@@ -193,33 +191,26 @@ mod tests {
         versions: &[(&str, Option<&str>, Option<&str>)],
         tags: &[(&str, &str)],
     ) -> Packument {
-        Packument {
-            name: "pkg".into(),
-            dist_tags: tags
-                .iter()
+        Packument::from_manifests(
+            "pkg",
+            tags.iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            versions: versions
-                .iter()
-                .map(|(v, dep, node)| {
-                    let m = Manifest {
-                        name: "pkg".into(),
-                        version: v.to_string(),
-                        deprecated: dep.map(str::to_string),
-                        engines: node
-                            .iter()
-                            .map(|n| ("node".to_string(), n.to_string()))
-                            .collect(),
-                        dist: Dist {
-                            tarball: format!("https://r/pkg/-/pkg-{v}.tgz"),
-                            ..Default::default()
-                        },
-                        ..Default::default()
-                    };
-                    (v.to_string(), Arc::new(m))
-                })
-                .collect(),
-        }
+            versions.iter().map(|(v, dep, node)| Manifest {
+                name: "pkg".into(),
+                version: v.to_string(),
+                deprecated: dep.map(str::to_string),
+                engines: node
+                    .iter()
+                    .map(|n| ("node".to_string(), n.to_string()))
+                    .collect(),
+                dist: Dist {
+                    tarball: format!("https://r/pkg/-/pkg-{v}.tgz"),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }),
+        )
     }
 
     fn pick(p: &Packument, spec: &str) -> std::result::Result<String, Code> {

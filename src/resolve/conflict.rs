@@ -262,7 +262,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
             let Ok(packument) = self.source.packument(real).await else {
                 continue;
             };
-            let agree = packument.versions.values().any(|m| {
+            let agree = packument.manifests().any(|m| {
                 guide.satisfied_by(&m.name, &m.version) && peer.satisfied_by(&m.name, &m.version)
             });
             if !agree {

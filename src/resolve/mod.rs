@@ -283,7 +283,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                         versions
                             .iter()
                             .filter(|v| edge.spec.satisfied_by(name, v))
-                            .filter_map(|v| packument.versions.get(v))
+                            .filter_map(|v| packument.manifest(v))
                             .max_by(|a, b| {
                                 let va = Version::parse(&a.version).ok();
                                 let vb = Version::parse(&b.version).ok();

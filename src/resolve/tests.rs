@@ -3,19 +3,13 @@ use std::collections::HashMap;
 use super::*;
 use crate::registry::{Dist, Packument};
 
-/// An in-memory registry: `name` → versions with (deps, peers).
+/// An in-memory registry: `name` → versions with (deps, peers); the last
+/// version added is `latest`.
 #[derive(Default)]
-struct Mem(HashMap<String, Arc<Packument>>);
+struct Mem(HashMap<String, Vec<Manifest>>);
 
 impl Mem {
     fn add(&mut self, name: &str, version: &str, deps: &[(&str, &str)], peers: &[(&str, &str)]) {
-        let p = self.0.entry(name.to_string()).or_insert_with(|| {
-            Arc::new(Packument {
-                name: name.to_string(),
-                ..Default::default()
-            })
-        });
-        let p = Arc::get_mut(p).unwrap();
         let m = Manifest {
             name: name.to_string(),
             version: version.to_string(),
@@ -34,17 +28,26 @@ impl Mem {
             },
             ..Default::default()
         };
-        p.versions.insert(version.to_string(), Arc::new(m));
-        p.dist_tags.insert("latest".into(), version.to_string());
+        self.0.entry(name.to_string()).or_default().push(m);
     }
 }
 
 impl Source for Mem {
     async fn packument(&self, name: &str) -> Result<Arc<Packument>> {
-        self.0
+        let versions = self
+            .0
             .get(name)
-            .cloned()
-            .ok_or_else(|| Error::new(Code::NotFound, format!("{name} not found")))
+            .ok_or_else(|| Error::new(Code::NotFound, format!("{name} not found")))?;
+        let latest = versions.last().map(|m| m.version.clone());
+        let tags = latest
+            .map(|v| ("latest".to_string(), v))
+            .into_iter()
+            .collect();
+        Ok(Arc::new(Packument::from_manifests(
+            name,
+            tags,
+            versions.iter().cloned(),
+        )))
     }
     fn prefetch(&self, _: &str, _: &str) {}
 }
