@@ -350,11 +350,16 @@ impl RegistryClient {
             };
             let (inner, name, url_owned) = (self.inner.clone(), name.to_string(), url.to_string());
             let parsed = blocking(move || {
-                let p = Packument::from_bytes(body.clone())?;
-                // A failed cache write only costs a refetch next time.
-                let _ = inner
+                let mut p = Packument::from_bytes(body.clone())?;
+                // Manifests are read back from the cache rather than kept on
+                // the heap; a failed cache write only costs a refetch next
+                // time (and the document stays in memory).
+                if let Ok(cached) = inner
                     .disk
-                    .add(&name, &url_owned, etag, last_modified, &body);
+                    .add(&name, &url_owned, etag, last_modified, &body)
+                {
+                    p.rehome(cached);
+                }
                 Ok::<_, serde_json::Error>(p)
             })
             .await;

@@ -11,7 +11,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::fs::File;
 use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -40,10 +42,43 @@ pub struct Packument {
     /// The versions, sorted by their key (the version string).
     entries: Vec<Entry>,
     /// The document the entries point into.
-    body: Bytes,
+    body: Body,
     /// Indexes of `entries` whose key is a valid version, highest first
     /// (built by the first range pick).
     by_version: OnceLock<Vec<(Version, usize)>>,
+}
+
+/// Where a packument's document is.
+#[derive(Clone)]
+pub(crate) enum Body {
+    Memory(Bytes),
+    /// In a file (the packument cache's batch), from `offset` on; manifests
+    /// are read with `pread` when asked for.
+    File {
+        file: Arc<File>,
+        offset: u64,
+    },
+}
+
+impl Default for Body {
+    fn default() -> Body {
+        Body::Memory(Bytes::new())
+    }
+}
+
+impl Body {
+    /// The bytes of `span` (None if the file cannot be read).
+    fn read(&self, span: Range<usize>) -> Option<Bytes> {
+        match self {
+            Body::Memory(b) => b.get(span).map(|s| b.slice_ref(s)),
+            Body::File { file, offset } => {
+                let mut buf = vec![0; span.len()];
+                file.read_exact_at(&mut buf, offset + span.start as u64)
+                    .ok()?;
+                Some(buf.into())
+            }
+        }
+    }
 }
 
 /// One version: where its manifest is in the body, and the manifest once
@@ -178,9 +213,16 @@ impl Packument {
             name: doc.name,
             dist_tags: doc.dist_tags,
             entries: unique,
-            body,
+            body: Body::Memory(body),
             by_version: OnceLock::new(),
         })
+    }
+
+    /// Read manifests from `body` from now on, a copy of the document this
+    /// packument was indexed from (the index stays valid); the copy in
+    /// memory is dropped.
+    pub(crate) fn rehome(&mut self, body: Body) {
+        self.body = body;
     }
 
     /// A packument of already-built manifests (keyed by their `version`).
@@ -251,7 +293,8 @@ impl Packument {
         let e = &self.entries[i];
         e.manifest
             .get_or_init(|| {
-                let MaybeManifest(m) = serde_json::from_slice(&self.body[e.span.clone()]).ok()?;
+                let bytes = self.body.read(e.span.clone())?;
+                let MaybeManifest(m) = serde_json::from_slice(&bytes).ok()?;
                 let mut m = m?;
                 if m.version.is_empty() {
                     m.version = e.key.clone();
