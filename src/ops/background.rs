@@ -66,6 +66,9 @@ pub struct RegistrySource<'a> {
     pub pick: PickOptions,
     /// `name@range` pairs already looked ahead at (each once).
     pub seen: Arc<DashSet<String>>,
+    /// Whether peer dependencies are installed (not `legacy-peer-deps`), so
+    /// worth looking ahead at.
+    pub peers: bool,
     /// For tarball (`file:`, URL) dependencies and bundled ones.
     pub fetcher: Fetcher,
     /// The project folder (`file:` paths are relative to it).
@@ -83,6 +86,7 @@ impl Source for RegistrySource<'_> {
             self.background.clone(),
             self.pick.clone(),
             self.seen.clone(),
+            self.peers,
             name.to_string(),
             wanted.to_string(),
         );
@@ -139,6 +143,7 @@ fn look_ahead(
     background: Background,
     pick: PickOptions,
     seen: Arc<DashSet<String>>,
+    peers: bool,
     name: String,
     wanted: String,
 ) {
@@ -159,20 +164,22 @@ fn look_ahead(
         let Ok(manifest) = pick_version_with(&packument, &wanted, &pick) else {
             return;
         };
-        // Optional peers are only used when something else brings them in:
-        // fetching them (and what they depend on) ahead was 652 needless
-        // packuments, 77 MB, in ant-design's resolve.
-        let peers = manifest.peer_dependencies.iter().filter(|(dep, _)| {
-            !manifest
-                .peer_dependencies_meta
-                .get(*dep)
-                .is_some_and(|m| m.optional)
+        // Optional peers are only used when something else brings them in,
+        // and no peer is installed under legacy-peer-deps: fetching them (and
+        // what they depend on) ahead was 794 needless packuments, 96 MB, in
+        // ant-design's resolve.
+        let wanted_peers = manifest.peer_dependencies.iter().filter(|(dep, _)| {
+            peers
+                && !manifest
+                    .peer_dependencies_meta
+                    .get(*dep)
+                    .is_some_and(|m| m.optional)
         });
         let deps = manifest
             .dependencies
             .iter()
             .chain(&manifest.optional_dependencies)
-            .chain(peers);
+            .chain(wanted_peers);
         for (dep, range) in deps {
             if let Spec::Registry { name, wanted, .. } =
                 Spec::parse(dep, range).unwrap_or(Spec::Other { kind: "invalid" })
@@ -182,6 +189,7 @@ fn look_ahead(
                     tasks.clone(),
                     pick.clone(),
                     seen.clone(),
+                    peers,
                     name,
                     wanted,
                 );

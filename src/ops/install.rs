@@ -151,6 +151,7 @@ pub(super) async fn ideal_tree(
         background: &ctx.background,
         pick: pick.clone(),
         seen: Default::default(),
+        peers: !ctx.config.legacy_peer_deps,
         fetcher: ctx.fetcher.clone(),
         cwd: ctx.cwd.clone(),
     };
