@@ -5,6 +5,7 @@
 //   node bench/run.js [--projects ant-design,platform-and-peers,vite-react]
 //                     [--tools brisk,npm,pnpm,bun,utoo] [--phases p0,p1,p3,p4,p5]
 //                     [--rounds 3] [--in-process] [--out bench/results.json]
+//                     [--settle 61] [--no-floor]
 'use strict'
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -20,6 +21,10 @@ const { values: args } = parseArgs({
     phases: { type: 'string', default: 'p1,p0,p3,p4,p5' },
     rounds: { type: 'string', default: '3' },
     'in-process': { type: 'boolean', default: false },
+    // Seconds to wait after the untimed clean-up before timing (see settle()).
+    settle: { type: 'string', default: '61' },
+    // Also time plain parallel downloads of what brisk's lockfile names.
+    'no-floor': { type: 'boolean', default: false },
     out: { type: 'string', default: path.join(__dirname, 'results.json') },
     work: { type: 'string', default: path.join(os.tmpdir(), 'brisk-bench') },
   },
@@ -117,6 +122,21 @@ function prepare (phase, project, tool, spec, dir, cache) {
   }
 }
 
+// After deleting big trees, wait before timing the next phase. With no
+// journal (as here), ext4's inode allocator skips inodes deleted within the
+// last 60 s (360 s while their inode-table block is still dirty), checking
+// every candidate: right after the clean-up deleted a 150,000-file cache,
+// the next cold install spent 60-80 % of its CPU in recently_deleted() /
+// find_inode_bit (brisk p3: 22-34 s, against 13.6 s after sync + 62 s). That
+// is the set-up's cost, not the tool's, so every tool's clean-up for a phase
+// is done first, then one sync and one wait, then the timed runs.
+function settle () {
+  const secs = Number(args.settle)
+  if (!secs) return
+  run('sync', [])
+  spawnSync('sleep', [String(secs)])
+}
+
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
 
 // The physical floor beside p4: hardlink an installed tree with `cp -al`.
@@ -143,13 +163,27 @@ function inProcess (dir, cache, phase) {
   return Number(run(process.execPath, ['-e', script], { cwd: dir }).stdout.trim())
 }
 
+// The network floor beside p1 (every packument brisk's lockfile names) and
+// p3 (every tarball), p0 both: plain Node fetch, 16 at a time, nothing kept.
+function floorCommand (phase, lock) {
+  const packuments = `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(__dirname, 'packument-floor.js'))} ${JSON.stringify(lock)} 16`
+  const tarballs = `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(__dirname, 'download-floor.js'))} ${JSON.stringify(lock)} 16`
+  const sh = { p1: packuments, p3: tarballs, p0: `${packuments} && ${tarballs}` }[phase]
+  return sh && ['sh', ['-c', sh]]
+}
+
+const results = {} // project → phase → tool → [samples]
+function record (project, round, phase, tool, m) {
+  ;(results[project][phase][tool] ??= []).push(m)
+  console.error(`[${project} r${round} ${phase}] ${tool.padEnd(5)} ${m.ok ? '' : 'FAILED '}${m.wall.toFixed(2)}s user ${m.user}s sys ${m.sys}s rss ${m.rss.toFixed(0)}MB${m.ok ? '' : '\n' + m.err}`)
+}
+
 function main () {
   const tools = args.tools.split(',')
   const phases = args.phases.split(',')
   const rounds = Number(args.rounds)
   const peers = ensurePeers()
   const table = toolTable(peers)
-  const results = {} // project → phase → tool → [samples]
   const floors = {}
   const inproc = {}
   for (const project of args.projects.split(',')) {
@@ -158,15 +192,25 @@ function main () {
       const order = r % 2 ? [...tools].reverse() : tools
       for (const phase of phases) {
         results[project][phase] ??= {}
-        for (const tool of order) {
+        const where = (tool) => {
           const base = path.join(args.work, project, tool)
-          const dir = path.join(base, 'project')
-          const cache = path.join(base, 'cache')
+          return { dir: path.join(base, 'project'), cache: path.join(base, 'cache') }
+        }
+        for (const tool of order) {
+          const { dir, cache } = where(tool)
+          prepare(phase, project, tool, table[tool], dir, cache)
+        }
+        if (phase !== 'p5') settle()
+        for (const tool of order) {
+          const { dir, cache } = where(tool)
           const spec = table[tool]
-          prepare(phase, project, tool, spec, dir, cache)
           const m = measure(dir, phase === 'p1' ? spec.resolve(cache) : spec.install(cache))
-          ;(results[project][phase][tool] ??= []).push(m)
-          console.error(`[${project} r${r} ${phase}] ${tool.padEnd(5)} ${m.ok ? '' : 'FAILED '}${m.wall.toFixed(2)}s user ${m.user}s sys ${m.sys}s rss ${m.rss.toFixed(0)}MB${m.ok ? '' : '\n' + m.err}`)
+          record(project, r, phase, tool, m)
+        }
+        const lock = path.join(where('brisk').dir, 'package-lock.json')
+        const floor = floorCommand(phase, lock)
+        if (!args['no-floor'] && floor && fs.existsSync(lock)) {
+          record(project, r, phase, 'floor', measure(path.dirname(lock), floor))
         }
       }
       if (tools.includes('brisk') && phases.includes('p5')) {
@@ -203,7 +247,7 @@ function report (results, floors, inproc) {
         const w = ok.map((m) => m.wall)
         lines.push(`| ${phase} | ${tool} | ${med[tool].toFixed(2)} (${Math.min(...w).toFixed(2)}–${Math.max(...w).toFixed(2)}) | ${median(ok.map((m) => m.user)).toFixed(2)} | ${median(ok.map((m) => m.sys)).toFixed(2)} | ${median(ok.map((m) => m.rss)).toFixed(0)} | |`)
       }
-      const peers = Object.entries(med).filter(([t]) => t !== 'brisk')
+      const peers = Object.entries(med).filter(([t]) => t !== 'brisk' && t !== 'floor')
       if (med.brisk && peers.length) {
         const [bestTool, best] = peers.sort((a, b) => a[1] - b[1])[0]
         lines.push(`| ${phase} | **ratio** | brisk ${med.brisk.toFixed(2)} / ${bestTool} ${best.toFixed(2)} | | | | **${(med.brisk / best).toFixed(2)}** |`)
