@@ -69,7 +69,7 @@ impl Resolve for CachingResolver {
         Box::pin(async move {
             let answer = cell.get_or_init(|| lookup(host)).await.clone();
             match answer {
-                Ok(addrs) => Ok(Box::new(addrs.to_vec().into_iter()) as Addrs),
+                Ok(addrs) => Ok(Box::new((0..addrs.len()).map(move |i| addrs[i])) as Addrs),
                 Err(e) => Err(e.into()),
             }
         })
