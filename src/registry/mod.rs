@@ -90,9 +90,10 @@ fn http_client_builder() -> reqwest::ClientBuilder {
         .user_agent(concat!("brisk/", env!("CARGO_PKG_VERSION")))
         // One lookup per host for the whole process (see `dns`).
         .dns_resolver(Arc::new(RESOLVER.clone()))
-        // Opening many TLS connections at once stalls the network path here
-        // (48–64 requests with unlimited connects: 12.9 s for ant-design's
-        // packuments; with at most 8 connects at a time: 3.5–4.0 s).
+        // Opening many TLS connections at once stalled the network path here
+        // (64 requests with unlimited connects: 12.9 s for ant-design's
+        // packuments, 3.5-4.0 s with at most 8 connects at a time; measured
+        // before the DNS cache, which removed most of the stalls).
         .connector_layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONNECTS))
 }
 
@@ -120,18 +121,19 @@ struct Inner {
     requests: tokio::sync::Semaphore,
 }
 
-/// Concurrent packument requests per client (see `Inner::requests`):
-/// ant-design's cold resolve takes 5.2–5.5 s at 16, 3.5–4.0 s at 32–64
-/// once new connections are opened at most [`MAX_CONNECTS`] at a time.
-pub const MAX_REQUESTS: usize = 48;
+/// Concurrent packument requests per client (see `Inner::requests`).
+/// ant-design's cold resolve, interleaved A/B after the DNS cache: 64
+/// requests with 16 connects 1.58-1.72 s, 48 with 8 1.67-1.79 s, 32 with 8
+/// 1.99-2.57 s, 96 with 16 no better.
+pub const MAX_REQUESTS: usize = 64;
 
-/// Concurrent tarball downloads (the fetcher's default): 16 measured best
-/// (4.7 s for ant-design's 475 MB; 32 or more stalled before connects were
-/// limited, not measured again since).
+/// Concurrent tarball downloads (the fetcher's default): `brisk prefetch`
+/// of ant-design into tmpfs takes 4.5-4.7 s at 16 and at 32 (CPU-bound:
+/// gunzip, hashing, file creation), so 16, for less memory.
 pub const MAX_DOWNLOADS: usize = 16;
 
 /// TLS connections being opened at once, per HTTP client.
-pub const MAX_CONNECTS: usize = 8;
+pub const MAX_CONNECTS: usize = 16;
 
 impl RegistryClient {
     /// A client over `http` that caches under `<cache_dir>/packuments/`
