@@ -106,7 +106,14 @@ fn make_dirs(dest: &Path, rel: &str, dirs: &mut BTreeSet<String>) -> Result<()> 
         make_dirs(dest, parent, dirs)?;
     }
     let path = dest.join(rel);
-    match fs::create_dir(&path) {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o755);
+    match builder.create(&path) {
+        // Created 0o755 unless the umask masked bits off: one syscall per
+        // directory saved otherwise (~20,000 on a large tree).
+        #[cfg(unix)]
+        Ok(()) if umask() & 0o755 == 0 => {}
         Ok(()) => set_mode(&path, 0o755).map_err(|e| Error::io(path.display(), e))?,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
