@@ -36,7 +36,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::packument::{Body, Packument};
@@ -61,20 +60,24 @@ pub struct CacheMeta {
     pub last_modified: Option<String>,
 }
 
-/// A cache entry read from disk, body not yet parsed.
+/// A cache entry's header, read from disk; the document is read only when
+/// [`CacheEntry::packument`] asks for it (a revalidation answered 200 never
+/// needs it).
 pub struct CacheEntry {
     pub meta: CacheMeta,
-    body: Bytes,
-    /// The batch file and the body's offset in it.
+    /// The batch file, and the document's offset and length in it.
     file: Arc<File>,
     offset: u64,
+    len: usize,
 }
 
 impl CacheEntry {
-    /// Parses the cached packument (None if the entry is corrupt); its
-    /// manifests are read from the batch file when asked for.
+    /// Reads and indexes the cached packument (None if the entry is
+    /// corrupt); its manifests are read from the batch file when asked for.
     pub fn packument(&self) -> Option<Packument> {
-        let mut p = Packument::from_bytes(self.body.clone()).ok()?;
+        let mut body = vec![0; self.len];
+        self.file.read_exact_at(&mut body, self.offset).ok()?;
+        let mut p = Packument::from_bytes(body.into()).ok()?;
         p.rehome(Body::File {
             file: self.file.clone(),
             offset: self.offset,
@@ -82,6 +85,10 @@ impl CacheEntry {
         Some(p)
     }
 }
+
+/// Bytes read to find an entry's header line (it holds a URL and an ETag);
+/// a longer header is read whole.
+const HEAD: u64 = 4096;
 
 /// Where a name's newest entry is: (batch file, offset, length).
 type Index = HashMap<String, (usize, u64, u64)>;
@@ -130,18 +137,24 @@ impl DiskCache {
             .file
             .get_or_init(|| File::open(&batch.path).ok().map(Arc::new))
             .clone()?;
-        let mut bytes = vec![0; usize::try_from(len).ok()?];
-        f.read_exact_at(&mut bytes, offset).ok()?;
-        let nl = bytes.iter().position(|&b| b == b'\n')?;
-        let meta: CacheMeta = serde_json::from_slice(&bytes[..nl]).ok()?;
+        let head = |n: u64| {
+            let mut bytes = vec![0; usize::try_from(n).ok()?];
+            f.read_exact_at(&mut bytes, offset).ok()?;
+            let nl = bytes.iter().position(|&b| b == b'\n')?;
+            bytes.truncate(nl);
+            Some(bytes)
+        };
+        let line = head(len.min(HEAD)).or_else(|| (len > HEAD).then(|| head(len)).flatten())?;
+        let meta: CacheMeta = serde_json::from_slice(&line).ok()?;
         if meta.v != FORMAT || meta.url != url {
             return None;
         }
+        let skip = line.len() as u64 + 1;
         Some(CacheEntry {
             meta,
-            body: Bytes::from(bytes).slice(nl + 1..),
             file: f,
-            offset: offset + nl as u64 + 1,
+            offset: offset + skip,
+            len: usize::try_from(len - skip).ok()?,
         })
     }
 

@@ -11,7 +11,7 @@
 //! one.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -38,7 +38,7 @@ struct Entry {
 /// The caching resolver (cheap to clone).
 #[derive(Clone, Default)]
 pub struct CachingResolver {
-    hosts: Arc<DashMap<String, Mutex<Entry>>>,
+    hosts: Arc<DashMap<String, Entry>>,
 }
 
 impl CachingResolver {
@@ -49,11 +49,7 @@ impl CachingResolver {
             at: Instant::now(),
             answer: Arc::new(OnceCell::new()),
         };
-        let slot = self
-            .hosts
-            .entry(host.to_string())
-            .or_insert_with(|| Mutex::new(fresh()));
-        let mut entry = slot.lock().expect("not poisoned");
+        let mut entry = self.hosts.entry(host.to_string()).or_insert_with(fresh);
         let failed = matches!(entry.answer.get(), Some(Err(_)));
         if failed || entry.at.elapsed() > TTL {
             *entry = fresh();
