@@ -5,7 +5,7 @@
 //   node bench/run.js [--projects ant-design,platform-and-peers,vite-react]
 //                     [--tools brisk,npm,pnpm,bun,utoo] [--phases p0,p1,p3,p4,p5]
 //                     [--rounds 3] [--in-process] [--out bench/results.json]
-//                     [--settle 61] [--no-floor]
+//                     [--settle 361] [--min-free 15] [--no-floor]
 'use strict'
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -21,8 +21,10 @@ const { values: args } = parseArgs({
     phases: { type: 'string', default: 'p1,p0,p3,p4,p5' },
     rounds: { type: 'string', default: '3' },
     'in-process': { type: 'boolean', default: false },
-    // Seconds to wait after the untimed clean-up before timing (see settle()).
-    settle: { type: 'string', default: '61' },
+    // Seconds to wait after deleting old trials before timing (see discard()).
+    settle: { type: 'string', default: '361' },
+    // GB of free disk below which old trials are deleted before a phase.
+    'min-free': { type: 'string', default: '15' },
     // Also time plain parallel downloads of what brisk's lockfile names.
     'no-floor': { type: 'boolean', default: false },
     out: { type: 'string', default: path.join(__dirname, 'results.json') },
@@ -103,38 +105,59 @@ function measure (dir, [cmd, argv, env]) {
 
 const rm = (p) => fs.rmSync(p, { recursive: true, force: true })
 
+// Old trials are moved aside, not deleted, until the disk runs low. With no
+// journal (as here), ext4's inode allocator skips inodes deleted within the
+// last 60 s, or 360 s while their inode-table block is dirty, and it checks
+// every candidate: right after a clean-up deleted a 150,000-file tree, a cold
+// install spent a third of its CPU in recently_deleted() and find_inode_bit()
+// (perf), and which tool it hit depended on where the allocator landed (bun
+// p3 13-16 s, against 10.4 s in a run that happened to miss). A 61 s wait
+// was not enough, because an install dirties the blocks it allocates from.
+// So nothing is deleted between timed runs; when free space falls under
+// --min-free GB, the trash is deleted, synced, and the run waits --settle
+// seconds (past the 360 s) before timing anything.
+const trash = path.join(args.work, 'trash')
+const purgedAt = path.join(args.work, 'purged-at')
+let trashed = 0
+function discard (p) {
+  if (!fs.existsSync(p)) return
+  fs.mkdirSync(trash, { recursive: true })
+  fs.renameSync(p, path.join(trash, `${process.pid}-${trashed++}`))
+}
+function purge () {
+  if (!fs.existsSync(trash)) return
+  rm(trash)
+  run('sync', [])
+  fs.writeFileSync(purgedAt, String(Date.now()))
+}
+// Called before each phase's timed runs: room on disk, nothing recently
+// deleted, dirty pages of the set-up written back.
+function settle () {
+  const { bavail, bsize } = fs.statfsSync(args.work)
+  if ((bavail * bsize) / 2 ** 30 < Number(args['min-free'])) purge()
+  const since = fs.existsSync(purgedAt) ? (Date.now() - Number(fs.readFileSync(purgedAt, 'utf8'))) / 1000 : Infinity
+  const wait = Number(args.settle) - since
+  if (wait > 0) spawnSync('sleep', [String(Math.ceil(wait))])
+  run('sync', [])
+}
+
 function prepare (phase, project, tool, spec, dir, cache) {
   const src = projectDirs[project]
   switch (phase) {
     case 'p0': case 'p1':
-      rm(dir); rm(cache)
+      discard(dir); discard(cache)
       fs.mkdirSync(dir, { recursive: true })
       for (const f of ['package.json', '.npmrc']) {
         if (fs.existsSync(path.join(src, f))) fs.copyFileSync(path.join(src, f), path.join(dir, f))
       }
       break
-    case 'p3': rm(cache); rm(path.join(dir, 'node_modules')); break
-    case 'p4': rm(path.join(dir, 'node_modules')); break
+    case 'p3': discard(cache); discard(path.join(dir, 'node_modules')); break
+    case 'p4': discard(path.join(dir, 'node_modules')); break
     case 'p5': break
   }
   if (['p3', 'p4', 'p5'].includes(phase) && !spec.lockfiles.some((f) => fs.existsSync(path.join(dir, f)))) {
     throw new Error(`${tool} has no lockfile in ${dir} for ${phase}`)
   }
-}
-
-// After deleting big trees, wait before timing the next phase. With no
-// journal (as here), ext4's inode allocator skips inodes deleted within the
-// last 60 s (360 s while their inode-table block is still dirty), checking
-// every candidate: right after the clean-up deleted a 150,000-file cache,
-// the next cold install spent 60-80 % of its CPU in recently_deleted() /
-// find_inode_bit (brisk p3: 22-34 s, against 13.6 s after sync + 62 s). That
-// is the set-up's cost, not the tool's, so every tool's clean-up for a phase
-// is done first, then one sync and one wait, then the timed runs.
-function settle () {
-  const secs = Number(args.settle)
-  if (!secs) return
-  run('sync', [])
-  spawnSync('sleep', [String(secs)])
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
@@ -143,12 +166,13 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.le
 function cpFloor (dir) {
   const ref = path.join(dir, '..', 'floor-ref')
   const out = path.join(dir, '..', 'floor-out')
-  rm(ref); rm(out)
+  discard(ref); discard(out)
   run('cp', ['-a', path.join(dir, 'node_modules'), ref])
+  settle()
   const t0 = process.hrtime.bigint()
   run('cp', ['-al', ref, out])
   const wall = Number(process.hrtime.bigint() - t0) / 1e9
-  rm(ref); rm(out)
+  discard(ref); discard(out)
   return wall
 }
 
@@ -159,7 +183,7 @@ function inProcess (dir, cache, phase) {
     const t0 = process.hrtime.bigint()
     brisk.install({ cwd: process.cwd(), cacheDir: ${JSON.stringify(cache)}, ignoreScripts: true })
       .then(() => console.log(Number(process.hrtime.bigint() - t0) / 1e6))`
-  if (phase === 'p4') rm(path.join(dir, 'node_modules'))
+  if (phase === 'p4') { discard(path.join(dir, 'node_modules')); settle() }
   return Number(run(process.execPath, ['-e', script], { cwd: dir }).stdout.trim())
 }
 
@@ -184,6 +208,7 @@ function main () {
   const rounds = Number(args.rounds)
   const peers = ensurePeers()
   const table = toolTable(peers)
+  purge() // an aborted run's trash
   const floors = {}
   const inproc = {}
   for (const project of args.projects.split(',')) {
@@ -200,7 +225,7 @@ function main () {
           const { dir, cache } = where(tool)
           prepare(phase, project, tool, table[tool], dir, cache)
         }
-        if (phase !== 'p5') settle()
+        settle()
         for (const tool of order) {
           const { dir, cache } = where(tool)
           const spec = table[tool]
@@ -225,6 +250,7 @@ function main () {
     }
   }
   fs.writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), results, floors, inproc }, null, 2))
+  purge()
   console.log(report(results, floors, inproc))
 }
 

@@ -8,6 +8,7 @@ pub mod error;
 
 pub mod cancel;
 pub mod config;
+mod dirfd;
 pub mod fetch;
 pub mod git;
 pub mod link;

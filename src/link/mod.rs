@@ -24,6 +24,7 @@ use std::path::{Component, Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::cancel::CancelToken;
+use crate::dirfd::DirFd;
 use crate::error::{Code, Error, Result};
 
 pub use bins::{link_bins, BinJob};
@@ -108,7 +109,7 @@ pub fn clone_packages(jobs: &[LinkJob], opts: &LinkOptions) -> Result<LinkStats>
             opts.cancel.check()?;
             let skip = usize::from(probed == Some(ji));
             let fds = match method {
-                Method::Hardlink => fsops::DirFd::open(&job.src).zip(fsops::DirFd::open(&job.dest)),
+                Method::Hardlink => DirFd::open(&job.src).zip(DirFd::open(&job.dest)),
                 _ => None,
             };
             job.files[skip..]
@@ -129,7 +130,7 @@ pub fn clone_packages(jobs: &[LinkJob], opts: &LinkOptions) -> Result<LinkStats>
 /// that replaces existing files and falls back per file.
 fn place(
     job: &LinkJob,
-    fds: Option<&(fsops::DirFd, fsops::DirFd)>,
+    fds: Option<&(DirFd, DirFd)>,
     rel: &Path,
     method: Method,
     strict: bool,

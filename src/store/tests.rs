@@ -2,7 +2,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 
-use super::testutil::{simple_package, tgz, Entry};
+use super::testutil::{gunzip, gzip, simple_package, tgz, Entry};
 use super::*;
 use crate::error::Code;
 
@@ -164,6 +164,51 @@ fn corrupt_gzip_is_a_tarball_error() {
     assert_eq!(err.code, Code::Tarball);
     assert!(store.get(&sha512_sri(&data)).is_none());
     assert!(tmp_is_empty(&store));
+}
+
+/// The tar inside a valid gzip stream, cut mid-entry.
+#[test]
+fn truncated_archive_is_a_tarball_error() {
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+    let big = vec![b'x'; 10_000];
+    let mut tar = gunzip(&tgz(&[Entry::File("package/big.js", &big, 0o644)]));
+    tar.truncate(512 + 4096); // the header and part of the data
+    let data = gzip(&tar);
+    let err = store.insert_tarball(&sha512_sri(&data), &data).unwrap_err();
+    assert_eq!(err.code, Code::Tarball, "{}", err.message);
+    assert!(store.get(&sha512_sri(&data)).is_none());
+    assert!(tmp_is_empty(&store));
+}
+
+/// A plain tar; a gzip member followed by stray bytes (its trailer is then
+/// not where the one-shot inflate looks, so the streaming decoder takes
+/// over); and inflate buffers reused from a bigger archive to a smaller
+/// one, which must not leak the bigger one's bytes.
+#[test]
+fn plain_tars_trailing_bytes_and_reused_buffers() {
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+    let read = |pkg: &StoredPackage, rel: &str| fs::read(pkg.dir.join(rel)).unwrap();
+
+    let plain = gunzip(&simple_package("plain"));
+    let pkg = store.insert_tarball(&sha512_sri(&plain), &plain).unwrap();
+    assert_eq!(read(&pkg, "index.js"), b"module.exports = 1\n");
+
+    let mut trailing = simple_package("trailing");
+    trailing.extend_from_slice(b"\0\0\0\0junk");
+    let pkg = store
+        .insert_tarball(&sha512_sri(&trailing), &trailing)
+        .unwrap();
+    assert!(read(&pkg, "package.json").starts_with(br#"{"name":"trailing""#));
+
+    for size in [3 << 20, 1000, 10] {
+        let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let data = tgz(&[Entry::File("package/data.bin", &body, 0o644)]);
+        let pkg = store.insert_tarball(&sha512_sri(&data), &data).unwrap();
+        assert_eq!(read(&pkg, "data.bin"), body);
+        assert_eq!(pkg.index().unwrap().files, paths(&["data.bin"]));
+    }
 }
 
 #[test]

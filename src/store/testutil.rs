@@ -1,6 +1,6 @@
 //! Test helpers: build `.tgz` tarballs in memory, including malformed ones.
 
-use std::io::Write;
+use std::io::{Read, Write};
 
 /// One tar entry. Names are written verbatim (no validation), so tests can
 /// build archives with `../` or absolute paths.
@@ -32,10 +32,21 @@ pub(crate) fn tgz(entries: &[Entry]) -> Vec<u8> {
         header.set_cksum();
         builder.append(&header, data).unwrap();
     }
-    let tar = builder.into_inner().unwrap();
+    gzip(&builder.into_inner().unwrap())
+}
+
+pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&tar).unwrap();
+    gz.write_all(data).unwrap();
     gz.finish().unwrap()
+}
+
+pub(crate) fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
 }
 
 /// A small valid package `name@1.0.0` with one file.
