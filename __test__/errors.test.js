@@ -67,6 +67,16 @@ test('tampered tarball: E_INTEGRITY, nothing of it in the cache or node_modules'
   assert.equal(h.requireIn(p.dir, 'tampered', p.env).version, '1.0.0')
 })
 
+test('a fresh install failing after packages were cloned leaves no node_modules', T, async (t) => {
+  // leaf and mid land (and are cloned) long before the tampered tarball.
+  reg.fault('tampered', { on: 'tarball', tamper: true, delayMs: 500 })
+  const p = setup(t, { dependencies: { leaf: '^1.0.0', mid: '1.0.0', tampered: '1.0.0' } })
+  const before = h.snapshot(p.dir)
+  await expectCode(brisk.install(opts(p)), 'E_INTEGRITY')
+  assert.ok(!p.exists('node_modules'), 'node_modules is removed again')
+  assertUntouched(p, before)
+})
+
 test('lockfile integrity that the registry no longer matches: E_INTEGRITY', T, async (t) => {
   const p = setup(t, { dependencies: { tampered: '1.0.0' } })
   await brisk.install(opts(p, { lockfileOnly: true }))

@@ -165,6 +165,16 @@ test('an optional dependency whose tarball fails is skipped; the rest installs',
   assert.equal(p.lock().packages['node_modules/native-linux'].version, '1.0.0')
 })
 
+test('a failed optional package takes what was cloned under it along', T, async (t) => {
+  // mid's own copy of leaf@2 (nested under it) lands before mid fails.
+  reg.fault('mid', { on: 'tarball', status: 404, delayMs: 500 })
+  const p = setup(t, { dependencies: { leaf: '^1.0.0' }, optionalDependencies: { mid: '1.0.0' } })
+  const r = await brisk.install(opts(p))
+  assert.ok(r.warnings.some((w) => w.includes('mid')), `a warning names mid: ${r.warnings}`)
+  assert.ok(!p.exists('node_modules/mid'), 'nothing left of mid, nested copies included')
+  assert.deepEqual(h.installedTree(p.dir), { 'node_modules/leaf': '1.1.0' })
+})
+
 test('dev, optional and devOptional flags in the lockfile', T, async (t) => {
   const p = setup(t, scenarios['platform-and-flags'].manifest)
   await brisk.install(opts(p))

@@ -6,6 +6,7 @@ mod background;
 mod context;
 mod install;
 mod link;
+mod overlap;
 mod prefetch;
 mod prepare;
 mod reify;

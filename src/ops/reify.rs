@@ -18,6 +18,7 @@ use crate::tree::select::{self, Omit};
 use crate::tree::{NodeId, Tree};
 
 use super::context::Context;
+use super::overlap::{self, EarlyLinker, ToLink};
 use super::{scripts, state, Call, Phase, Summary};
 
 /// Where the package files come from.
@@ -113,9 +114,40 @@ pub async fn reify(
         })
         .collect();
 
-    // Fetch (or find) every package to materialize.
+    // Fetch (or find) every package to materialize. Into a fresh
+    // node_modules, each is cloned as soon as it is in the cache.
+    let nm = cwd.join("node_modules");
+    let fresh = source == Source::Network && plan.remove.is_empty() && !nm.exists();
+    let early = fresh.then(|| EarlyLinker::start(call.cancel.clone()));
+    let send_early = |id: NodeId, f: &Fetched| {
+        let loc = tree.location(id);
+        if let Some(early) = early.as_ref().filter(|_| loc.starts_with("node_modules/")) {
+            let pkg = &tree.nodes[id].pkg;
+            early.send(ToLink {
+                package: f.package.clone(),
+                dest: cwd.join(loc),
+                id,
+                scripted: pkg.has_install_script,
+                trusted: policy.allows(&pkg.name),
+            });
+        }
+    };
     let t_fetch = Instant::now();
-    let fetched = fetch_all(ctx, call, tree, &plan.link, source, summary).await?;
+    let fetched = fetch_all(ctx, call, tree, &plan.link, source, &send_early, summary).await;
+    let early = match early {
+        Some(linker) => Some(linker.finish().await),
+        None => None,
+    };
+    let (fetched, early) = match (fetched, early.transpose()) {
+        (Ok(f), Ok(e)) => (f, e.unwrap_or_default()),
+        (Err(e), _) | (_, Err(e)) => {
+            if fresh {
+                // There was no node_modules: leave none behind.
+                let _ = blocking(move || link::remove_dirs(&[nm])).await;
+            }
+            return Err(e);
+        }
+    };
     summary.timings.fetch_ms = t_fetch.elapsed().as_secs_f64() * 1e3;
     // Optional packages that could not be fetched are left out, with what
     // lives in their folder.
@@ -155,15 +187,14 @@ pub async fn reify(
     for (id, f) in materialized.chain(links.iter().map(|&id| (id, None))) {
         let dest = cwd.join(tree.location(id));
         let pkg = &tree.nodes[id].pkg;
-        if let Some(f) = f {
-            let trusted = policy.allows(&pkg.name);
-            to_link.push((
-                f.package.clone(),
-                dest.clone(),
+        if let Some(f) = f.filter(|_| !early.linked.contains(&id)) {
+            to_link.push(ToLink {
+                package: f.package.clone(),
+                dest: dest.clone(),
                 id,
-                pkg.has_install_script,
-                trusted,
-            ));
+                scripted: pkg.has_install_script,
+                trusted: policy.allows(&pkg.name),
+            });
         }
         if !pkg.bin.is_empty() {
             bins.push(BinJob {
@@ -188,30 +219,22 @@ pub async fn reify(
         }
     }
     let stale_bins = stale_bin_links(&cwd, before.as_ref(), &plan.remove);
-    let removals: Vec<PathBuf> = plan.remove.iter().map(|l| cwd.join(l)).collect();
+    let mut removals: Vec<PathBuf> = plan.remove.iter().map(|l| cwd.join(l)).collect();
+    if fresh {
+        // What was cloned early under optional packages that then failed.
+        removals.extend(failed.iter().map(|l| cwd.join(l)));
+    }
     let cancel = call.cancel.clone();
     let candidates = blocking(move || {
-        // The store's file lists, read in parallel. A package with install
-        // scripts (or a binding.gyp) is a script candidate; a trusted one
-        // gets a private copy, since its scripts may write into its folder.
         let jobs = to_link
             .into_par_iter()
-            .map(|(package, dest, id, scripted, trusted)| {
-                let index = package.index()?;
-                let gyp = index.files.iter().any(|f| f.as_os_str() == "binding.gyp");
-                let job = LinkJob {
-                    src: package.dir,
-                    dest,
-                    dirs: index.dirs,
-                    files: index.files,
-                };
-                Ok((job, id, scripted || gyp, trusted))
-            })
+            .map(overlap::prepare)
             .collect::<Result<Vec<_>>>()?;
-        let candidates: Vec<NodeId> = jobs.iter().filter(|j| j.2).map(|j| j.1).collect();
-        let (private, jobs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|j| j.2 && j.3);
-        let private: Vec<LinkJob> = private.into_iter().map(|j| j.0).collect();
-        let jobs: Vec<LinkJob> = jobs.into_iter().map(|j| j.0).collect();
+        let mut candidates = early.candidates;
+        candidates.extend(jobs.iter().filter(|p| p.candidate).map(|p| p.id));
+        let (private, jobs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|p| p.private);
+        let private: Vec<LinkJob> = private.into_iter().map(|p| p.job).collect();
+        let jobs: Vec<LinkJob> = jobs.into_iter().map(|p| p.job).collect();
         link::remove_dirs(&removals)?;
         for b in stale_bins {
             let _ = std::fs::remove_file(b);
@@ -355,12 +378,14 @@ fn stale_bin_links(
 }
 
 /// Ensure each node's package is in the cache, in `ids` order.
+/// `on_fetched` is called for each node as its package lands.
 async fn fetch_all(
     ctx: &Context,
     call: &Call,
     tree: &Tree,
     ids: &[NodeId],
     source: Source,
+    on_fetched: &(dyn Fn(NodeId, &Fetched) + Sync),
     summary: &mut Summary,
 ) -> Result<Vec<Option<Fetched>>> {
     let total = ids.len();
@@ -430,6 +455,7 @@ async fn fetch_all(
         match r {
             Ok(f) => {
                 for &i in users {
+                    on_fetched(ids[i], &f);
                     out[i] = Some(f.clone());
                 }
             }

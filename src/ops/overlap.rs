@@ -1,0 +1,118 @@
+//! Cloning packages into a fresh `node_modules` while the rest are still
+//! downloading and extracting, instead of after the last one lands.
+//!
+//! Only for a fresh install (no `node_modules` yet): nothing there can be
+//! lost, and if the install fails the caller removes `node_modules` again.
+//! Packages that need a private copy (trusted packages with scripts) are
+//! left to the link stage, which also links bins and folders after all.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use rayon::prelude::*;
+
+use crate::cancel::CancelToken;
+use crate::error::{Code, Error, Result};
+use crate::link::{self, LinkJob, LinkOptions};
+use crate::store::StoredPackage;
+use crate::tree::NodeId;
+
+/// A package in the cache, and where it goes.
+pub(super) struct ToLink {
+    pub package: StoredPackage,
+    pub dest: PathBuf,
+    pub id: NodeId,
+    /// Declares install scripts.
+    pub scripted: bool,
+    /// Its scripts may run (so it gets a private copy if it has any).
+    pub trusted: bool,
+}
+
+/// A package's clone job, read from its cache entry's index.
+pub(super) struct Prepared {
+    pub job: LinkJob,
+    pub id: NodeId,
+    /// Has install scripts (or a `binding.gyp`): a script candidate.
+    pub candidate: bool,
+    /// A candidate whose scripts may run: it gets a private copy, since
+    /// its scripts may write into its folder.
+    pub private: bool,
+}
+
+pub(super) fn prepare(t: ToLink) -> Result<Prepared> {
+    let index = t.package.index()?;
+    let gyp = index.files.iter().any(|f| f.as_os_str() == "binding.gyp");
+    let candidate = t.scripted || gyp;
+    Ok(Prepared {
+        job: LinkJob {
+            src: t.package.dir,
+            dest: t.dest,
+            dirs: index.dirs,
+            files: index.files,
+        },
+        id: t.id,
+        candidate,
+        private: candidate && t.trusted,
+    })
+}
+
+/// What the early linker cloned.
+#[derive(Default)]
+pub(super) struct Early {
+    pub linked: HashSet<NodeId>,
+    /// Script candidates among `linked`.
+    pub candidates: Vec<NodeId>,
+}
+
+/// A blocking task cloning packages as they are sent, in batches of
+/// whatever has arrived since the last one.
+pub(super) struct EarlyLinker {
+    tx: mpsc::Sender<ToLink>,
+    task: tokio::task::JoinHandle<Result<Early>>,
+}
+
+impl EarlyLinker {
+    pub fn start(cancel: CancelToken) -> EarlyLinker {
+        let (tx, rx) = mpsc::channel::<ToLink>();
+        let task = tokio::task::spawn_blocking(move || {
+            let mut early = Early::default();
+            while let Ok(first) = rx.recv() {
+                let batch: Vec<ToLink> = std::iter::once(first).chain(rx.try_iter()).collect();
+                let prepared = batch
+                    .into_par_iter()
+                    .map(prepare)
+                    .collect::<Result<Vec<_>>>()?;
+                let mut jobs = Vec::with_capacity(prepared.len());
+                for p in prepared.into_iter().filter(|p| !p.private) {
+                    early.linked.insert(p.id);
+                    if p.candidate {
+                        early.candidates.push(p.id);
+                    }
+                    jobs.push(p.job);
+                }
+                let opts = LinkOptions {
+                    method: None,
+                    cancel: cancel.clone(),
+                };
+                link::clone_packages(&jobs, &opts)?;
+            }
+            Ok(early)
+        });
+        EarlyLinker { tx, task }
+    }
+
+    /// Queue a package (ignored once the linker has failed: `finish` says
+    /// why).
+    pub fn send(&self, t: ToLink) {
+        let _ = self.tx.send(t);
+    }
+
+    /// Waits for everything sent to be cloned.
+    pub async fn finish(self) -> Result<Early> {
+        drop(self.tx);
+        self.task
+            .await
+            .map_err(|e| Error::new(Code::Io, format!("a filesystem task failed: {e}")))?
+    }
+}
