@@ -5,7 +5,7 @@
 //   node bench/run.js [--projects ant-design,platform-and-peers,vite-react]
 //                     [--tools brisk,npm,pnpm,bun,utoo] [--phases p0,p1,p3,p4,p5]
 //                     [--rounds 3] [--in-process] [--out bench/results.json]
-//                     [--settle 361] [--min-free 15] [--no-floor]
+//                     [--settle 361] [--min-free 25] [--no-floor]
 //                     [--no-drop-caches]
 'use strict'
 const { spawnSync } = require('node:child_process')
@@ -25,7 +25,7 @@ const { values: args } = parseArgs({
     // Seconds to wait after deleting old trials before timing (see discard()).
     settle: { type: 'string', default: '361' },
     // GB of free disk below which old trials are deleted before a phase.
-    'min-free': { type: 'string', default: '15' },
+    'min-free': { type: 'string', default: '25' },
     // Also time plain parallel downloads of what brisk's lockfile names.
     'no-floor': { type: 'boolean', default: false },
     // Leave the kernel's caches alone between timed runs (see coldStart()).
@@ -68,31 +68,31 @@ function toolTable (peers) {
   return {
     brisk: {
       lockfiles: ['package-lock.json'],
-      version: [process.execPath, [briskJs, '--version']],
+      warm: [process.execPath, ['-e', `require(${JSON.stringify(path.join(repo, 'brisk.js'))})`]],
       install: (c) => [process.execPath, [briskJs, 'install', '--ignore-scripts', '--silent', '--cache-dir', c]],
       resolve: (c) => [process.execPath, [briskJs, 'install', '--lockfile-only', '--silent', '--cache-dir', c]],
     },
     npm: {
       lockfiles: ['package-lock.json'],
-      version: ['npm', ['--version']],
+      warm: ['npm', ['--version']],
       install: (c) => ['npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--silent', '--cache', c]],
       resolve: (c) => ['npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', '--silent', '--cache', c]],
     },
     pnpm: {
       lockfiles: ['pnpm-lock.yaml'],
-      version: [peers.pnpm, ['--version']],
+      warm: [peers.pnpm, ['--version']],
       install: (c) => [peers.pnpm, ['install', '--ignore-scripts', '--silent', '--store-dir', path.join(c, 'store'), '--cache-dir', path.join(c, 'cache')]],
       resolve: (c) => [peers.pnpm, ['install', '--lockfile-only', '--ignore-scripts', '--silent', '--store-dir', path.join(c, 'store'), '--cache-dir', path.join(c, 'cache')]],
     },
     bun: {
       lockfiles: ['bun.lock', 'bun.lockb'],
-      version: [peers.bun, ['--version']],
+      warm: [peers.bun, ['--version']],
       install: (c) => [peers.bun, ['install', '--ignore-scripts', '--silent'], { BUN_INSTALL_CACHE_DIR: c }],
       resolve: (c) => [peers.bun, ['install', '--lockfile-only', '--ignore-scripts', '--silent'], { BUN_INSTALL_CACHE_DIR: c }],
     },
     utoo: {
       lockfiles: ['package-lock.json'],
-      version: [peers.utoo, ['--version']],
+      warm: [peers.utoo, ['--version']],
       install: (c) => [peers.utoo, ['install', '--ignore-scripts', '--quiet', '--registry', REGISTRY, '--cache-dir', c]],
       resolve: (c) => [peers.utoo, ['deps', '--quiet', '--registry', REGISTRY, '--cache-dir', c]],
     },
@@ -173,8 +173,10 @@ function prepare (phase, project, tool, spec, dir, cache) {
 // discard()), and a tool timed after several trials paid for it: brisk p3's
 // sys time grew from 8.5 s to 12.9 s over six back-to-back trials, and held
 // at 7.7-8.7 s with the caches dropped before each. So (as root) the caches
-// are dropped, then the tool's binary is warmed by asking its version and,
-// for the warm phases, its cache and the project are stat'ed back in.
+// are dropped, then the tool's code is loaded once untimed (its version, or
+// brisk's addon) and, for the warm phases, its cache and the project are
+// read back in (every inode, and every file under 1 MB: indexes, metadata,
+// lockfiles, package.json).
 const canDrop = !args['no-drop-caches'] && (() => {
   try { fs.accessSync('/proc/sys/vm/drop_caches', fs.constants.W_OK); return true } catch { return false }
 })()
@@ -182,9 +184,11 @@ function coldStart (phase, spec, dir, cache) {
   if (!canDrop) return
   run('sync', [])
   fs.writeFileSync('/proc/sys/vm/drop_caches', '3\n')
-  const [cmd, argv] = spec.version
+  const [cmd, argv] = spec.warm
   run(cmd, argv, { cwd: dir })
-  if (['p4', 'p5'].includes(phase)) spawnSync('du', ['-s', cache, dir], { stdio: 'ignore' })
+  if (['p4', 'p5'].includes(phase)) {
+    spawnSync('sh', ['-c', 'find "$0" "$1" -type f -size -1M -exec cat {} + >/dev/null', cache, dir], { stdio: 'ignore' })
+  }
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
