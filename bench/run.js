@@ -164,8 +164,9 @@ function prepare (phase, project, tool, spec, dir, cache) {
     case 'p5': break
   }
   if (['p3', 'p4', 'p5'].includes(phase) && !spec.lockfiles.some((f) => fs.existsSync(path.join(dir, f)))) {
-    throw new Error(`${tool} has no lockfile in ${dir} for ${phase}`)
+    return `${tool} has no lockfile in ${dir} for ${phase} (an earlier phase failed)`
   }
+  return null
 }
 
 // Before each timed run: the same kernel caches for every tool. Each
@@ -200,6 +201,10 @@ function cpFloor (dir) {
   discard(ref); discard(out)
   run('cp', ['-a', path.join(dir, 'node_modules'), ref])
   settle()
+  if (canDrop) { // the same warm state as p4: inodes and directories in memory
+    fs.writeFileSync('/proc/sys/vm/drop_caches', '3\n')
+    spawnSync('du', ['-s', ref], { stdio: 'ignore' })
+  }
   const t0 = process.hrtime.bigint()
   run('cp', ['-al', ref, out])
   const wall = Number(process.hrtime.bigint() - t0) / 1e9
@@ -208,13 +213,14 @@ function cpFloor (dir) {
 }
 
 // brisk's own API in-process: no node start-up in the number.
-function inProcess (dir, cache, phase) {
+function inProcess (dir, cache, phase, spec) {
   const script = `
     const brisk = require(${JSON.stringify(path.join(repo, 'brisk.js'))})
     const t0 = process.hrtime.bigint()
     brisk.install({ cwd: process.cwd(), cacheDir: ${JSON.stringify(cache)}, ignoreScripts: true })
       .then(() => console.log(Number(process.hrtime.bigint() - t0) / 1e6))`
   if (phase === 'p4') { discard(path.join(dir, 'node_modules')); settle() }
+  coldStart(phase, spec, dir, cache)
   return Number(run(process.execPath, ['-e', script], { cwd: dir }).stdout.trim())
 }
 
@@ -252,14 +258,19 @@ function main () {
           const base = path.join(args.work, project, tool)
           return { dir: path.join(base, 'project'), cache: path.join(base, 'cache') }
         }
+        const unready = {}
         for (const tool of order) {
           const { dir, cache } = where(tool)
-          prepare(phase, project, tool, table[tool], dir, cache)
+          unready[tool] = prepare(phase, project, tool, table[tool], dir, cache)
         }
         settle()
         for (const tool of order) {
           const { dir, cache } = where(tool)
           const spec = table[tool]
+          if (unready[tool]) {
+            record(project, r, phase, tool, { ok: false, wall: NaN, user: NaN, sys: NaN, rss: NaN, err: unready[tool] })
+            continue
+          }
           coldStart(phase, spec, dir, cache)
           const m = measure(dir, phase === 'p1' ? spec.resolve(cache) : spec.install(cache))
           record(project, r, phase, tool, m)
@@ -270,13 +281,13 @@ function main () {
           record(project, r, phase, 'floor', measure(path.dirname(lock), floor))
         }
       }
-      if (tools.includes('brisk') && phases.includes('p5')) {
+      if (tools.includes('brisk') && phases.includes('p5') && fs.existsSync(path.join(args.work, project, 'brisk', 'project', 'node_modules'))) {
         const base = path.join(args.work, project, 'brisk')
         ;(floors[project] ??= []).push(cpFloor(path.join(base, 'project')))
         if (args['in-process']) {
           const ip = (inproc[project] ??= { p5: [], p4: [] })
-          ip.p5.push(inProcess(path.join(base, 'project'), path.join(base, 'cache'), 'p5'))
-          ip.p4.push(inProcess(path.join(base, 'project'), path.join(base, 'cache'), 'p4'))
+          ip.p5.push(inProcess(path.join(base, 'project'), path.join(base, 'cache'), 'p5', table.brisk))
+          ip.p4.push(inProcess(path.join(base, 'project'), path.join(base, 'cache'), 'p4', table.brisk))
         }
       }
     }

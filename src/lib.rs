@@ -1,7 +1,8 @@
 //! brisk: a fast npm-compatible package installer.
 //!
 //! Data flows one way: config → project → lockfile → resolve → tree →
-//! lockfile (write) → fetch/store → link. Every stage is plain Rust; the napi
+//! lockfile (write) → fetch/store → link (into a fresh node_modules, each
+//! package as soon as it is stored). Every stage is plain Rust; the napi
 //! layer (`binding`, behind the `node` feature) only converts and delegates.
 
 pub mod error;

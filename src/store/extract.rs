@@ -279,15 +279,15 @@ impl<'a> Dest<'a> {
                 builder.create(self.root.join(rel))
             }
         };
-        let path = self.root.join(rel);
+        let path = || self.root.join(rel);
         match created {
             // Created 0o755 unless the umask masked bits off: one syscall
             // per directory saved otherwise (~20,000 on a large tree).
             Ok(()) if umask() & 0o755 == 0 => {}
-            Ok(()) => set_mode(&path, 0o755).map_err(|e| Error::io(path.display(), e))?,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
+            Ok(()) => set_mode(&path(), 0o755).map_err(|e| Error::io(path().display(), e))?,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path().is_dir() => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(conflict(rel)),
-            Err(e) => return Err(Error::io(format!("creating {}", path.display()), e)),
+            Err(e) => return Err(Error::io(format!("creating {}", path().display()), e)),
         }
         dirs.insert(rel.to_string());
         Ok(())
@@ -295,7 +295,7 @@ impl<'a> Dest<'a> {
 
     /// Writes the new file `rel` with `mode`.
     fn write_file(&self, rel: &str, data: &[u8], mode: u32) -> Result<()> {
-        let path = self.root.join(rel);
+        let path = || self.root.join(rel);
         let opened = match &self.fd {
             Some(fd) => fd.create_new(Path::new(rel), mode),
             None => {
@@ -303,16 +303,16 @@ impl<'a> Dest<'a> {
                 opts.write(true).create_new(true);
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut opts, mode);
-                opts.open(&path)
+                opts.open(path())
             }
         };
         let mut file = match opened {
             Ok(f) => f,
-            Err(_) if path.is_dir() => return Err(conflict(rel)),
-            Err(e) => return Err(Error::io(format!("writing {}", path.display()), e)),
+            Err(_) if path().is_dir() => return Err(conflict(rel)),
+            Err(e) => return Err(Error::io(format!("writing {}", path().display()), e)),
         };
         file.write_all(data)
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            .map_err(|e| Error::io(format!("writing {}", path().display()), e))?;
         // Only when the umask masked bits off: one syscall per file saved
         // otherwise (130k on a large tree).
         if umask() & mode != 0 {
@@ -320,7 +320,7 @@ impl<'a> Dest<'a> {
             {
                 use std::os::unix::fs::PermissionsExt;
                 file.set_permissions(fs::Permissions::from_mode(mode))
-                    .map_err(|e| Error::io(path.display(), e))?;
+                    .map_err(|e| Error::io(path().display(), e))?;
             }
         }
         Ok(())
