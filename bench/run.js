@@ -181,10 +181,13 @@ function prepare (phase, project, tool, spec, dir, cache) {
 const canDrop = !args['no-drop-caches'] && (() => {
   try { fs.accessSync('/proc/sys/vm/drop_caches', fs.constants.W_OK); return true } catch { return false }
 })()
-function coldStart (phase, spec, dir, cache) {
-  if (!canDrop) return
+function dropCaches () {
   run('sync', [])
   fs.writeFileSync('/proc/sys/vm/drop_caches', '3\n')
+}
+function coldStart (phase, spec, dir, cache) {
+  if (!canDrop) return
+  dropCaches()
   const [cmd, argv] = spec.warm
   run(cmd, argv, { cwd: dir })
   if (['p4', 'p5'].includes(phase)) {
@@ -202,7 +205,7 @@ function cpFloor (dir) {
   run('cp', ['-a', path.join(dir, 'node_modules'), ref])
   settle()
   if (canDrop) { // the same warm state as p4: inodes and directories in memory
-    fs.writeFileSync('/proc/sys/vm/drop_caches', '3\n')
+    dropCaches()
     spawnSync('du', ['-s', ref], { stdio: 'ignore' })
   }
   const t0 = process.hrtime.bigint()

@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use rayon::prelude::*;
 
 use crate::cancel::CancelToken;
-use crate::error::{Code, Error, Result};
+use crate::error::Result;
 use crate::link::{self, LinkJob, LinkOptions};
 use crate::store::StoredPackage;
 use crate::tree::NodeId;
@@ -111,8 +111,6 @@ impl EarlyLinker {
     /// Waits for everything sent to be cloned.
     pub async fn finish(self) -> Result<Early> {
         drop(self.tx);
-        self.task
-            .await
-            .map_err(|e| Error::new(Code::Io, format!("a filesystem task failed: {e}")))?
+        super::reify::joined(self.task).await
     }
 }

@@ -41,8 +41,12 @@ fn installed(cwd: &Path) -> Option<HashMap<String, Map<String, Value>>> {
 
 /// Run filesystem work on the blocking pool, off the async workers.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
+    joined(tokio::task::spawn_blocking(f)).await
+}
+
+/// The result of a filesystem task started on the blocking pool.
+pub(super) async fn joined<T>(task: tokio::task::JoinHandle<Result<T>>) -> Result<T> {
+    task.await
         .map_err(|e| Error::new(Code::Io, format!("a filesystem task failed: {e}")))?
 }
 

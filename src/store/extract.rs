@@ -178,7 +178,7 @@ fn write_entries(tar: &[u8], items: &[Item], dest: &Path) -> Result<Extracted> {
         Item::Dir(_) => &[][..],
     };
     let bins = match last.get("package.json") {
-        Some(&i) => bin_targets(contents(i), last.keys().copied()),
+        Some(&i) => bin_targets(contents(i), &last),
         None => BTreeSet::new(),
     };
     let out_dir = Dest::open(dest);
@@ -206,23 +206,19 @@ fn write_entries(tar: &[u8], items: &[Item], dest: &Path) -> Result<Extracted> {
     Ok(out)
 }
 
-/// The package's declared executables that are among `files`. Best
-/// effort: a malformed package.json declares none.
-fn bin_targets<'a>(
-    package_json: &[u8],
-    files: impl Iterator<Item = &'a str> + Clone,
-) -> BTreeSet<String> {
+/// The package's declared executables that are among `files` (path →
+/// entry). Best effort: a malformed package.json declares none.
+fn bin_targets(package_json: &[u8], files: &HashMap<&str, usize>) -> BTreeSet<String> {
     let text = package_json
         .strip_prefix(b"\xef\xbb\xbf")
         .unwrap_or(package_json);
     let Ok(manifest) = serde_json::from_slice::<serde_json::Value>(text) else {
         return BTreeSet::new();
     };
-    let present: BTreeSet<&str> = files.clone().collect();
-    bins::package_bins(&manifest, files)
+    bins::package_bins(&manifest, files.keys().copied())
         .into_iter()
         .map(|(_, target)| target)
-        .filter(|t| present.contains(t.as_str()))
+        .filter(|t| files.contains_key(t.as_str()))
         .collect()
 }
 
