@@ -177,7 +177,8 @@ function prepare (phase, project, tool, spec, dir, cache) {
 // are dropped, then the tool's code is loaded once untimed (its version, or
 // brisk's addon) and, for the warm phases, its cache and the project are
 // read back in (every inode, and every file under 1 MB: indexes, metadata,
-// lockfiles, package.json).
+// lockfiles, package.json). `-size -1024k`, not `-1M`: find rounds sizes up
+// to whole units, so `-1M` matches only empty files.
 const canDrop = !args['no-drop-caches'] && (() => {
   try { fs.accessSync('/proc/sys/vm/drop_caches', fs.constants.W_OK); return true } catch { return false }
 })()
@@ -191,7 +192,7 @@ function coldStart (phase, spec, dir, cache) {
   const [cmd, argv] = spec.warm
   run(cmd, argv, { cwd: dir })
   if (['p4', 'p5'].includes(phase)) {
-    spawnSync('sh', ['-c', 'find "$0" "$1" -type f -size -1M -exec cat {} + >/dev/null', cache, dir], { stdio: 'ignore' })
+    spawnSync('sh', ['-c', 'find "$0" "$1" -type f -size -1024k -exec cat {} + >/dev/null', cache, dir], { stdio: 'ignore' })
   }
 }
 

@@ -110,7 +110,8 @@ async fn attempt_once(
 ) -> Result<Downloaded, Failure> {
     // The body must be hashed exactly as served: ask for no transfer
     // encoding, so reqwest's gzip decoding (on for packuments) never kicks in.
-    let mut request = inner.http.get(&t.url).header(ACCEPT_ENCODING, "identity");
+    let http = inner.http.client().map_err(Failure::Fatal)?;
+    let mut request = http.get(&t.url).header(ACCEPT_ENCODING, "identity");
     if let Some(auth) = &inner.opts.auth {
         if let Some(mut value) = auth(t).and_then(|v| HeaderValue::from_str(&v).ok()) {
             value.set_sensitive(true);

@@ -23,6 +23,7 @@ use tokio::task::JoinSet;
 
 use crate::cancel::CancelToken;
 use crate::error::{Code, Error, Result};
+use crate::registry::Http;
 use crate::store::{Algorithm, Sri, Store, StoredPackage};
 
 /// A tarball to make available: where it is and what it must hash to.
@@ -119,7 +120,7 @@ type Shared = Arc<OnceCell<Result<Fetched>>>;
 
 struct Inner {
     store: Arc<Store>,
-    http: reqwest::Client,
+    http: Http,
     opts: FetchOptions,
     downloads: Semaphore,
     extracts: Semaphore,
@@ -131,7 +132,7 @@ struct Inner {
 }
 
 impl Fetcher {
-    pub fn new(store: Arc<Store>, http: reqwest::Client, opts: FetchOptions) -> Fetcher {
+    pub fn new(store: Arc<Store>, http: Http, opts: FetchOptions) -> Fetcher {
         let downloads = Semaphore::new(opts.max_downloads.max(1));
         let extracts = Semaphore::new(opts.max_extracts.max(1));
         Fetcher {

@@ -22,7 +22,7 @@ fn env() -> Env {
 }
 
 fn fetcher(env: &Env, opts: FetchOptions) -> Fetcher {
-    Fetcher::new(env.store.clone(), reqwest::Client::new(), opts)
+    Fetcher::new(env.store.clone(), reqwest::Client::new().into(), opts)
 }
 
 fn tarball(server: &Server, name: &str, path: &str, integrity: Option<String>) -> Tarball {

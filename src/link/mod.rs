@@ -1,9 +1,10 @@
 //! The cloner: materializes cached packages into `node_modules`.
 //!
-//! [`clone_packages`] creates every destination directory once (sorted,
-//! parents first, one `mkdir` each, each depth level in parallel), decides
-//! the method once per call by probing one real file, then places all files
-//! in parallel with rayon (one `linkat`/clone/copy per file).
+//! A [`Cloner`] clones each package as one unit (root, subdirectories, then
+//! files, one `linkat`/clone/copy each, the files of big packages in
+//! parallel), so packages can be cloned as they arrive. The method is
+//! decided once, by probing the first real file. [`clone_packages`] clones
+//! a known set in parallel, after creating their roots in order.
 //!
 //! Methods: hardlink (default when it works), reflink (`ioctl(FICLONE)`), copy.
 //! A file already hardlinked into `node_modules` is never written through:
@@ -20,6 +21,7 @@ mod private;
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use rayon::prelude::*;
 
@@ -86,43 +88,108 @@ pub struct LinkStats {
 /// [`remove_dirs`]). Errors: `E_IO` naming the path, `E_CANCELLED`.
 pub fn clone_packages(jobs: &[LinkJob], opts: &LinkOptions) -> Result<LinkStats> {
     opts.cancel.check()?;
-    create_dirs(jobs)?;
-    opts.cancel.check()?;
-
-    let probe = jobs
-        .iter()
-        .enumerate()
-        .find_map(|(ji, j)| j.files.first().map(|f| (ji, f)));
-    let method = match probe {
-        None => opts.method.unwrap_or(Method::Hardlink),
-        Some((ji, rel)) => {
-            let job = &jobs[ji];
-            probe_method(&job.src.join(rel), &job.dest.join(rel), opts.method)?
-        }
-    };
-    let probed = probe.map(|(ji, _)| ji);
-    let strict = opts.method.is_some();
-
-    jobs.par_iter()
-        .enumerate()
-        .try_for_each(|(ji, job)| -> Result<()> {
-            opts.cancel.check()?;
-            let skip = usize::from(probed == Some(ji));
-            let fds = match method {
-                Method::Hardlink => DirFd::open(&job.src).zip(DirFd::open(&job.dest)),
-                _ => None,
-            };
-            job.files[skip..]
-                .par_iter()
-                .with_min_len(8)
-                .try_for_each(|rel| place(job, fds.as_ref(), rel, method, strict))
-        })?;
-
+    // Roots first, parents before children: whatever sits where a parent
+    // goes (a symlink, a file) is replaced before anything is created
+    // inside it.
+    create_dirs(jobs, false)?;
+    let cloner = Cloner::new(opts, false);
+    jobs.par_iter().try_for_each(|job| cloner.clone(job))?;
     Ok(LinkStats {
         packages: jobs.len(),
         files: jobs.iter().map(|j| j.files.len()).sum(),
-        method,
+        method: cloner.method(),
     })
+}
+
+/// Clones packages one at a time, from any thread, each as a unit: its
+/// root, its subdirectories, then its files. No pass waits for all
+/// packages, and two threads rarely queue on the same directory's lock
+/// (creating every package root in `node_modules` in one pass ran on one
+/// core: the kernel serializes entries added to one directory).
+///
+/// The method is decided by the first file placed (see [`LinkOptions`])
+/// and kept for every later package.
+pub struct Cloner {
+    forced: Option<Method>,
+    cancel: CancelToken,
+    /// Create each package root, and its missing parents, with the package.
+    /// Only for a tree this install created, where nothing foreign can sit
+    /// where a parent goes; otherwise [`clone_packages`] creates the roots
+    /// first, in order.
+    make_roots: bool,
+    method: OnceLock<Method>,
+    probing: Mutex<()>,
+}
+
+impl Cloner {
+    pub fn new(opts: &LinkOptions, make_roots: bool) -> Cloner {
+        Cloner {
+            forced: opts.method,
+            cancel: opts.cancel.clone(),
+            make_roots,
+            method: OnceLock::new(),
+            probing: Mutex::new(()),
+        }
+    }
+
+    /// The method chosen (before any file: the forced one, or hardlink).
+    pub fn method(&self) -> Method {
+        self.method
+            .get()
+            .copied()
+            .unwrap_or(self.forced.unwrap_or(Method::Hardlink))
+    }
+
+    /// Clone one package. Errors: `E_IO` naming the path, `E_CANCELLED`.
+    pub fn clone(&self, job: &LinkJob) -> Result<()> {
+        self.cancel.check()?;
+        if self.make_roots {
+            fsops::make_dir(&job.dest)
+                .map_err(|e| Error::io(format!("cannot create {}", job.dest.display()), e))?;
+        }
+        let dest_fd = DirFd::open(&job.dest);
+        for d in &job.dirs {
+            check_relative(d)?;
+            if dest_fd
+                .as_ref()
+                .is_some_and(|fd| fd.mkdir(d, 0o777).is_ok())
+            {
+                continue;
+            }
+            let path = job.dest.join(d);
+            fsops::make_dir(&path)
+                .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
+        }
+        let Some(first) = job.files.first() else {
+            return Ok(());
+        };
+        check_relative(first)?;
+        let (method, probed) = self.method_for(job, first)?;
+        let fds = match method {
+            Method::Hardlink => DirFd::open(&job.src).zip(dest_fd),
+            _ => None,
+        };
+        let strict = self.forced.is_some();
+        job.files[usize::from(probed)..]
+            .par_iter()
+            .with_min_len(8)
+            .try_for_each(|rel| place(job, fds.as_ref(), rel, method, strict))
+    }
+
+    /// The method, probing it with `rel` of `job` if no file was placed yet
+    /// (then `true`: that file is in place).
+    fn method_for(&self, job: &LinkJob, rel: &Path) -> Result<(Method, bool)> {
+        if let Some(&m) = self.method.get() {
+            return Ok((m, false));
+        }
+        let _one_at_a_time = self.probing.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&m) = self.method.get() {
+            return Ok((m, false));
+        }
+        let m = probe_method(&job.src.join(rel), &job.dest.join(rel), self.forced)?;
+        let _ = self.method.set(m);
+        Ok((m, true))
+    }
 }
 
 /// Place one file of `job`: first a relative `linkat` through the package's
@@ -221,12 +288,12 @@ fn check_relative(rel: &Path) -> Result<()> {
     }
 }
 
-/// Create every destination directory once: package roots, their parents
-/// (`node_modules`, `@scope`, nested `node_modules`) and their subdirs.
-/// Sorted and grouped by depth; each level is created in parallel after the
-/// level above it.
-fn create_dirs(jobs: &[LinkJob]) -> Result<()> {
-    let mut all: Vec<PathBuf> = Vec::with_capacity(jobs.len() * 4);
+/// Create destination directories once: package roots and their parents
+/// (`node_modules`, `@scope`, nested `node_modules`), and with `subdirs`
+/// every package's subdirectories too. Sorted and grouped by depth; each
+/// level is created in parallel after the level above it.
+fn create_dirs(jobs: &[LinkJob], subdirs: bool) -> Result<()> {
+    let mut all: Vec<PathBuf> = Vec::with_capacity(jobs.len() * 2);
     for job in jobs {
         if let Some(p) = job.dest.parent() {
             all.push(p.to_path_buf());
@@ -239,7 +306,7 @@ fn create_dirs(jobs: &[LinkJob]) -> Result<()> {
             }
         }
         all.push(job.dest.clone());
-        for d in &job.dirs {
+        for d in job.dirs.iter().filter(|_| subdirs) {
             check_relative(d)?;
             all.push(job.dest.join(d));
         }

@@ -14,7 +14,7 @@ use super::{check_relative, create_dirs, fsops, io_err, LinkJob, LinkStats, Meth
 /// into the cache) are unlinked and re-created, never written through.
 pub fn clone_private(jobs: &[LinkJob], cancel: &CancelToken) -> Result<LinkStats> {
     cancel.check()?;
-    create_dirs(jobs)?;
+    create_dirs(jobs, true)?;
     jobs.par_iter().try_for_each(|job| -> Result<()> {
         cancel.check()?;
         job.files.par_iter().try_for_each(|rel| {

@@ -517,3 +517,21 @@ fn bench_clone_vs_serial_loop() {
         );
     }
 }
+
+/// Packages cloned one at a time in any order (a nested package before the
+/// one it sits in, from several threads) into a tree nothing else wrote:
+/// roots and their missing parents are made as each package arrives, and
+/// the method is probed once.
+#[test]
+fn cloner_takes_packages_in_any_order() {
+    let t = tempfile::tempdir().unwrap();
+    let nm = t.path().join("proj/node_modules");
+    let mut jobs = sample(&t.path().join("store"), &nm);
+    jobs.reverse(); // "a/node_modules/c" before "a"
+    let cloner = Cloner::new(&opts(None), true);
+    jobs.par_iter().for_each(|j| cloner.clone(j).unwrap());
+    assert_eq!(cloner.method(), Method::Hardlink);
+    assert_identical(&jobs);
+    let c = nm.join("a/node_modules/c/package.json");
+    assert!(fs::metadata(c).unwrap().nlink() > 1);
+}

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::fetch::{FetchOptions, Fetcher, Tarball};
 use crate::lockfile::{self, Lockfile};
 use crate::project::Project;
-use crate::registry::RegistryClient;
+use crate::registry::{Http, RegistryClient};
 use crate::store::Store;
 use crate::tree::{EdgeOptions, Package};
 
@@ -25,7 +25,7 @@ pub struct Context {
     pub fetcher: Fetcher,
     /// Prefetches and early downloads; stopped before the operation returns.
     pub background: Background,
-    http: reqwest::Client,
+    http: Http,
 }
 
 impl Context {
@@ -59,7 +59,7 @@ impl Context {
             .map(|w| (w.name, w.path))
             .collect();
         let store = Arc::new(Store::open(&config.cache_dir)?);
-        let http = crate::registry::http_client(&config)?;
+        let http = Http::lazy(config.clone());
         let auth_config = config.clone();
         let background = Background::new(call.cancel.child());
         let fetcher = Fetcher::new(

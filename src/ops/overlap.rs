@@ -8,13 +8,11 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::mpsc;
-
-use rayon::prelude::*;
+use std::sync::{mpsc, Mutex};
 
 use crate::cancel::CancelToken;
 use crate::error::Result;
-use crate::link::{self, LinkJob, LinkOptions};
+use crate::link::{Cloner, LinkJob, LinkOptions};
 use crate::store::StoredPackage;
 use crate::tree::NodeId;
 
@@ -65,8 +63,8 @@ pub(super) struct Early {
     pub candidates: Vec<NodeId>,
 }
 
-/// A blocking task cloning packages as they are sent, in batches of
-/// whatever has arrived since the last one.
+/// A blocking task cloning each package as it is sent, as its own rayon
+/// task (no batches: a batch waited for its slowest package).
 pub(super) struct EarlyLinker {
     tx: mpsc::Sender<ToLink>,
     task: tokio::task::JoinHandle<Result<Early>>,
@@ -76,28 +74,51 @@ impl EarlyLinker {
     pub fn start(cancel: CancelToken) -> EarlyLinker {
         let (tx, rx) = mpsc::channel::<ToLink>();
         let task = tokio::task::spawn_blocking(move || {
-            let mut early = Early::default();
-            while let Ok(first) = rx.recv() {
-                let batch: Vec<ToLink> = std::iter::once(first).chain(rx.try_iter()).collect();
-                let prepared = batch
-                    .into_par_iter()
-                    .map(prepare)
-                    .collect::<Result<Vec<_>>>()?;
-                let mut jobs = Vec::with_capacity(prepared.len());
-                for p in prepared.into_iter().filter(|p| !p.private) {
-                    early.linked.insert(p.id);
-                    if p.candidate {
-                        early.candidates.push(p.id);
-                    }
-                    jobs.push(p.job);
+            // Stops the other clones at the first error.
+            let stop = cancel.child();
+            let opts = LinkOptions {
+                method: None,
+                cancel: stop.clone(),
+            };
+            // node_modules did not exist: every root is ours to create.
+            let cloner = Cloner::new(&opts, true);
+            let early = Mutex::new(Early::default());
+            let failure = Mutex::new(None);
+            let (cloner, early_ref, failure_ref) = (&cloner, &early, &failure);
+            // In place: this thread waits on the channel, the pool clones.
+            rayon::in_place_scope(|s| {
+                for t in rx.iter().take_while(|_| !stop.is_cancelled()) {
+                    let stop = &stop;
+                    s.spawn(move |_| {
+                        let cloned = prepare(t).and_then(|p| {
+                            if p.private {
+                                return Ok(None);
+                            }
+                            cloner.clone(&p.job).map(|()| Some(p))
+                        });
+                        match cloned {
+                            Ok(Some(p)) => {
+                                let mut e = early_ref.lock().unwrap_or_else(|e| e.into_inner());
+                                e.linked.insert(p.id);
+                                if p.candidate {
+                                    e.candidates.push(p.id);
+                                }
+                            }
+                            Ok(None) => {}
+                            Err(err) => {
+                                let mut f = failure_ref.lock().unwrap_or_else(|e| e.into_inner());
+                                f.get_or_insert(err);
+                                stop.cancel();
+                            }
+                        }
+                    });
                 }
-                let opts = LinkOptions {
-                    method: None,
-                    cancel: cancel.clone(),
-                };
-                link::clone_packages(&jobs, &opts)?;
+            });
+            let failure = failure.into_inner().unwrap_or_else(|e| e.into_inner());
+            match failure {
+                Some(err) => Err(err),
+                None => Ok(early.into_inner().unwrap_or_else(|e| e.into_inner())),
             }
-            Ok(early)
         });
         EarlyLinker { tx, task }
     }

@@ -135,7 +135,7 @@ impl Env {
         let env: HashMap<String, String> =
             [("HOME".to_string(), self.tmp.path().display().to_string())].into();
         let config = Config::load(&project, &ConfigOverrides::default(), &env).unwrap();
-        let http = http_client(&config).unwrap();
+        let http = http_client(&config).unwrap().into();
         let c = RegistryClient::new(Arc::new(config), http, &self.cache());
         c.set_retry_backoff(Duration::from_millis(10));
         c
