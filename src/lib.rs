@@ -28,11 +28,4 @@ pub mod tree;
 #[cfg(feature = "node")]
 mod binding;
 
-/// mimalloc for Rust's allocations (Node's own are untouched): glibc's
-/// malloc made the cloner's threads queue on arena locks and grew its
-/// heaps a page-range at a time (`mprotect`). Built without transparent
-/// huge pages: with them a p4 peaked 25 MB higher, no faster.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 pub use error::{Code, Error, Result};
