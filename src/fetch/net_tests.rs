@@ -121,7 +121,7 @@ impl Env {
 
     /// A Fetcher wired the way `ops::Context` wires it.
     fn fetcher(&self, config: &Arc<Config>) -> Fetcher {
-        let http = crate::registry::http_client(config).unwrap().into();
+        let http = crate::registry::Http::lazy(config.clone());
         let auth_config = config.clone();
         Fetcher::new(
             self.store.clone(),

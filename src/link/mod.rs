@@ -93,7 +93,8 @@ pub fn clone_packages(jobs: &[LinkJob], opts: &LinkOptions) -> Result<LinkStats>
     // inside it.
     create_dirs(jobs, false)?;
     let cloner = Cloner::new(opts, false);
-    jobs.par_iter().try_for_each(|job| cloner.clone(job))?;
+    jobs.par_iter()
+        .try_for_each(|job| cloner.clone_package(job))?;
     Ok(LinkStats {
         packages: jobs.len(),
         files: jobs.iter().map(|j| j.files.len()).sum(),
@@ -141,7 +142,7 @@ impl Cloner {
     }
 
     /// Clone one package. Errors: `E_IO` naming the path, `E_CANCELLED`.
-    pub fn clone(&self, job: &LinkJob) -> Result<()> {
+    pub fn clone_package(&self, job: &LinkJob) -> Result<()> {
         self.cancel.check()?;
         if self.make_roots {
             fsops::make_dir(&job.dest)

@@ -529,7 +529,8 @@ fn cloner_takes_packages_in_any_order() {
     let mut jobs = sample(&t.path().join("store"), &nm);
     jobs.reverse(); // "a/node_modules/c" before "a"
     let cloner = Cloner::new(&opts(None), true);
-    jobs.par_iter().for_each(|j| cloner.clone(j).unwrap());
+    jobs.par_iter()
+        .for_each(|j| cloner.clone_package(j).unwrap());
     assert_eq!(cloner.method(), Method::Hardlink);
     assert_identical(&jobs);
     let c = nm.join("a/node_modules/c/package.json");

@@ -94,7 +94,7 @@ impl EarlyLinker {
                             if p.private {
                                 return Ok(None);
                             }
-                            cloner.clone(&p.job).map(|()| Some(p))
+                            cloner.clone_package(&p.job).map(|()| Some(p))
                         });
                         match cloned {
                             Ok(Some(p)) => {

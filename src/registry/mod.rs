@@ -102,15 +102,17 @@ impl Http {
     /// rejects) are kept and returned to every caller.
     pub fn client(&self) -> Result<&reqwest::Client> {
         self.client
-            .get_or_init(|| match &self.config {
-                Some(config) => http_client(config),
-                None => Ok(reqwest::Client::new()),
+            .get_or_init(|| {
+                // Only a lazy `Http` gets here (`From` fills the cell).
+                http_client(self.config.as_ref().expect("a lazy Http has its config"))
             })
             .as_ref()
             .map_err(Clone::clone)
     }
 }
 
+/// A ready-made client (tests with no configuration).
+#[cfg(test)]
 impl From<reqwest::Client> for Http {
     fn from(client: reqwest::Client) -> Http {
         Http {

@@ -135,8 +135,8 @@ impl Env {
         let env: HashMap<String, String> =
             [("HOME".to_string(), self.tmp.path().display().to_string())].into();
         let config = Config::load(&project, &ConfigOverrides::default(), &env).unwrap();
-        let http = http_client(&config).unwrap().into();
-        let c = RegistryClient::new(Arc::new(config), http, &self.cache());
+        let config = Arc::new(config);
+        let c = RegistryClient::new(config.clone(), Http::lazy(config), &self.cache());
         c.set_retry_backoff(Duration::from_millis(10));
         c
     }
