@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use reqwest::header::{HeaderValue, ACCEPT_ENCODING, AUTHORIZATION};
 use reqwest::StatusCode;
+use tokio::sync::SemaphorePermit;
 
 use crate::cancel::CancelToken;
 use crate::config::redact_credentials;
@@ -18,10 +19,12 @@ use super::{Inner, Tarball};
 /// How often a wait on the network wakes up to look at the cancel token.
 const TICK: Duration = Duration::from_millis(100);
 
-/// A complete response body and its digest.
-pub(super) struct Downloaded {
+/// A complete response body, its digest, and its share of the pending-bytes
+/// budget (held until the body has been extracted).
+pub(super) struct Downloaded<'a> {
     pub body: Vec<u8>,
     pub digest: Digest,
+    pub pending: SemaphorePermit<'a>,
 }
 
 enum Failure {
@@ -33,14 +36,14 @@ enum Failure {
 
 /// Downloads `t.url`, hashing with `algorithm`, retrying transient failures
 /// `opts.retries` times. Each attempt holds one download permit.
-pub(super) async fn download(
-    inner: &Inner,
+pub(super) async fn download<'a>(
+    inner: &'a Inner,
     t: &Tarball,
     algorithm: Algorithm,
     label: &str,
-) -> Result<Downloaded> {
+) -> Result<Downloaded<'a>> {
     if let Some(path) = t.url.strip_prefix("file://") {
-        return read_local(path, algorithm, label).await;
+        return read_local(inner, path, algorithm, label).await;
     }
     let cancel = &inner.opts.cancel;
     let mut attempt = 0;
@@ -73,8 +76,23 @@ pub(super) async fn download(
     }
 }
 
+/// Waits until `len` more bytes fit the pending budget (all of it when `len`
+/// is bigger), or fails when the install is cancelled.
+pub(super) async fn reserve<'a>(inner: &'a Inner, len: u64) -> Result<SemaphorePermit<'a>> {
+    let budget = super::pending_budget(inner.opts.max_pending_bytes) as u64;
+    let n = len.clamp(1, budget) as u32;
+    let permit = inner.pending.acquire_many(n).await.expect("never closed");
+    inner.opts.cancel.check()?;
+    Ok(permit)
+}
+
 /// A `file:` tarball: read from disk and hashed like a download.
-async fn read_local(path: &str, algorithm: Algorithm, label: &str) -> Result<Downloaded> {
+async fn read_local<'a>(
+    inner: &'a Inner,
+    path: &str,
+    algorithm: Algorithm,
+    label: &str,
+) -> Result<Downloaded<'a>> {
     let body = tokio::fs::read(path).await.map_err(|e| {
         let code = if e.kind() == std::io::ErrorKind::NotFound {
             Code::NotFound
@@ -89,6 +107,7 @@ async fn read_local(path: &str, algorithm: Algorithm, label: &str) -> Result<Dow
     let mut hasher = Hasher::new(algorithm);
     hasher.update(&body);
     Ok(Downloaded {
+        pending: reserve(inner, body.len() as u64).await?,
         digest: hasher.finish(),
         body,
     })
@@ -102,12 +121,12 @@ fn backoff(attempt: u32) -> Duration {
     }
 }
 
-async fn attempt_once(
-    inner: &Inner,
+async fn attempt_once<'a>(
+    inner: &'a Inner,
     t: &Tarball,
     algorithm: Algorithm,
     label: &str,
-) -> Result<Downloaded, Failure> {
+) -> Result<Downloaded<'a>, Failure> {
     // The body must be hashed exactly as served: ask for no transfer
     // encoding, so reqwest's gzip decoding (on for packuments) never kicks in.
     let http = inner.http.client().map_err(Failure::Fatal)?;
@@ -163,8 +182,13 @@ async fn attempt_once(
         )));
     }
 
-    let expected_len = response.content_length().unwrap_or(0);
-    let mut body = Vec::with_capacity(expected_len.min(64 << 20) as usize);
+    // Room for the body before reading it; without a length, once it is in.
+    let length = response.content_length();
+    let pending = match length {
+        Some(len) => Some(reserve(inner, len).await.map_err(Failure::Fatal)?),
+        None => None,
+    };
+    let mut body = Vec::with_capacity(length.unwrap_or(0).min(64 << 20) as usize);
     let mut hasher = Hasher::new(algorithm);
     let mut stream = Box::pin(response.bytes_stream());
     loop {
@@ -178,9 +202,16 @@ async fn attempt_once(
             Some(Err(e)) => return Err(Failure::Retry(describe(&e))),
         }
     }
+    let pending = match pending {
+        Some(permit) => permit,
+        None => reserve(inner, body.len() as u64)
+            .await
+            .map_err(Failure::Fatal)?,
+    };
     Ok(Downloaded {
         body,
         digest: hasher.finish(),
+        pending,
     })
 }
 

@@ -40,6 +40,10 @@ pub struct Tarball {
 /// if any (see `Config::tarball_auth_header`).
 pub type AuthFn = Arc<dyn Fn(&Tarball) -> Option<String> + Send + Sync>;
 
+/// Default [`FetchOptions::max_pending_bytes`]: about a second of
+/// extraction work on two cores.
+pub const MAX_PENDING_BYTES: usize = 64 << 20;
+
 /// Scheduler settings. Build with `FetchOptions { .., ..Default::default() }`.
 #[derive(Clone)]
 pub struct FetchOptions {
@@ -47,6 +51,12 @@ pub struct FetchOptions {
     pub max_downloads: usize,
     /// Concurrent extractions on the blocking pool (default: CPU count).
     pub max_extracts: usize,
+    /// Tarball bytes held in memory between download and extraction
+    /// (default [`MAX_PENDING_BYTES`]). A download whose response is in
+    /// waits for room before reading its body, so when extraction is the
+    /// bottleneck the network waits instead of memory growing. A tarball
+    /// bigger than the budget takes all of it.
+    pub max_pending_bytes: usize,
     pub cancel: CancelToken,
     /// tarball → `Authorization` header value for its URL.
     pub auth: Option<AuthFn>,
@@ -65,6 +75,7 @@ impl Default for FetchOptions {
         FetchOptions {
             max_downloads: crate::registry::MAX_DOWNLOADS,
             max_extracts: std::thread::available_parallelism().map_or(4, |n| n.get()),
+            max_pending_bytes: MAX_PENDING_BYTES,
             cancel: CancelToken::new(),
             auth: None,
             retries: 2,
@@ -79,6 +90,7 @@ impl fmt::Debug for FetchOptions {
         f.debug_struct("FetchOptions")
             .field("max_downloads", &self.max_downloads)
             .field("max_extracts", &self.max_extracts)
+            .field("max_pending_bytes", &self.max_pending_bytes)
             .field("cancelled", &self.cancel.is_cancelled())
             .field("auth", &self.auth.is_some())
             .field("retries", &self.retries)
@@ -124,6 +136,8 @@ struct Inner {
     opts: FetchOptions,
     downloads: Semaphore,
     extracts: Semaphore,
+    /// One permit per byte of [`FetchOptions::max_pending_bytes`].
+    pending: Semaphore,
     /// In-flight work per tarball (strongest digest, or URL without one).
     inflight: DashMap<String, Shared>,
     downloaded: AtomicU64,
@@ -135,6 +149,7 @@ impl Fetcher {
     pub fn new(store: Arc<Store>, http: Http, opts: FetchOptions) -> Fetcher {
         let downloads = Semaphore::new(opts.max_downloads.max(1));
         let extracts = Semaphore::new(opts.max_extracts.max(1));
+        let pending = Semaphore::new(pending_budget(opts.max_pending_bytes));
         Fetcher {
             inner: Arc::new(Inner {
                 store,
@@ -142,6 +157,7 @@ impl Fetcher {
                 opts,
                 downloads,
                 extracts,
+                pending,
                 inflight: DashMap::new(),
                 downloaded: AtomicU64::new(0),
                 reused: AtomicU64::new(0),
@@ -260,6 +276,8 @@ impl Fetcher {
         self.inner.opts.cancel.check()?;
         let key = downloaded.digest.to_sri();
         let bytes = downloaded.body.len() as u64;
+        // Holding the body's share of the pending budget until it is written.
+        let _pending = downloaded.pending;
         let package = {
             let _permit = self.inner.extracts.acquire().await.expect("never closed");
             self.inner.opts.cancel.check()?;
@@ -279,6 +297,12 @@ impl Fetcher {
             downloaded_bytes: bytes,
         })
     }
+}
+
+/// The pending-bytes budget as semaphore permits (at least one byte, at
+/// most what `acquire_many` can ask for).
+fn pending_budget(max: usize) -> usize {
+    max.clamp(1, u32::MAX as usize)
 }
 
 /// A lockfile `resolved` of a git dependency (`git+ssh://…#<sha>`).

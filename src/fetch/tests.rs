@@ -332,3 +332,68 @@ async fn ensure_all_keeps_order_and_fails_fast() {
     let err = f.ensure_all(with_missing).await.unwrap_err();
     assert_eq!(err.code, Code::NotFound);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_bytes_wait_for_room_and_a_big_body_takes_the_whole_budget() {
+    let env = env();
+    let f = fetcher(
+        &env,
+        FetchOptions {
+            max_pending_bytes: 100,
+            ..Default::default()
+        },
+    );
+    let inner = &f.inner;
+    let first = download::reserve(inner, 60).await.unwrap();
+    let blocked = tokio::time::timeout(Duration::from_millis(200), download::reserve(inner, 60));
+    assert!(
+        blocked.await.is_err(),
+        "160 bytes do not fit a budget of 100"
+    );
+    let small = download::reserve(inner, 40).await.unwrap();
+    drop((first, small));
+    let whole = download::reserve(inner, 1 << 30).await.unwrap();
+    assert_eq!(inner.pending.available_permits(), 0);
+    drop(whole);
+    assert_eq!(inner.pending.available_permits(), 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tarballs_bigger_than_the_pending_budget_all_land() {
+    let names: Vec<String> = (0..12).map(|i| format!("b{i}")).collect();
+    let packages: Vec<Vec<u8>> = names.iter().map(|n| simple_package(n)).collect();
+    let served = packages.clone();
+    let server = Server::start(move |path, _| {
+        let i: usize = path
+            .trim_start_matches("/b")
+            .trim_end_matches(".tgz")
+            .parse()
+            .unwrap();
+        Reply::Body(served[i].clone())
+    })
+    .await;
+    let env = env();
+    let f = fetcher(
+        &env,
+        FetchOptions {
+            max_pending_bytes: 1,
+            max_extracts: 1,
+            ..Default::default()
+        },
+    );
+    let ts = names
+        .iter()
+        .zip(&packages)
+        .map(|(n, data)| tarball(&server, n, &format!("/{n}.tgz"), Some(sha512_sri(data))))
+        .collect();
+    let got = f.ensure_all(ts).await.unwrap();
+    assert_eq!(got.len(), 12);
+    assert!(got
+        .iter()
+        .all(|g| g.package.dir.join("package.json").is_file()));
+    assert_eq!(
+        f.inner.pending.available_permits(),
+        1,
+        "every share is given back"
+    );
+}
