@@ -177,6 +177,12 @@ test('HTTPS with a private CA: accepted with cafile, with ca inline, and with st
     assert.equal(p.lock().packages['node_modules/leaf'].resolved, `${front.origin}/leaf/-/leaf-1.1.0.tgz`)
   }
 
+  // NODE_EXTRA_CA_CERTS (Node reads it for npm) adds to the built-in roots.
+  const viaEnv = setup(t, leafOnly, { npmrc: `registry=${front.url}\n` })
+  viaEnv.env.NODE_EXTRA_CA_CERTS = bundle
+  await brisk.install({ cwd: viaEnv.dir, cacheDir: viaEnv.cache, env: viaEnv.env })
+  assert.equal(h.installedTree(viaEnv.dir)['node_modules/leaf'], '1.1.0', 'NODE_EXTRA_CA_CERTS')
+
   // A CA that did not sign the server's certificate: still rejected.
   const p = setup(t, leafOnly, { npmrc: `registry=${front.url}\ncafile=${path.join(TLS, 'other-ca.pem')}\n` })
   await expectCode(brisk.install({ cwd: p.dir, cacheDir: p.cache, env: p.env }), 'E_NETWORK')

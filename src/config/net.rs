@@ -23,7 +23,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use reqwest::{Certificate, ClientBuilder, Url};
@@ -38,8 +38,11 @@ pub struct NetConfig {
     pub strict_ssl: bool,
     /// Certificates from `cafile`/`ca`; they replace the built-in roots.
     ca: Option<CaCerts>,
-    /// `NODE_EXTRA_CA_CERTS`, added to the built-in roots when `ca` is unset.
-    extra_ca: Vec<Certificate>,
+    /// `NODE_EXTRA_CA_CERTS` when `ca` is unset: a PEM file added to the
+    /// built-in roots. Read when a client is built, not here: most locked,
+    /// cached installs never build one, and parsing a system bundle
+    /// (~140 certificates) on every run cost them for nothing.
+    extra_ca: Option<PathBuf>,
     proxy: Arc<Proxies>,
 }
 
@@ -75,12 +78,8 @@ impl NetConfig {
             },
         };
         let extra_ca = match (&ca, env_get(env, "NODE_EXTRA_CA_CERTS")) {
-            // Node warns about an unreadable file at startup and goes on.
-            (None, Some(path)) => std::fs::read(path)
-                .ok()
-                .and_then(|pem| Certificate::from_pem_bundle(&pem).ok())
-                .unwrap_or_default(),
-            _ => Vec::new(),
+            (None, Some(path)) if !path.is_empty() => Some(PathBuf::from(path)),
+            _ => None,
         };
         Ok(NetConfig {
             strict_ssl,
@@ -104,8 +103,14 @@ impl NetConfig {
                 }
             }
             None => {
-                for cert in &self.extra_ca {
-                    builder = builder.add_root_certificate(cert.clone());
+                // Node warns about an unreadable file at startup and goes on.
+                let extra = self
+                    .extra_ca
+                    .as_ref()
+                    .and_then(|path| std::fs::read(path).ok());
+                let certs = extra.and_then(|pem| Certificate::from_pem_bundle(&pem).ok());
+                for cert in certs.unwrap_or_default() {
+                    builder = builder.add_root_certificate(cert);
                 }
             }
         }
@@ -157,7 +162,7 @@ impl fmt::Debug for NetConfig {
         f.debug_struct("NetConfig")
             .field("strict_ssl", &self.strict_ssl)
             .field("ca", &self.ca.as_ref().map(|c| (c.certs.len(), &c.source)))
-            .field("extra_ca", &self.extra_ca.len())
+            .field("extra_ca", &self.extra_ca)
             .field("https_proxy", &shown(&self.proxy.https))
             .field("http_proxy", &shown(&self.proxy.http))
             .field("no_proxy", &self.proxy.no_proxy)
