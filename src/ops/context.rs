@@ -121,6 +121,7 @@ impl Context {
             overrides: self.project.overrides.clone(),
             root_dir: Arc::new(self.cwd.clone()),
             workspaces: self.workspaces.clone(),
+            specs: Default::default(),
         }
     }
 
