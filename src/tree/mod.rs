@@ -129,7 +129,10 @@ pub struct EdgeOptions {
 /// when override sets are applied): ant-design's lockfile-to-tree spent a
 /// sixth of its time in semver range parsing.
 #[derive(Clone, Default)]
-pub struct SpecCache(Arc<Mutex<HashMap<String, HashMap<String, Arc<Spec>>>>>);
+pub struct SpecCache(Arc<Mutex<SpecsByName>>);
+
+/// name → raw spec → parsed.
+type SpecsByName = HashMap<String, HashMap<String, Arc<Spec>>>;
 
 impl SpecCache {
     /// `Spec::parse` (an invalid spec is `Spec::Other`), with `file:` and
