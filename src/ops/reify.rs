@@ -69,20 +69,27 @@ pub async fn reify(
             included[id] = false;
         }
     }
+    if call.options.clean {
+        let nm = cwd.join("node_modules");
+        blocking(move || link::remove_dirs(&[nm])).await?;
+    }
+    let before = installed(&cwd);
+    // Entries are only compared with installed ones: without a hidden
+    // lockfile every folder is replaced, and building 4,751 of them (for
+    // ant-design) was wasted on every fresh install.
     let wanted: Vec<(String, NodeId, Map<String, Value>)> = tree
         .sorted_locations()
         .into_iter()
         .filter(|(_, id)| included[*id])
         .map(|(loc, id)| {
             let n = &tree.nodes[id];
-            (loc, id, package_to_entry(&n.pkg, &n.name, n.flags, false))
+            let entry = match before {
+                Some(_) => package_to_entry(&n.pkg, &n.name, n.flags, false),
+                None => Map::new(),
+            };
+            (loc, id, entry)
         })
         .collect();
-    if call.options.clean {
-        let nm = cwd.join("node_modules");
-        blocking(move || link::remove_dirs(&[nm])).await?;
-    }
-    let before = installed(&cwd);
     let mut plan: Plan = diff::plan(&wanted, before.as_ref());
     if let Some(scope) = workspace_scope(tree, &call.options.workspaces)? {
         // `--workspace`: change only what those workspaces use.
