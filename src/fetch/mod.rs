@@ -3,7 +3,8 @@
 //! [`Fetcher::ensure`] returns at once for a cached package; otherwise it
 //! downloads (at most `max_downloads` at a time, hashing as chunks arrive),
 //! verifies, then extracts on the blocking pool (at most `max_extracts` at a
-//! time) and inserts atomically. Concurrent calls for the same tarball share
+//! time) and inserts atomically. Bodies between download and extraction are
+//! held to `max_pending_bytes` in all. Concurrent calls for the same tarball share
 //! one download. A `Fetcher` is a cheap handle: clone it into spawned tasks.
 //!
 //! Tarball requests send `Accept-Encoding: identity` so that reqwest's gzip
