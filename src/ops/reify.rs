@@ -74,29 +74,21 @@ pub async fn reify(
         blocking(move || link::remove_dirs(&[nm])).await?;
     }
     let before = installed(&cwd);
-    // Entries are only compared with installed ones: without a hidden
-    // lockfile every folder is replaced, and building 4,751 of them (for
-    // ant-design) was wasted on every fresh install.
-    let wanted: Vec<(String, NodeId, Map<String, Value>)> = tree
+    let wanted: Vec<(String, NodeId)> = tree
         .sorted_locations()
         .into_iter()
         .filter(|(_, id)| included[*id])
-        .map(|(loc, id)| {
-            let n = &tree.nodes[id];
-            let entry = match before {
-                Some(_) => package_to_entry(&n.pkg, &n.name, n.flags, false),
-                None => Map::new(),
-            };
-            (loc, id, entry)
-        })
         .collect();
-    let mut plan: Plan = diff::plan(&wanted, before.as_ref());
+    let mut plan: Plan = diff::plan(&wanted, before.as_ref(), |id| {
+        let n = &tree.nodes[id];
+        package_to_entry(&n.pkg, &n.name, n.flags, false)
+    });
     if let Some(scope) = workspace_scope(tree, &call.options.workspaces)? {
         // `--workspace`: change only what those workspaces use.
         let locs: HashSet<&str> = wanted
             .iter()
-            .filter(|(_, id, _)| scope[*id])
-            .map(|(l, _, _)| l.as_str())
+            .filter(|(_, id)| scope[*id])
+            .map(|(l, _)| l.as_str())
             .collect();
         plan.link.retain(|id| scope[*id]);
         plan.remove.retain(|l| locs.contains(l.as_str()));
@@ -109,8 +101,8 @@ pub async fn reify(
     plan.link.retain(|&id| !tree.nodes[id].pkg.in_bundle);
     let bundled: HashSet<&str> = wanted
         .iter()
-        .filter(|(_, id, _)| tree.nodes[*id].pkg.in_bundle)
-        .map(|(l, _, _)| l.as_str())
+        .filter(|(_, id)| tree.nodes[*id].pkg.in_bundle)
+        .map(|(l, _)| l.as_str())
         .collect();
     plan.remove.retain(|l| !bundled.contains(l.as_str()));
     // Links need no download: they become symlinks.
@@ -170,7 +162,7 @@ pub async fn reify(
         .map(|(id, _)| tree.location(*id))
         .collect();
     if !failed.is_empty() {
-        for (loc, id, _) in &wanted {
+        for (loc, id) in &wanted {
             if failed
                 .iter()
                 .any(|f| loc == f || loc.starts_with(&format!("{f}/node_modules/")))
@@ -181,7 +173,7 @@ pub async fn reify(
     }
     let installed_ids: Vec<NodeId> = wanted
         .iter()
-        .map(|(_, id, _)| *id)
+        .map(|(_, id)| *id)
         .filter(|id| included[*id])
         .collect();
     summary.packages = installed_ids.len();
@@ -264,7 +256,7 @@ pub async fn reify(
     })
     .await?;
     summary.added = (plan.link.len() + links.len() - failed.len()).saturating_sub(relinked.len());
-    let wanted_locs: HashSet<&str> = wanted.iter().map(|(l, _, _)| l.as_str()).collect();
+    let wanted_locs: HashSet<&str> = wanted.iter().map(|(l, _)| l.as_str()).collect();
     summary.removed = plan
         .remove
         .iter()

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::Result;
 use crate::scripts::{self, pending, DepPackage, Policy};
@@ -20,7 +20,7 @@ use super::{Call, Summary};
 /// their scripts). Returns them.
 pub fn relink_pending(
     tree: &Tree,
-    wanted: &[(String, NodeId, Map<String, Value>)],
+    wanted: &[(String, NodeId)],
     plan: &mut Plan,
     before: &pending::Pending,
     policy: &Policy,
@@ -28,11 +28,11 @@ pub fn relink_pending(
     let linking: HashSet<NodeId> = plan.link.iter().copied().collect();
     let relink: Vec<NodeId> = wanted
         .iter()
-        .filter(|(loc, id, _)| {
+        .filter(|(loc, id)| {
             let pkg = &tree.nodes[*id].pkg;
             !linking.contains(id) && before.get(loc) == Some(&pkg.id()) && policy.allows(&pkg.name)
         })
-        .map(|(_, id, _)| *id)
+        .map(|(_, id)| *id)
         .collect();
     plan.link.extend(&relink);
     relink

@@ -26,20 +26,24 @@ fn same(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
 
 /// `installed`: the hidden lockfile's packages (None when unknown, e.g. no
 /// hidden lockfile: then every wanted folder is replaced). `wanted`:
-/// location → (node, its lockfile entry), for included nodes only.
+/// (location, node) for included nodes only; `entry` gives a node's
+/// lockfile entry, asked for only when there is an installed one to compare.
 pub fn plan(
-    wanted: &[(String, NodeId, Map<String, Value>)],
+    wanted: &[(String, NodeId)],
     installed: Option<&HashMap<String, Map<String, Value>>>,
+    entry: impl Fn(NodeId) -> Map<String, Value>,
 ) -> Plan {
     let Some(installed) = installed else {
         return Plan {
-            remove: wanted.iter().map(|(l, _, _)| l.clone()).collect(),
-            link: wanted.iter().map(|(_, id, _)| *id).collect(),
+            remove: wanted.iter().map(|(l, _)| l.clone()).collect(),
+            link: wanted.iter().map(|(_, id)| *id).collect(),
             kept: 0,
         };
     };
-    let want: HashMap<&str, &Map<String, Value>> =
-        wanted.iter().map(|(l, _, e)| (l.as_str(), e)).collect();
+    let want: HashMap<&str, Map<String, Value>> = wanted
+        .iter()
+        .map(|(l, id)| (l.as_str(), entry(*id)))
+        .collect();
     // Only folders inside a node_modules are ours to remove (npm's hidden
     // lockfile also lists workspace folders).
     let mut remove: Vec<String> = installed
@@ -65,7 +69,8 @@ pub fn plan(
         link: Vec::new(),
         kept: 0,
     };
-    for (loc, id, e) in wanted {
+    for (loc, id) in wanted {
+        let e = &want[loc.as_str()];
         let kept = installed.get(loc).is_some_and(|i| same(i, e)) && !inside_removed(loc);
         if kept {
             plan.kept += 1;
@@ -91,7 +96,7 @@ mod tests {
 
     #[test]
     fn keeps_unchanged_and_relinks_inside_removed() {
-        let wanted = vec![
+        let wanted = [
             ("node_modules/a".to_string(), 1, e("2.0.0")),
             ("node_modules/a/node_modules/b".to_string(), 2, e("1.0.0")),
             ("node_modules/c".to_string(), 3, e("1.0.0")),
@@ -106,11 +111,16 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-        let p = plan(&wanted, Some(&installed));
+        let locations: Vec<(String, NodeId)> =
+            wanted.iter().map(|(l, id, _)| (l.clone(), *id)).collect();
+        let entry = |id: NodeId| wanted[id - 1].2.clone();
+        let p = plan(&locations, Some(&installed), entry);
         assert_eq!(p.remove, vec!["node_modules/a", "node_modules/gone"]);
         assert_eq!(p.link, vec![1, 2, 4]);
         assert_eq!(p.kept, 1);
-        let p = plan(&wanted, None);
+        let p = plan(&locations, None, |_| {
+            unreachable!("nothing to compare with")
+        });
         assert_eq!(p.link.len(), 4);
         assert_eq!(p.remove.len(), 4);
     }
