@@ -206,7 +206,8 @@ impl Edit {
     /// package-lock.json becomes.
     pub fn apply(&self, ctx: &Context, ideal: &mut Ideal, summary: &mut Summary) {
         summary.warnings.extend(self.warnings.iter().cloned());
-        ideal.tree.nodes[ROOT].pkg = Arc::new(self.saved_root.clone());
+        // Not shared yet: no copy.
+        Arc::make_mut(&mut ideal.tree).nodes[ROOT].pkg = Arc::new(self.saved_root.clone());
         if !self.save {
             ideal.lockfile = None;
         } else if self.pinned {

@@ -2,6 +2,7 @@
 //! only then write package-lock.json (a failed install changes no file of
 //! the user's).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::error::{Code, Error, Result};
@@ -59,10 +60,10 @@ async fn run(ctx: &Context, call: &Call, t0: Instant, edit: Option<&Edit>) -> Re
         edit.map(Edit::write).transpose()?;
         ideal.write(ctx, &mut summary)?;
     } else {
-        let included = reify::reify(ctx, call, &ideal.tree, Source::Network, &mut summary).await?;
+        let reified = reify::reify(ctx, call, &ideal.tree, Source::Network, &mut summary).await?;
         edit.map(Edit::write).transpose()?;
         ideal.write(ctx, &mut summary)?;
-        reify::record(ctx, call, &ideal.tree, &included)?;
+        reify::record(ctx, call, &ideal.tree, reified).await?;
         if edit.is_some_and(|e| !e.save) {
             // node_modules no longer matches package.json: no fast path next time.
             let _ = std::fs::remove_file(ctx.cwd.join(state::FILE));
@@ -82,7 +83,7 @@ async fn run(ctx: &Context, call: &Call, t0: Instant, edit: Option<&Edit>) -> Re
 /// The tree to install, and the lockfile text to write once it is on disk
 /// (None when package-lock.json already says exactly this).
 pub(super) struct Ideal {
-    pub tree: Tree,
+    pub tree: Arc<Tree>,
     pub lockfile: Option<String>,
 }
 
@@ -120,7 +121,7 @@ pub(super) async fn ideal_tree(
             Ok(tree) => match in_sync(lock, &tree, &ctx.project) {
                 Ok(()) => {
                     return Ok(Ideal {
-                        tree,
+                        tree: Arc::new(tree),
                         lockfile: None,
                     })
                 }
@@ -187,7 +188,7 @@ pub(super) async fn ideal_tree(
         // the file as it is.
         frozen_v1_check(lock, &resolution.tree)?;
         return Ok(Ideal {
-            tree: resolution.tree,
+            tree: Arc::new(resolution.tree),
             lockfile: None,
         });
     }
@@ -201,7 +202,7 @@ pub(super) async fn ideal_tree(
     );
     let unchanged = std::fs::read_to_string(ctx.lock_path()).ok().as_deref() == Some(text.as_str());
     Ok(Ideal {
-        tree: resolution.tree,
+        tree: Arc::new(resolution.tree),
         lockfile: (!unchanged).then_some(text),
     })
 }

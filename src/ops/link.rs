@@ -1,6 +1,7 @@
 //! `link`: materialize node_modules from the lockfile and the cache alone,
 //! with no network.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::error::{Code, Error, Result};
@@ -30,14 +31,14 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
             ),
         )
     })?;
-    let tree = lock.to_tree(ctx.root_package(), ctx.edge_options())?;
+    let tree = Arc::new(lock.to_tree(ctx.root_package(), ctx.edge_options())?);
     if let Err(why) = in_sync(&lock, &tree, &ctx.project) {
         summary.warnings.push(format!(
             "package-lock.json is out of date ({why}); linking it as it is"
         ));
     }
-    let included = reify::reify(ctx, call, &tree, Source::CacheOnly, &mut summary).await?;
-    reify::record(ctx, call, &tree, &included)?;
+    let reified = reify::reify(ctx, call, &tree, Source::CacheOnly, &mut summary).await?;
+    reify::record(ctx, call, &tree, reified).await?;
     summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Done, 1, 1);
     Ok(summary)

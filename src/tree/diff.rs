@@ -40,8 +40,11 @@ pub fn plan(
             kept: 0,
         };
     };
+    // Entries only where something is installed: into an empty
+    // node_modules this builds none (14 ms of ant-design's p4 otherwise).
     let want: HashMap<&str, Map<String, Value>> = wanted
         .iter()
+        .filter(|(l, _)| installed.contains_key(l))
         .map(|(l, id)| (l.as_str(), entry(*id)))
         .collect();
     // Only folders inside a node_modules are ours to remove (npm's hidden
@@ -70,8 +73,11 @@ pub fn plan(
         kept: 0,
     };
     for (loc, id) in wanted {
-        let e = &want[loc.as_str()];
-        let kept = installed.get(loc).is_some_and(|i| same(i, e)) && !inside_removed(loc);
+        let kept = want
+            .get(loc.as_str())
+            .zip(installed.get(loc))
+            .is_some_and(|(w, i)| same(i, w))
+            && !inside_removed(loc);
         if kept {
             plan.kept += 1;
         } else {
@@ -123,5 +129,11 @@ mod tests {
         });
         assert_eq!(p.link.len(), 4);
         assert_eq!(p.remove.len(), 4);
+        // An empty node_modules: everything is linked, no entry is built.
+        let p = plan(&locations, Some(&HashMap::new()), |_| {
+            unreachable!("nothing installed to compare with")
+        });
+        assert_eq!(p.link, vec![1, 2, 3, 4]);
+        assert!(p.remove.is_empty());
     }
 }
