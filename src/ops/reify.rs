@@ -57,8 +57,8 @@ pub struct Reified {
     included: Vec<bool>,
     /// The hidden lockfile, rendered on the blocking pool while packages
     /// were fetched and cloned, and the nodes it was rendered for (None
-    /// under `--workspace`, which records nothing). Rendered after the last
-    /// clone it ran single-threaded: 45-52 ms of ant-design's p4.
+    /// under `--workspace`, which records nothing). Rendered after the
+    /// last clone, it ran alone on one core: 45-52 ms of ant-design's p4.
     hidden: Option<(Vec<bool>, tokio::task::JoinHandle<Result<String>>)>,
 }
 
