@@ -55,12 +55,16 @@ pub(super) async fn joined<T>(task: tokio::task::JoinHandle<Result<T>>) -> Resul
 pub struct Reified {
     /// The nodes installed.
     included: Vec<bool>,
-    /// The hidden lockfile, rendered on the blocking pool while packages
-    /// were fetched and cloned, and the nodes it was rendered for (None
-    /// under `--workspace`, which records nothing). Rendered after the
-    /// last clone, it ran alone on one core: 45-52 ms of ant-design's p4.
-    hidden: Option<(Vec<bool>, tokio::task::JoinHandle<Result<String>>)>,
+    /// The nodes the hidden lockfile was rendered for, and its text:
+    /// rendered on the blocking pool while packages were fetched and
+    /// cloned (None under `--workspace`, which records nothing). Rendered
+    /// after the last clone, it ran alone on one core: 45-52 ms of
+    /// ant-design's p4.
+    hidden: Option<tokio::task::JoinHandle<Result<Rendered>>>,
 }
+
+/// The nodes a hidden lockfile was rendered for, and its text.
+type Rendered = (Vec<bool>, String);
 
 /// The hidden lockfile (node_modules/.package-lock.json) for `included`.
 fn render_hidden(tree: &Tree, included: &[bool]) -> String {
@@ -96,8 +100,10 @@ pub async fn reify(
     // What it will most likely record; checked against the final set.
     let hidden = call.options.workspaces.is_empty().then(|| {
         let (tree, guess) = (tree.clone(), included.clone());
-        let task = tokio::task::spawn_blocking(move || Ok(render_hidden(&tree, &guess)));
-        (included.clone(), task)
+        tokio::task::spawn_blocking(move || {
+            let text = render_hidden(&tree, &guess);
+            Ok((guess, text))
+        })
     });
     if call.options.clean {
         let nm = cwd.join("node_modules");
@@ -350,12 +356,14 @@ fn workspace_scope(tree: &Tree, names: &[String]) -> Result<Option<Vec<bool>>> {
 /// recorded, so the next install checks every folder.
 pub async fn record(ctx: &Context, call: &Call, tree: &Tree, reified: Reified) -> Result<()> {
     let Reified { included, hidden } = reified;
-    let hidden = match hidden {
-        None => return Ok(()),
-        // Optional packages that failed to fetch or build were dropped.
-        Some((guess, _)) if guess != included => render_hidden(tree, &included),
-        Some((_, task)) => joined(task).await?,
+    let Some(task) = hidden else {
+        return Ok(());
     };
+    let (guess, mut hidden) = joined(task).await?;
+    if guess != included {
+        // Optional packages that failed to fetch or build were dropped.
+        hidden = render_hidden(tree, &included);
+    }
     let cwd = &ctx.cwd;
     std::fs::create_dir_all(cwd.join("node_modules"))
         .map_err(|e| Error::io(cwd.join("node_modules").display(), e))?;
