@@ -138,7 +138,7 @@ async fn attempt_once<'a>(
         }
     }
     let (cancel, stall) = (&inner.opts.cancel, inner.opts.stall_timeout);
-    let response = wait(cancel, stall, Box::pin(request.send()))
+    let response = wait(cancel, stall, Box::pin(inner.http.send(&t.url, request)))
         .await?
         .map_err(|e| {
             let cause = describe(&e);

@@ -40,10 +40,11 @@ pub const ACCEPT_CORGI: &str =
 /// Attempts per request (the first try plus two retries).
 const ATTEMPTS: u32 = 3;
 
-/// Builds the shared HTTP client: HTTP/1.1 with a pool of up to 64 idle
-/// connections per host, TCP keepalive, 10 s connect and 30 s read timeouts,
-/// and the TLS and proxy settings of `config` (`strict-ssl`, `ca`, `cafile`,
-/// `https-proxy`, `proxy`, `noproxy`). Every client brisk uses comes from here.
+/// Builds the shared HTTP client: HTTP/2 where the server offers it, else
+/// HTTP/1.1 with a pool of up to 64 idle connections per host; TCP
+/// keepalive, 10 s connect and 30 s read timeouts, and the TLS and proxy
+/// settings of `config` (`strict-ssl`, `ca`, `cafile`, `https-proxy`,
+/// `proxy`, `noproxy`). Every client brisk uses comes from here.
 pub fn http_client(config: &Config) -> Result<reqwest::Client> {
     config
         .net
@@ -87,6 +88,33 @@ pub(crate) fn tls_failure(url: &str, cause: &str) -> Option<String> {
 pub struct Http {
     config: Option<Arc<Config>>,
     client: Arc<std::sync::OnceLock<Result<reqwest::Client>>>,
+    /// Holds back requests until the first HTTPS one is answered.
+    first: Arc<FirstAlone>,
+}
+
+/// Runs futures one at a time until one of them has finished, then all at
+/// once (see [`Http::send`]).
+#[derive(Default)]
+struct FirstAlone {
+    done: AtomicBool,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl FirstAlone {
+    async fn run<F: std::future::Future>(&self, fut: F) -> F::Output {
+        if self.done.load(Ordering::Acquire) {
+            return fut.await;
+        }
+        let turn = self.turn.lock().await;
+        if self.done.load(Ordering::Acquire) {
+            drop(turn);
+            return fut.await;
+        }
+        // A dropped (cancelled) future leaves the next one to go alone.
+        let output = fut.await;
+        self.done.store(true, Ordering::Release);
+        output
+    }
 }
 
 impl Http {
@@ -95,6 +123,30 @@ impl Http {
         Http {
             config: Some(config),
             client: Default::default(),
+            first: Default::default(),
+        }
+    }
+
+    /// Sends `request` (built on [`Http::client`] for `url`).
+    ///
+    /// Until this client's first HTTPS request has an answer, requests go
+    /// one at a time. Started all at once, reqwest would open a connection
+    /// for each before learning (from the TLS handshake) that the server
+    /// speaks HTTP/2; after one answer, the HTTP/2 connection is in the pool
+    /// and carries every request. An HTTP/1.1-only server costs the first
+    /// requests one round trip of waiting. A failed request counts as an
+    /// answer: a registry that is down fails every request at once, not one
+    /// after another. Plain `http:` never gets HTTP/2 (no TLS to negotiate
+    /// it) and never waits.
+    pub async fn send(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> reqwest::Result<reqwest::Response> {
+        if url.starts_with("https:") {
+            self.first.run(request.send()).await
+        } else {
+            request.send().await
         }
     }
 
@@ -118,13 +170,21 @@ impl From<reqwest::Client> for Http {
         Http {
             config: None,
             client: Arc::new(std::sync::OnceLock::from(Ok(client))),
+            first: Default::default(),
         }
     }
 }
 
 fn http_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
-        .http1_only()
+        // HTTP/2 where the server offers it (ALPN), one connection per host
+        // (see `Http::send`). With hyper's defaults (a 5 MB connection
+        // window, 16 KB frames) that one connection throttled ant-design's
+        // cold resolve (294 MB of packuments): 1.61-2.93 s against 1.43-1.66
+        // s with these, four interleaved rounds.
+        .http2_initial_stream_window_size(H2_STREAM_WINDOW)
+        .http2_initial_connection_window_size(H2_CONNECTION_WINDOW)
+        .http2_max_frame_size(H2_MAX_FRAME)
         .pool_max_idle_per_host(64)
         .pool_idle_timeout(Duration::from_secs(90))
         .tcp_keepalive(Duration::from_secs(60))
@@ -161,8 +221,10 @@ struct Inner {
     prefer_offline: AtomicBool,
     offline: AtomicBool,
     retry_backoff: Mutex<Duration>,
-    /// Bounds packument requests in flight ([`MAX_REQUESTS`]).
+    /// Bounds packument requests in flight ([`MAX_REQUESTS`], widened to
+    /// [`MAX_REQUESTS_H2`] once the registry answers over HTTP/2).
     requests: tokio::sync::Semaphore,
+    widened: AtomicBool,
 }
 
 /// Concurrent packument requests per client (see `Inner::requests`).
@@ -179,6 +241,20 @@ pub const MAX_DOWNLOADS: usize = 16;
 /// TLS connections being opened at once, per HTTP client.
 pub const MAX_CONNECTS: usize = 16;
 
+/// Concurrent packument requests once the registry answered over HTTP/2
+/// (one connection carries them all; over HTTP/1.1 each needs its own).
+pub const MAX_REQUESTS_H2: usize = 128;
+
+/// HTTP/2 flow-control windows. The connection's must stay above what
+/// [`MAX_DOWNLOADS`] streams can hold unread (a download waiting for room
+/// in the fetcher's pending-bytes budget stops reading its body): unread
+/// data keeps its share of the connection window, and a full one would stop
+/// the downloads that hold the budget.
+const H2_STREAM_WINDOW: u32 = 2 << 20;
+const H2_CONNECTION_WINDOW: u32 = 64 << 20;
+const H2_MAX_FRAME: u32 = 1 << 20;
+const _: () = assert!(MAX_DOWNLOADS as u32 * H2_STREAM_WINDOW < H2_CONNECTION_WINDOW);
+
 impl RegistryClient {
     /// A client over `http` that caches under `<cache_dir>/packuments/`
     /// (what it fetched is written when its last clone is dropped).
@@ -193,6 +269,7 @@ impl RegistryClient {
                 offline: AtomicBool::new(false),
                 retry_backoff: Mutex::new(Duration::from_millis(250)),
                 requests: tokio::sync::Semaphore::new(MAX_REQUESTS),
+                widened: AtomicBool::new(false),
             }),
         }
     }
@@ -333,7 +410,8 @@ impl RegistryClient {
             if attempt > 0 {
                 tokio::time::sleep(backoff * 4u32.pow(attempt - 1)).await;
             }
-            let resp = match http.get(url).headers(headers.clone()).send().await {
+            let request = http.get(url).headers(headers.clone());
+            let resp = match self.inner.http.send(url, request).await {
                 Ok(r) => r,
                 Err(e) => {
                     last_err = chain(&e);
@@ -343,6 +421,13 @@ impl RegistryClient {
                     continue;
                 }
             };
+            if resp.version() == reqwest::Version::HTTP_2
+                && !self.inner.widened.swap(true, Ordering::Relaxed)
+            {
+                self.inner
+                    .requests
+                    .add_permits(MAX_REQUESTS_H2 - MAX_REQUESTS);
+            }
             let status = resp.status();
             if status == StatusCode::NOT_MODIFIED && cached.is_some() {
                 return Ok(Fetched::NotModified);

@@ -422,3 +422,45 @@ async fn live_registry() {
         println!("{name}: read from the disk cache in {:?}", t.elapsed());
     }
 }
+
+/// `Http::send`'s gate: the first request alone, then everyone at once; a
+/// first request that is dropped (cancelled, stalled) hands the turn on.
+#[tokio::test]
+async fn first_request_goes_alone_then_all_at_once() {
+    let gate = Arc::new(FirstAlone::default());
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    // The rest meet at a barrier: they finish only if they run together.
+    let rest = 4;
+    let barrier = Arc::new(tokio::sync::Barrier::new(rest));
+    // Returns how many were in flight as the task ended (itself included).
+    let task = |meet: bool| {
+        let (gate, in_flight, barrier) = (gate.clone(), in_flight.clone(), barrier.clone());
+        async move {
+            gate.run(async {
+                in_flight.fetch_add(1, Ordering::SeqCst);
+                for _ in 0..10 {
+                    tokio::task::yield_now().await;
+                }
+                if meet {
+                    barrier.wait().await;
+                }
+                in_flight.fetch_sub(1, Ordering::SeqCst)
+            })
+            .await
+        }
+    };
+    // A first request that never finishes and is dropped: no answer yet.
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(20),
+        gate.run(std::future::pending::<()>()),
+    );
+    assert!(dropped.await.is_err());
+    let first = tokio::spawn(task(false));
+    tokio::task::yield_now().await;
+    let others: Vec<_> = (0..rest).map(|_| tokio::spawn(task(true))).collect();
+    assert_eq!(first.await.unwrap(), 1, "the first request ran alone");
+    let all = futures_util::future::join_all(others);
+    tokio::time::timeout(Duration::from_secs(10), all)
+        .await
+        .expect("after the first answer, requests run at once");
+}
