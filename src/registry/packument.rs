@@ -264,9 +264,12 @@ impl Packument {
         (0..self.entries.len()).filter_map(|i| self.manifest_at(i))
     }
 
-    /// The versions that parse as semver, highest first, each with its
-    /// manifest (parsed when the iteration reaches it).
-    pub(crate) fn by_version(&self) -> impl Iterator<Item = (&Version, Option<&Arc<Manifest>>)> {
+    /// The versions that parse as semver, highest first, each with a
+    /// function that gives its manifest (parsed on the first call: a pick
+    /// passes over many versions and reads few manifests).
+    pub(crate) fn by_version<'a>(
+        &'a self,
+    ) -> impl Iterator<Item = (&'a Version, impl Fn() -> Option<&'a Arc<Manifest>>)> {
         let sorted = self.by_version.get_or_init(|| {
             let mut v: Vec<(Version, usize)> = self
                 .entries
@@ -277,7 +280,9 @@ impl Packument {
             v.sort_by(|a, b| b.0.cmp(&a.0));
             v
         });
-        sorted.iter().map(|(v, i)| (v, self.manifest_at(*i)))
+        sorted
+            .iter()
+            .map(move |(v, i)| (v, move || self.manifest_at(*i)))
     }
 
     fn manifest_at(&self, i: usize) -> Option<&Arc<Manifest>> {

@@ -98,22 +98,22 @@ fn pick_range<'a>(
     };
 
     if let Some(latest) = p.dist_tags.get("latest") {
-        if let Some(m) = p.manifest(latest) {
-            let fits = star || Version::parse(latest).is_ok_and(|v| v.satisfies(range));
-            if fits && m.deprecated.is_none() && engine_ok(m) {
+        let fits = star || Version::parse(latest).is_ok_and(|v| v.satisfies(range));
+        if let Some(m) = fits.then(|| p.manifest(latest)).flatten() {
+            if m.deprecated.is_none() && engine_ok(m) {
                 return Ok(m);
             }
         }
     }
 
     // The highest satisfying version that is good, else the highest; only
-    // the manifests on the way are parsed.
+    // the satisfying manifests on the way are parsed.
     let mut fallback = None;
-    for (v, m) in p.by_version() {
+    for (v, manifest) in p.by_version() {
         if !v.satisfies(range) {
             continue;
         }
-        let Some(m) = m else { continue };
+        let Some(m) = manifest() else { continue };
         if m.deprecated.is_none() && engine_ok(m) {
             return Ok(m);
         }
