@@ -285,6 +285,15 @@ impl Packument {
             .map(move |(v, i)| (v, move || self.manifest_at(*i)))
     }
 
+    /// How many manifests have been parsed so far.
+    #[cfg(test)]
+    pub(crate) fn parsed(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| e.manifest.get().is_some())
+            .count()
+    }
+
     fn manifest_at(&self, i: usize) -> Option<&Arc<Manifest>> {
         let e = &self.entries[i];
         e.manifest
@@ -791,6 +800,23 @@ mod tests {
         assert!(!m.has_shrinkwrap);
         let rc = p.manifest("2.0.0-rc.1").unwrap();
         assert!(!rc.has_install_script && rc.bin.is_empty() && rc.license.is_none());
+    }
+
+    #[test]
+    fn a_pick_parses_only_manifests_it_may_return() {
+        let versions: serde_json::Map<String, Value> = ["1.0.0", "1.1.0", "2.0.0", "3.0.0"]
+            .iter()
+            .map(|v| {
+                (
+                    v.to_string(),
+                    json!({"name": "a", "version": v, "dist": {"tarball": "t"}}),
+                )
+            })
+            .collect();
+        let p = parse(json!({"name": "a", "dist-tags": {"latest": "3.0.0"}, "versions": versions}));
+        let m = crate::registry::pick_version(&p, "^1.0.0").unwrap();
+        assert_eq!(m.version, "1.1.0");
+        assert_eq!(p.parsed(), 1, "neither latest (3.0.0) nor 2.0.0 was parsed");
     }
 
     #[test]
