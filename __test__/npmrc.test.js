@@ -8,6 +8,7 @@ const { test, before, after, beforeEach } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const http = require('node:http')
+const http2 = require('node:http2')
 const https = require('node:https')
 const path = require('node:path')
 const brisk = require('../brisk.js')
@@ -186,6 +187,34 @@ test('HTTPS with a private CA: accepted with cafile, with ca inline, and with st
   // A CA that did not sign the server's certificate: still rejected.
   const p = setup(t, leafOnly, { npmrc: `registry=${front.url}\ncafile=${path.join(TLS, 'other-ca.pem')}\n` })
   await expectCode(brisk.install({ cwd: p.dir, cacheDir: p.cache, env: p.env }), 'E_NETWORK')
+})
+
+test('an HTTP/2 registry: one connection carries every request', T, async (t) => {
+  const server = http2.createSecureServer({
+    key: fs.readFileSync(path.join(TLS, 'server.key')),
+    cert: fs.readFileSync(path.join(TLS, 'server.pem')),
+    allowHTTP1: true
+  }, (req, res) => {
+    versions.push(req.httpVersion)
+    reg.handle(req, res)
+  })
+  const versions = []
+  let connections = 0
+  server.on('connection', () => { connections++ })
+  const close = closer(server)
+  const port = await listen(server)
+  t.after(close)
+  const origin = `https://127.0.0.1:${port}`
+  reg.tarballOrigin = origin
+  const manifest = { dependencies: { leaf: '^1.0.0', mid: '^1.0.0', 'deep-a': '^1.0.0', tool: '*', '@scope/pkg': '*' } }
+  const p = setup(t, manifest, { npmrc: `registry=${origin}/\ncafile=${path.join(TLS, 'ca.pem')}\n` })
+  await brisk.install({ cwd: p.dir, cacheDir: p.cache, env: p.env })
+  const tree = h.installedTree(p.dir)
+  assert.equal(tree['node_modules/leaf'], '1.1.0')
+  assert.equal(tree['node_modules/deep-b'], '1.0.0')
+  assert.ok(versions.length >= 10, `packuments and tarballs: ${versions.length} requests`)
+  assert.deepEqual([...new Set(versions)], ['2.0'], 'every request over HTTP/2')
+  assert.equal(connections, 1, 'the first request went alone, the rest shared its connection')
 })
 
 test('bad network settings are E_CONFIG naming the key or file', T, async (t) => {
