@@ -138,7 +138,7 @@ async fn attempt_once<'a>(
         }
     }
     let (cancel, stall) = (&inner.opts.cancel, inner.opts.stall_timeout);
-    let response = wait(cancel, stall, Box::pin(inner.http.send(&t.url, request)))
+    let response = wait(cancel, stall, Box::pin(inner.http.send(request)))
         .await?
         .map_err(|e| {
             let cause = describe(&e);

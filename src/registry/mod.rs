@@ -127,7 +127,7 @@ impl Http {
         }
     }
 
-    /// Sends `request` (built on [`Http::client`] for `url`).
+    /// Sends `request` (built on [`Http::client`]).
     ///
     /// Until this client's first HTTPS request has an answer, requests go
     /// one at a time. Started all at once, reqwest would open a connection
@@ -140,13 +140,14 @@ impl Http {
     /// it) and never waits.
     pub async fn send(
         &self,
-        url: &str,
         request: reqwest::RequestBuilder,
     ) -> reqwest::Result<reqwest::Response> {
-        if url.starts_with("https:") {
-            self.first.run(request.send()).await
+        let (client, request) = request.build_split();
+        let request = request?;
+        if request.url().scheme() == "https" {
+            self.first.run(client.execute(request)).await
         } else {
-            request.send().await
+            client.execute(request).await
         }
     }
 
@@ -411,7 +412,7 @@ impl RegistryClient {
                 tokio::time::sleep(backoff * 4u32.pow(attempt - 1)).await;
             }
             let request = http.get(url).headers(headers.clone());
-            let resp = match self.inner.http.send(url, request).await {
+            let resp = match self.inner.http.send(request).await {
                 Ok(r) => r,
                 Err(e) => {
                     last_err = chain(&e);
