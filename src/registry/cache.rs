@@ -12,12 +12,11 @@
 //! A batch is the entries, then an index (JSON: name → `[offset, length]`),
 //! then the index length (8 bytes, little endian) and [`MAGIC`]. An entry is
 //! a small JSON header line ([`CacheMeta`]: format version, URL, ETag,
-//! Last-Modified) followed by the document as the registry sent it. Keeping
-//! the header on its own line lets a revalidation read the ETag without
-//! parsing the packument. Storing the document as it came costs disk space
-//! (ant-design's: 266 MB) but no CPU: re-serializing only the fields brisk
-//! uses meant building every version's manifest, which the lazy
-//! [`Packument`](super::Packument) avoids.
+//! Last-Modified) followed by the registry's document, cut down to the
+//! fields brisk reads as it was indexed ([`super::trim`]: ant-design's 307
+//! MB become 82 MB; entries written before the cut hold whole documents,
+//! which read the same). Keeping the header on its own line lets a
+//! revalidation read the ETag without parsing the packument.
 //!
 //! A batch is written to a temp file and renamed, so readers see whole
 //! batches or none; anything unreadable is a miss.
@@ -40,8 +39,9 @@ use serde::{Deserialize, Serialize};
 
 use super::packument::{Body, Packument};
 
-/// Bumped whenever the cached packument shape changes; older entries are
-/// misses (1: brisk's own trimmed packuments; 2: the registry's documents).
+/// Bumped whenever the cached packument shape changes, or a manifest reads
+/// a key the cut documents lack; older entries are misses (1: brisk's own
+/// trimmed packuments; 2: the registry's documents, cut by `trim`).
 const FORMAT: u32 = 2;
 /// The last bytes of every batch file.
 const MAGIC: &[u8; 8] = b"BRISKPC2";

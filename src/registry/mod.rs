@@ -15,6 +15,7 @@ mod cache;
 mod dns;
 mod packument;
 mod pick;
+mod trim;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -477,14 +478,12 @@ impl RegistryClient {
             };
             let (inner, name, url_owned) = (self.inner.clone(), name.to_string(), url.to_string());
             let parsed = blocking(move || {
-                let mut p = Packument::from_bytes(body.clone())?;
+                let (mut p, doc) = Packument::from_registry(&body)?;
+                drop(body);
                 // Manifests are read back from the cache rather than kept on
                 // the heap; a failed cache write only costs a refetch next
                 // time (and the document stays in memory).
-                if let Ok(cached) = inner
-                    .disk
-                    .add(&name, &url_owned, etag, last_modified, &body)
-                {
+                if let Ok(cached) = inner.disk.add(&name, &url_owned, etag, last_modified, &doc) {
                     p.rehome(cached);
                 }
                 Ok::<_, serde_json::Error>(p)

@@ -211,6 +211,31 @@ impl Packument {
         })
     }
 
+    /// Indexes a document as the registry sent it, cut down first to the
+    /// fields brisk reads (see [`super::trim`]); returns the cut document
+    /// too, which is what the packument cache stores.
+    pub fn from_registry(body: &[u8]) -> serde_json::Result<(Packument, Bytes)> {
+        let cut = super::trim::trim(body)?;
+        let doc = Bytes::from(cut.doc);
+        let entries = cut
+            .versions
+            .into_iter()
+            .map(|(key, span)| Entry {
+                key,
+                span,
+                manifest: OnceLock::new(),
+            })
+            .collect();
+        let p = Packument {
+            name: cut.name,
+            dist_tags: cut.dist_tags,
+            entries: sorted_unique(entries),
+            body: Body::Memory(doc.clone()),
+            by_version: OnceLock::new(),
+        };
+        Ok((p, doc))
+    }
+
     /// Read manifests from `body` from now on, a copy of the document this
     /// packument was indexed from (the index stays valid); the copy in
     /// memory is dropped.
@@ -415,36 +440,87 @@ impl<'de> Deserialize<'de> for RawVersions<'de> {
 
 struct MaybeManifest(Option<Manifest>);
 
+/// The keys of a version's manifest that brisk reads. The packument cache
+/// stores only these ([`super::trim`]): reading one more means bumping the
+/// cache's `FORMAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Field {
+    Name,
+    Version,
+    Dependencies,
+    OptionalDependencies,
+    PeerDependencies,
+    PeerDependenciesMeta,
+    Bin,
+    Engines,
+    Os,
+    Cpu,
+    Libc,
+    License,
+    HasInstallScript,
+    Scripts,
+    Deprecated,
+    Dist,
+    BundleDependencies,
+    BundledDependencies,
+    Funding,
+    HasShrinkwrap,
+    Workspaces,
+    Other,
+}
+
+impl Field {
+    pub(super) fn of(key: &str) -> Field {
+        match key {
+            "name" => Field::Name,
+            "version" => Field::Version,
+            "dependencies" => Field::Dependencies,
+            "optionalDependencies" => Field::OptionalDependencies,
+            "peerDependencies" => Field::PeerDependencies,
+            "peerDependenciesMeta" => Field::PeerDependenciesMeta,
+            "bin" => Field::Bin,
+            "engines" => Field::Engines,
+            "os" => Field::Os,
+            "cpu" => Field::Cpu,
+            "libc" => Field::Libc,
+            "license" => Field::License,
+            "hasInstallScript" => Field::HasInstallScript,
+            "scripts" => Field::Scripts,
+            "deprecated" => Field::Deprecated,
+            "dist" => Field::Dist,
+            "bundleDependencies" => Field::BundleDependencies,
+            "bundledDependencies" => Field::BundledDependencies,
+            "funding" => Field::Funding,
+            "_hasShrinkwrap" => Field::HasShrinkwrap,
+            "workspaces" => Field::Workspaces,
+            _ => Field::Other,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Field;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a manifest key")
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Field, E> {
+                Ok(Field::of(key))
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+/// The `dist` keys [`dist`] reads.
+pub(super) const DIST_KEYS: &[&str; 3] = &["tarball", "integrity", "shasum"];
+/// The `scripts` keys [`has_install_script`] reads.
+pub(super) const INSTALL_SCRIPTS: &[&str] = &["preinstall", "install", "postinstall"];
+
 impl<'de> Deserialize<'de> for MaybeManifest {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        enum Field {
-            Name,
-            Version,
-            Dependencies,
-            OptionalDependencies,
-            PeerDependencies,
-            PeerDependenciesMeta,
-            Bin,
-            Engines,
-            Os,
-            Cpu,
-            Libc,
-            License,
-            HasInstallScript,
-            Scripts,
-            Deprecated,
-            Dist,
-            BundleDependencies,
-            BundledDependencies,
-            Funding,
-            #[serde(rename = "_hasShrinkwrap")]
-            HasShrinkwrap,
-            Workspaces,
-            #[serde(other)]
-            Other,
-        }
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = MaybeManifest;
@@ -555,10 +631,10 @@ impl<'de> Deserialize<'de> for MaybeManifest {
 }
 
 /// Any JSON value, kept only if it is a string.
-struct Lenient(Option<String>);
+pub(super) struct Lenient(Option<String>);
 
 impl Lenient {
-    fn string(self) -> Option<String> {
+    pub(super) fn string(self) -> Option<String> {
         self.0
     }
 }
@@ -574,7 +650,7 @@ impl<'de> Deserialize<'de> for Lenient {
 
 /// A map of strings; non-string values are skipped, non-maps are empty.
 /// Hand-written so that the common case (dependencies) allocates no `Value`.
-struct StrMap(IndexMap<String, String>);
+pub(super) struct StrMap(pub(super) IndexMap<String, String>);
 
 impl<'de> Deserialize<'de> for StrMap {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -663,7 +739,7 @@ fn peer_meta(v: Value) -> IndexMap<String, PeerMeta> {
 
 fn has_install_script(v: Value) -> bool {
     let Value::Object(o) = v else { return false };
-    ["preinstall", "install", "postinstall"]
+    INSTALL_SCRIPTS
         .iter()
         .any(|k| matches!(o.get(*k), Some(Value::String(s)) if !s.is_empty()))
 }
@@ -676,10 +752,11 @@ fn dist(v: Value) -> Dist {
         Some(Value::String(s)) if !s.is_empty() => Some(s),
         _ => None,
     };
+    let [tarball, integrity, shasum] = *DIST_KEYS;
     Dist {
-        tarball: take("tarball").unwrap_or_default(),
-        integrity: take("integrity"),
-        shasum: take("shasum"),
+        tarball: take(tarball).unwrap_or_default(),
+        integrity: take(integrity),
+        shasum: take(shasum),
     }
 }
 
@@ -744,8 +821,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Also checks that the document cut for the cache reads the same.
     fn parse(v: Value) -> Packument {
-        Packument::from_slice(&serde_json::to_vec(&v).unwrap()).unwrap()
+        let text = serde_json::to_string(&v).unwrap();
+        crate::registry::trim::tests::same_every_way(&text);
+        Packument::from_slice(text.as_bytes()).unwrap()
     }
 
     #[test]
