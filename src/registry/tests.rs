@@ -167,6 +167,46 @@ async fn fetches_parses_and_saves_etag() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_keeps_only_what_manifests_read() {
+    const FULL: &str = r#"{"name":"a","readme":"README-TEXT","time":{"1.0.0":"2020"},
+        "dist-tags":{"latest":"1.0.0"},"versions":{"1.0.0":{"name":"a","version":"1.0.0",
+        "description":"DESCRIPTION-TEXT","scripts":{"test":"TEST-SCRIPT","install":"node-gyp rebuild"},
+        "devDependencies":{"dev-only":"1"},"dependencies":{"b":"^2"},
+        "dist":{"tarball":"http://x/a-1.0.0.tgz","integrity":"sha512-x","signatures":[{"sig":"SIG"}]}}}}"#;
+    let server = Server::start(|_, _| Resp::json(FULL)).await;
+    let env = Env::new();
+    let rc = format!("registry={}\n", server.url());
+    let fetched = env.client(&rc).packument("a").await.unwrap(); // dropped: written
+    let entry = cache::DiskCache::new(&env.cache())
+        .read("a", &format!("{}a", server.url()))
+        .expect("cached on disk");
+    let cached = entry.packument().unwrap();
+    let m = cached.manifest("1.0.0").unwrap();
+    assert_eq!(m, fetched.manifest("1.0.0").unwrap());
+    assert_eq!(m.dependencies["b"], "^2");
+    assert!(m.has_install_script);
+    assert_eq!(m.dist.integrity.as_deref(), Some("sha512-x"));
+    let dir = env.cache().join("packuments/v2");
+    let batch = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = String::from_utf8(std::fs::read(batch).unwrap()).unwrap();
+    for dropped in [
+        "README-TEXT",
+        "DESCRIPTION-TEXT",
+        "TEST-SCRIPT",
+        "dev-only",
+        "SIG",
+        "time",
+    ] {
+        assert!(!text.contains(dropped), "{dropped} is not cached");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revalidates_with_if_none_match_and_uses_cache_on_304() {
     let server = Server::start(|_, req| match req.headers.get("if-none-match") {
         Some(tag) if tag == "\"v1\"" => Resp::status(304),
