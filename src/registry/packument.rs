@@ -189,26 +189,16 @@ impl Packument {
     pub fn from_bytes(body: Bytes) -> serde_json::Result<Packument> {
         let doc: Document = serde_json::from_slice(&body)?;
         let base = body.as_ptr() as usize;
-        let entries: Vec<Entry> = doc
+        let versions: Vec<_> = doc
             .versions
             .into_iter()
             .filter(|(_, raw)| raw.get().starts_with('{'))
             .map(|(key, raw)| {
                 let start = raw.get().as_ptr() as usize - base;
-                Entry {
-                    key,
-                    span: start..start + raw.get().len(),
-                    manifest: OnceLock::new(),
-                }
+                (key, start..start + raw.get().len())
             })
             .collect();
-        Ok(Packument {
-            name: doc.name,
-            dist_tags: doc.dist_tags,
-            entries: sorted_unique(entries),
-            body: Body::Memory(body),
-            by_version: OnceLock::new(),
-        })
+        Ok(Packument::indexed(doc.name, doc.dist_tags, versions, body))
     }
 
     /// Indexes a document as the registry sent it, cut down first to the
@@ -217,8 +207,18 @@ impl Packument {
     pub fn from_registry(body: &[u8]) -> serde_json::Result<(Packument, Bytes)> {
         let cut = super::trim::trim(body)?;
         let doc = Bytes::from(cut.doc);
-        let entries = cut
-            .versions
+        let p = Packument::indexed(cut.name, cut.dist_tags, cut.versions, doc.clone());
+        Ok((p, doc))
+    }
+
+    /// A packument of `versions` (key, where its manifest is in `body`).
+    fn indexed(
+        name: String,
+        dist_tags: BTreeMap<String, String>,
+        versions: impl IntoIterator<Item = (String, Range<usize>)>,
+        body: Bytes,
+    ) -> Packument {
+        let entries = versions
             .into_iter()
             .map(|(key, span)| Entry {
                 key,
@@ -226,14 +226,13 @@ impl Packument {
                 manifest: OnceLock::new(),
             })
             .collect();
-        let p = Packument {
-            name: cut.name,
-            dist_tags: cut.dist_tags,
+        Packument {
+            name,
+            dist_tags,
             entries: sorted_unique(entries),
-            body: Body::Memory(doc.clone()),
+            body: Body::Memory(body),
             by_version: OnceLock::new(),
-        };
-        Ok((p, doc))
+        }
     }
 
     /// Read manifests from `body` from now on, a copy of the document this

@@ -61,6 +61,12 @@ fn key(doc: &mut Vec<u8>, first: &mut bool, key: &str) {
     doc.push(b':');
 }
 
+/// Writes `,"key":value`, the value as it came.
+fn copy(doc: &mut Vec<u8>, first: &mut bool, k: &str, raw: &RawValue) {
+    key(doc, first, k);
+    doc.extend_from_slice(raw.get().as_bytes());
+}
+
 /// An object key, borrowed from the document unless it had escapes.
 struct Key<'de>(Cow<'de, str>);
 
@@ -112,8 +118,7 @@ impl<'de> Visitor<'de> for Top<'_> {
                         .map_err(de::Error::custom)?
                         .string()
                         .unwrap_or_default();
-                    key(&mut t.doc, &mut first, &k);
-                    t.doc.extend_from_slice(raw.get().as_bytes());
+                    copy(&mut t.doc, &mut first, &k, raw);
                 }
                 "dist-tags" => {
                     let raw: &RawValue = map.next_value()?;
@@ -122,8 +127,7 @@ impl<'de> Visitor<'de> for Top<'_> {
                         .0
                         .into_iter()
                         .collect();
-                    key(&mut t.doc, &mut first, &k);
-                    t.doc.extend_from_slice(raw.get().as_bytes());
+                    copy(&mut t.doc, &mut first, &k, raw);
                 }
                 "versions" => {
                     key(&mut t.doc, &mut first, &k);
@@ -222,8 +226,7 @@ impl<'de> Visitor<'de> for CutManifest<'_> {
                 }
                 _ => {
                     let raw: &RawValue = map.next_value()?;
-                    key(doc, &mut first, &k);
-                    doc.extend_from_slice(raw.get().as_bytes());
+                    copy(doc, &mut first, &k, raw);
                 }
             }
         }
@@ -278,8 +281,7 @@ impl<'de> Visitor<'de> for Only<'_> {
         while let Some(Key(k)) = map.next_key()? {
             if keys.contains(&&*k) {
                 let raw: &RawValue = map.next_value()?;
-                key(doc, &mut first, &k);
-                doc.extend_from_slice(raw.get().as_bytes());
+                copy(doc, &mut first, &k, raw);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
