@@ -81,6 +81,25 @@ pub struct LinkStats {
     pub method: Method,
 }
 
+/// The threads that clone, link and remove: more than the cores, because
+/// this work is the kernel's and often waits on the disk (inode tables and
+/// bitmaps read back after the page cache dropped them); with one thread
+/// per core, such a wait idles the core. Callers run their parallel
+/// filesystem work inside it (`pool().install`); nested `par_iter`s stay in
+/// it. ant-design's p4 (caches dropped), interleaved: 2 threads 1.77-2.39 s,
+/// 8 threads 1.71-1.90 s.
+pub fn pool() -> &'static rayon::ThreadPool {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads((cores * 4).clamp(4, 64))
+            .thread_name(|i| format!("brisk-link-{i}"))
+            .build()
+            .expect("cannot start the cloner's threads")
+    })
+}
+
 /// Materialize `jobs` from the cache into their destinations.
 ///
 /// Existing destination files are replaced; extra files already present in a

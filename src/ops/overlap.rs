@@ -85,8 +85,9 @@ impl EarlyLinker {
             let early = Mutex::new(Early::default());
             let failure = Mutex::new(None);
             let (cloner, early_ref, failure_ref) = (&cloner, &early, &failure);
-            // In place: this thread waits on the channel, the pool clones.
-            rayon::in_place_scope(|s| {
+            // In place: this thread waits on the channel, the cloner's pool
+            // clones.
+            crate::link::pool().in_place_scope(|s| {
                 for t in rx.iter().take_while(|_| !stop.is_cancelled()) {
                     let stop = &stop;
                     s.spawn(move |_| {

@@ -265,30 +265,32 @@ pub async fn reify(
     }
     let cancel = call.cancel.clone();
     let candidates = blocking(move || {
-        let jobs = to_link
-            .into_par_iter()
-            .map(overlap::prepare)
-            .collect::<Result<Vec<_>>>()?;
-        let mut candidates = early.candidates;
-        candidates.extend(jobs.iter().filter(|p| p.candidate).map(|p| p.id));
-        let (private, jobs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|p| p.private);
-        let private: Vec<LinkJob> = private.into_iter().map(|p| p.job).collect();
-        let jobs: Vec<LinkJob> = jobs.into_iter().map(|p| p.job).collect();
-        link::remove_dirs(&removals)?;
-        for b in stale_bins {
-            let _ = std::fs::remove_file(b);
-        }
-        link::link_folders(&folders)?;
-        link::clone_private(&private, &cancel)?;
-        link::clone_packages(
-            &jobs,
-            &LinkOptions {
-                method: None,
-                cancel,
-            },
-        )?;
-        link::link_bins(&bins)?;
-        Ok(candidates)
+        link::pool().install(|| {
+            let jobs = to_link
+                .into_par_iter()
+                .map(overlap::prepare)
+                .collect::<Result<Vec<_>>>()?;
+            let mut candidates = early.candidates;
+            candidates.extend(jobs.iter().filter(|p| p.candidate).map(|p| p.id));
+            let (private, jobs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|p| p.private);
+            let private: Vec<LinkJob> = private.into_iter().map(|p| p.job).collect();
+            let jobs: Vec<LinkJob> = jobs.into_iter().map(|p| p.job).collect();
+            link::remove_dirs(&removals)?;
+            for b in stale_bins {
+                let _ = std::fs::remove_file(b);
+            }
+            link::link_folders(&folders)?;
+            link::clone_private(&private, &cancel)?;
+            link::clone_packages(
+                &jobs,
+                &LinkOptions {
+                    method: None,
+                    cancel,
+                },
+            )?;
+            link::link_bins(&bins)?;
+            Ok(candidates)
+        })
     })
     .await?;
     summary.added = (plan.link.len() + links.len() - failed.len()).saturating_sub(relinked.len());
