@@ -87,7 +87,9 @@ pub struct LinkStats {
 /// per core, such a wait idles the core. Callers run their parallel
 /// filesystem work inside it (`pool().install`); nested `par_iter`s stay in
 /// it. ant-design's p4 (caches dropped), interleaved: 2 threads 1.77-2.39 s,
-/// 8 threads 1.71-1.90 s.
+/// 8 threads 1.71-1.90 s. The cost: idle rayon workers spin (`sched_yield`)
+/// while a cold install trickles packages in, more of them with more
+/// threads (bench/README.md, "More cloner threads than cores").
 pub fn pool() -> &'static rayon::ThreadPool {
     static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
     POOL.get_or_init(|| {
