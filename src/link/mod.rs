@@ -87,19 +87,24 @@ pub struct LinkStats {
 /// per core, such a wait idles the core. Callers run their parallel
 /// filesystem work inside it (`pool().install`); nested `par_iter`s stay in
 /// it. ant-design's p4 (caches dropped), interleaved: 2 threads 1.77-2.39 s,
-/// 8 threads 1.71-1.90 s. The cost: idle rayon workers spin (`sched_yield`)
-/// while a cold install trickles packages in, more of them with more
-/// threads (bench/README.md, "More cloner threads than cores").
+/// 8 threads 1.71-1.90 s. Not for packages that trickle in: idle rayon
+/// workers spin (`sched_yield`) before they sleep (the early linker in
+/// `ops::overlap` has threads of its own).
 pub fn pool() -> &'static rayon::ThreadPool {
     static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
     POOL.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         rayon::ThreadPoolBuilder::new()
-            .num_threads((cores * 4).clamp(4, 64))
+            .num_threads(threads())
             .thread_name(|i| format!("brisk-link-{i}"))
             .build()
             .expect("cannot start the cloner's threads")
     })
+}
+
+/// How many threads clone at most: 4 per core (see [`pool`]).
+pub fn threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cores * 4).clamp(4, 64)
 }
 
 /// Materialize `jobs` from the cache into their destinations.
@@ -139,6 +144,8 @@ pub struct Cloner {
     /// where a parent goes; otherwise [`clone_packages`] creates the roots
     /// first, in order.
     make_roots: bool,
+    /// Place a package's files in parallel (on the current rayon pool).
+    parallel_files: bool,
     method: OnceLock<Method>,
     probing: Mutex<()>,
 }
@@ -149,9 +156,17 @@ impl Cloner {
             forced: opts.method,
             cancel: opts.cancel.clone(),
             make_roots,
+            parallel_files: true,
             method: OnceLock::new(),
             probing: Mutex::new(()),
         }
+    }
+
+    /// Place each package's files in order, on the calling thread: for
+    /// callers that clone many packages at once on threads of their own.
+    pub fn files_in_order(mut self) -> Cloner {
+        self.parallel_files = false;
+        self
     }
 
     /// The method chosen (before any file: the forced one, or hardlink).
@@ -192,10 +207,13 @@ impl Cloner {
             _ => None,
         };
         let strict = self.forced.is_some();
-        job.files[usize::from(probed)..]
-            .par_iter()
-            .with_min_len(8)
-            .try_for_each(|rel| place(job, fds.as_ref(), rel, method, strict))
+        let rest = &job.files[usize::from(probed)..];
+        let place = |rel: &PathBuf| place(job, fds.as_ref(), rel, method, strict);
+        if self.parallel_files {
+            rest.par_iter().with_min_len(8).try_for_each(place)
+        } else {
+            rest.iter().try_for_each(place)
+        }
     }
 
     /// The method, probing it with `rel` of `job` if no file was placed yet
