@@ -21,6 +21,7 @@ mod index;
 pub mod integrity;
 
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -106,9 +107,8 @@ impl Store {
     pub fn insert_tarball(&self, integrity: &str, tgz: &[u8]) -> Result<StoredPackage> {
         let sri = Sri::parse(integrity)?;
         let digest = &sri.digests()[0];
-        if let Some(pkg) = self.existing(digest) {
-            return Ok(pkg);
-        }
+        // Callers looked the entry up before downloading it; one inserted
+        // since then is found when the rename fails.
         let staging = Staging::create(&self.tmp)?;
         let pkg_dir = staging.path.join("pkg");
         fs::create_dir(&pkg_dir).map_err(|e| Error::io(pkg_dir.display(), e))?;
@@ -118,34 +118,40 @@ impl Store {
     }
 
     /// Renames a finished staging dir into place (or defers to a winner).
+    /// The rename is tried first: its parent is missing only for the first
+    /// entry under each 2-hex-digit prefix.
     fn publish(&self, staging: Staging, digest: &Digest) -> Result<StoredPackage> {
         let target = self.entry_dir(digest);
-        let parent = target.parent().expect("entry dirs have a parent");
-        fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
-        for attempt in 0..2 {
-            match fs::rename(&staging.path, &target) {
+        let (mut made_parent, mut moved_junk) = (false, false);
+        loop {
+            let err = match fs::rename(&staging.path, &target) {
                 Ok(()) => {
                     staging.disarm();
                     return Ok(self.package_at(target));
                 }
-                Err(e) => {
-                    if let Some(pkg) = self.existing(digest) {
-                        return Ok(pkg); // another process won; `staging` is dropped
-                    }
-                    if attempt == 0 && target.exists() {
-                        // Not ours and not complete (tampered with): move it aside.
-                        let junk = Staging::reserve(&self.tmp);
-                        let _ = fs::rename(&target, &junk.path);
-                        continue;
-                    }
-                    return Err(Error::io(
-                        format!("moving a package into the cache at {}", target.display()),
-                        e,
-                    ));
-                }
+                Err(e) => e,
+            };
+            if err.kind() == io::ErrorKind::NotFound && !made_parent {
+                let parent = target.parent().expect("entry dirs have a parent");
+                fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+                made_parent = true;
+                continue;
             }
+            if let Some(pkg) = self.existing(digest) {
+                return Ok(pkg); // another process won; `staging` is dropped
+            }
+            if !moved_junk && target.exists() {
+                // Not ours and not complete (tampered with): move it aside.
+                let junk = Staging::reserve(&self.tmp);
+                let _ = fs::rename(&target, &junk.path);
+                moved_junk = true;
+                continue;
+            }
+            return Err(Error::io(
+                format!("moving a package into the cache at {}", target.display()),
+                err,
+            ));
         }
-        unreachable!("the loop returns on its second attempt")
     }
 
     fn entry_dir(&self, digest: &Digest) -> PathBuf {

@@ -285,3 +285,27 @@ fn integrity_helpers() {
         assert_eq!(Sri::parse(bad).unwrap_err().code, Code::Integrity, "{bad}");
     }
 }
+
+/// An entry left incomplete (no index: tampered with, or written by
+/// something else) is moved aside and replaced; inserting a complete entry
+/// again keeps it.
+#[test]
+fn an_incomplete_entry_is_replaced() {
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+    let data = simple_package("junk");
+    let sri = sha512_sri(&data);
+    let first = store.insert_tarball(&sri, &data).unwrap();
+    let entry = first.dir.parent().unwrap().to_path_buf();
+    fs::remove_file(entry.join("index")).unwrap();
+    fs::write(first.dir.join("stray.js"), "x").unwrap();
+    assert!(store.get(&sri).is_none());
+    let again = store.insert_tarball(&sri, &data).unwrap();
+    assert_eq!(again, first);
+    assert!(!again.dir.join("stray.js").exists());
+    assert_eq!(
+        again.index().unwrap().files,
+        paths(&["index.js", "package.json"])
+    );
+    assert_eq!(store.insert_tarball(&sri, &data).unwrap(), first);
+}
