@@ -101,10 +101,14 @@ pub fn pool() -> &'static rayon::ThreadPool {
     })
 }
 
+/// The cores this process may use (2 when unknown).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 /// How many threads clone at most: 4 per core (see [`pool`]).
 pub fn threads() -> usize {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    (cores * 4).clamp(4, 64)
+    (cores() * 4).clamp(4, 64)
 }
 
 /// Materialize `jobs` from the cache into their destinations.

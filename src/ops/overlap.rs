@@ -155,15 +155,14 @@ impl EarlyLinker {
             early: Mutex::default(),
             failure: Mutex::default(),
         });
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let linker = EarlyLinker {
             tx,
             shared,
             threads: Mutex::default(),
             max_threads: link::threads(),
         };
-        for _ in 0..cores.min(linker.max_threads) {
-            linker.add_thread();
+        for _ in 0..link::cores() {
+            linker.grow_to(link::cores());
         }
         if locked(&linker.threads).is_empty() {
             linker.shared.fail(Error::new(
@@ -174,9 +173,13 @@ impl EarlyLinker {
         linker
     }
 
-    /// One more cloner thread (none if the system refuses one).
-    fn add_thread(&self) {
+    /// One more cloner thread if fewer than `want` (and the maximum) run;
+    /// none if the system refuses one.
+    fn grow_to(&self, want: usize) {
         let mut threads = locked(&self.threads);
+        if threads.len() >= want.min(self.max_threads) {
+            return;
+        }
         let shared = self.shared.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("brisk-clone-{}", threads.len()))
@@ -194,10 +197,7 @@ impl EarlyLinker {
         }
         let backlog = self.shared.queued.fetch_add(1, Ordering::Relaxed) + 1;
         let _ = self.tx.send(t);
-        let running = locked(&self.threads).len();
-        if running < self.max_threads && backlog > BACKLOG_PER_THREAD * running {
-            self.add_thread();
-        }
+        self.grow_to(backlog.div_ceil(BACKLOG_PER_THREAD));
     }
 
     /// Waits for everything sent to be cloned.
@@ -254,12 +254,14 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let all = packages(t.path(), 200);
         let linker = EarlyLinker::start(CancelToken::new());
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         for p in all {
             linker.send(p);
         }
         let started = locked(&linker.threads).len();
-        assert!(started > cores.min(link::threads()), "{started} threads");
+        assert!(
+            started > link::cores().min(link::threads()),
+            "{started} threads"
+        );
         let early = linker.finish().await.unwrap();
         assert_eq!(early.linked.len(), 200);
         for id in 0..200 {
