@@ -9,15 +9,14 @@
 //! through small buffers. Files are created relative to a descriptor of the
 //! package dir (`openat`), not by absolute path.
 
+use super::buffers::Buffers;
+use crate::dirfd::DirFd;
+use crate::error::{Code, Error, Result};
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::io::{self, Cursor, Read, Write};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::Mutex;
-
-use crate::dirfd::DirFd;
-use crate::error::{Code, Error, Result};
 
 use super::bins;
 
@@ -32,33 +31,19 @@ pub(crate) struct Extracted {
 /// Inflated archives up to this size go through one libdeflate call; a
 /// bigger trailer (or one that lies) falls back to streaming flate2.
 const ONE_SHOT_MAX: usize = 1 << 30;
-/// Inflate buffers kept for reuse (one per concurrent extraction), and the
-/// largest kept: reusing them saves faulting in fresh zeroed pages.
-const SPARE_BUFFERS: usize = 4;
-const SPARE_MAX: usize = 64 << 20;
-static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 
-/// Extracts `tgz` (gzip'd or plain tar) into the existing directory `dest`.
-/// Blocking. Fails with `E_TARBALL` on a corrupt archive or an entry path
-/// that is absolute or contains `..`; the caller discards `dest` on error.
-pub(crate) fn extract(tgz: &[u8], dest: &Path) -> Result<Extracted> {
-    let mut buf = SPARE
-        .lock()
-        .map(|mut v| v.pop())
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let result = inflate(tgz, &mut buf).and_then(|tar| {
+/// Extracts `tgz` (gzip'd or plain tar) into the existing directory `dest`,
+/// inflating into a buffer of `buffers`. Blocking. Fails with `E_TARBALL`
+/// on a corrupt archive or an entry path that is absolute or contains
+/// `..`; the caller discards `dest` on error.
+pub(crate) fn extract(tgz: &[u8], dest: &Path, buffers: &Buffers) -> Result<Extracted> {
+    let size = one_shot_size(tgz);
+    let mut buf = buffers.take(size.unwrap_or(0));
+    let result = inflate(tgz, size, &mut buf).and_then(|tar| {
         let items = read_entries(tar)?;
         write_entries(tar, &items, dest)
     });
-    if buf.capacity() <= SPARE_MAX {
-        if let Ok(mut spare) = SPARE.lock() {
-            if spare.len() < SPARE_BUFFERS {
-                spare.push(buf);
-            }
-        }
-    }
+    buffers.give(buf);
     result
 }
 
@@ -66,20 +51,27 @@ fn bad(e: io::Error) -> Error {
     Error::new(Code::Tarball, format!("invalid tarball: {e}"))
 }
 
+/// The inflated size that a gzip'd `tgz`'s trailer claims (ISIZE: the size
+/// mod 2^32, of the last member), if one libdeflate call should take it.
+fn one_shot_size(tgz: &[u8]) -> Option<usize> {
+    if !tgz.starts_with(&[0x1f, 0x8b]) {
+        return None;
+    }
+    let t = &tgz[tgz.len().checked_sub(4)?..];
+    let size = u32::from_le_bytes([t[0], t[1], t[2], t[3]]) as usize;
+    // Deflate cannot expand input more than 1032 times: a trailer claiming
+    // more lies, and is not worth allocating for.
+    (size <= ONE_SHOT_MAX && size <= tgz.len().saturating_mul(1032)).then_some(size)
+}
+
 /// The tar bytes of `tgz`: `tgz` itself when it is not gzip'd, else
-/// inflated into `buf`.
-fn inflate<'a>(tgz: &'a [u8], buf: &'a mut Vec<u8>) -> Result<&'a [u8]> {
+/// inflated into `buf` (in one call when `one_shot` gives the size).
+fn inflate<'a>(tgz: &'a [u8], one_shot: Option<usize>, buf: &'a mut Vec<u8>) -> Result<&'a [u8]> {
     if !tgz.starts_with(&[0x1f, 0x8b]) {
         return Ok(tgz);
     }
-    // The trailer's ISIZE: the inflated size mod 2^32 (of the last member).
-    let size = match tgz.len().checked_sub(4).map(|at| &tgz[at..]) {
-        Some(t) => u32::from_le_bytes([t[0], t[1], t[2], t[3]]) as usize,
-        None => usize::MAX,
-    };
-    // Deflate cannot expand input more than 1032 times: a trailer claiming
-    // more lies, and is not worth allocating for.
-    if size <= ONE_SHOT_MAX && size <= tgz.len().saturating_mul(1032) {
+    if let Some(size) = one_shot {
+        // A reused buffer keeps its length: only new room is zeroed.
         if buf.len() < size {
             buf.resize(size, 0);
         }

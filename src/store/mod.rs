@@ -16,6 +16,7 @@
 //! after the rename: `node_modules` hardlinks to them.
 
 mod bins;
+mod buffers;
 mod extract;
 mod index;
 pub mod integrity;
@@ -27,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
+use buffers::Buffers;
 
 pub use bins::package_bins;
 pub use index::FileIndex;
@@ -41,7 +43,15 @@ pub struct Store {
     root: PathBuf,
     entries: PathBuf,
     tmp: PathBuf,
+    /// Inflate buffers, one per concurrent extraction; each grows to the
+    /// biggest archive it met, so an install faults in that much once.
+    inflated: Buffers,
 }
+
+/// Idle inflate buffers kept: more than any machine's concurrent extractions
+/// need, and ant-design's largest archives (119 + 96 MB) fit the bytes.
+const INFLATE_BUFFERS: usize = 8;
+const INFLATE_BYTES: usize = 512 << 20;
 
 /// A complete entry of the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +80,12 @@ impl Store {
                 .map_err(|e| Error::io(format!("creating the cache at {}", dir.display()), e))?;
         }
         sweep_stale(&tmp);
-        Ok(Store { root, entries, tmp })
+        Ok(Store {
+            root,
+            entries,
+            tmp,
+            inflated: Buffers::new(INFLATE_BUFFERS, INFLATE_BYTES),
+        })
     }
 
     /// The cache dir given to [`Store::open`].
@@ -112,7 +127,7 @@ impl Store {
         let staging = Staging::create(&self.tmp)?;
         let pkg_dir = staging.path.join("pkg");
         fs::create_dir(&pkg_dir).map_err(|e| Error::io(pkg_dir.display(), e))?;
-        let extracted = extract::extract(tgz, &pkg_dir)?;
+        let extracted = extract::extract(tgz, &pkg_dir, &self.inflated)?;
         index::write(&staging.path.join("index"), &extracted)?;
         self.publish(staging, digest)
     }
