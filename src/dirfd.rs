@@ -59,14 +59,18 @@ impl DirFd {
     }
 
     /// A brand-new file at `rel` (`O_CREAT|O_EXCL`, never an existing file
-    /// or a symlink's target), open for writing, created with `mode`.
-    pub(crate) fn create_new(&self, rel: &Path, mode: u32) -> io::Result<File> {
+    /// or a symlink's target), open for writing, created with `mode`;
+    /// `direct` adds `O_DIRECT` (writes bypass the page cache).
+    pub(crate) fn create_new(&self, rel: &Path, mode: u32, direct: bool) -> io::Result<File> {
         #[cfg(target_os = "linux")]
         {
             use std::os::unix::io::FromRawFd;
             let c = c_path(rel)?;
-            let flags =
+            let mut flags =
                 libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+            if direct {
+                flags |= libc::O_DIRECT;
+            }
             // SAFETY: the descriptor is open and `c` is NUL-terminated; the
             // returned descriptor is owned by the `File`.
             let fd =
@@ -75,7 +79,7 @@ impl DirFd {
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let _ = (rel, mode);
+            let _ = (rel, mode, direct);
             Err(io::Error::from(io::ErrorKind::Unsupported))
         }
     }

@@ -79,9 +79,8 @@ pub(super) async fn download<'a>(
 /// Waits until `len` more bytes fit the pending budget (all of it when `len`
 /// is bigger), or fails when the install is cancelled.
 pub(super) async fn reserve<'a>(inner: &'a Inner, len: u64) -> Result<SemaphorePermit<'a>> {
-    let budget = super::pending_budget(inner.opts.max_pending_bytes) as u64;
-    let n = len.clamp(1, budget) as u32;
-    let permit = inner.pending.acquire_many(n).await.expect("never closed");
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
+    let permit = super::budget(&inner.pending, inner.opts.max_pending_bytes, len).await;
     inner.opts.cancel.check()?;
     Ok(permit)
 }

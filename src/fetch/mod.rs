@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dashmap::DashMap;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
 use tokio::task::JoinSet;
 
 use crate::cancel::CancelToken;
@@ -45,13 +45,25 @@ pub type AuthFn = Arc<dyn Fn(&Tarball) -> Option<String> + Send + Sync>;
 /// extraction work on two cores.
 pub const MAX_PENDING_BYTES: usize = 64 << 20;
 
+/// Default [`FetchOptions::max_inflated_bytes`]: one of the biggest
+/// archives common trees hold (ant-design's largest inflates to 119 MB)
+/// next to a few small ones.
+pub const MAX_INFLATED_BYTES: usize = 128 << 20;
+
 /// Scheduler settings. Build with `FetchOptions { .., ..Default::default() }`.
 #[derive(Clone)]
 pub struct FetchOptions {
     /// Concurrent downloads (default `registry::MAX_DOWNLOADS`).
     pub max_downloads: usize,
-    /// Concurrent extractions on the blocking pool (default: CPU count).
+    /// Concurrent extractions on the blocking pool (default: twice the CPU
+    /// count, since big files are written with `O_DIRECT` and an
+    /// extraction waiting on the disk leaves its core to another).
     pub max_extracts: usize,
+    /// Inflated archive bytes in memory at once (default
+    /// [`MAX_INFLATED_BYTES`]). Archives are inflated whole, so this keeps
+    /// several big ones landing together from adding up in peak RSS. An
+    /// archive bigger than the budget takes all of it.
+    pub max_inflated_bytes: usize,
     /// Tarball bytes held in memory between download and extraction
     /// (default [`MAX_PENDING_BYTES`]). A download whose response is in
     /// waits for room before reading its body, so when extraction is the
@@ -75,7 +87,8 @@ impl Default for FetchOptions {
     fn default() -> Self {
         FetchOptions {
             max_downloads: crate::registry::MAX_DOWNLOADS,
-            max_extracts: std::thread::available_parallelism().map_or(4, |n| n.get()),
+            max_extracts: 2 * std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_inflated_bytes: MAX_INFLATED_BYTES,
             max_pending_bytes: MAX_PENDING_BYTES,
             cancel: CancelToken::new(),
             auth: None,
@@ -91,6 +104,7 @@ impl fmt::Debug for FetchOptions {
         f.debug_struct("FetchOptions")
             .field("max_downloads", &self.max_downloads)
             .field("max_extracts", &self.max_extracts)
+            .field("max_inflated_bytes", &self.max_inflated_bytes)
             .field("max_pending_bytes", &self.max_pending_bytes)
             .field("cancelled", &self.cancel.is_cancelled())
             .field("auth", &self.auth.is_some())
@@ -139,6 +153,8 @@ struct Inner {
     extracts: Semaphore,
     /// One permit per byte of [`FetchOptions::max_pending_bytes`].
     pending: Semaphore,
+    /// One permit per byte of [`FetchOptions::max_inflated_bytes`].
+    inflating: Semaphore,
     /// In-flight work per tarball (strongest digest, or URL without one).
     inflight: DashMap<String, Shared>,
     downloaded: AtomicU64,
@@ -151,6 +167,7 @@ impl Fetcher {
         let downloads = Semaphore::new(opts.max_downloads.max(1));
         let extracts = Semaphore::new(opts.max_extracts.max(1));
         let pending = Semaphore::new(pending_budget(opts.max_pending_bytes));
+        let inflating = Semaphore::new(pending_budget(opts.max_inflated_bytes));
         Fetcher {
             inner: Arc::new(Inner {
                 store,
@@ -159,6 +176,7 @@ impl Fetcher {
                 downloads,
                 extracts,
                 pending,
+                inflating,
                 inflight: DashMap::new(),
                 downloaded: AtomicU64::new(0),
                 reused: AtomicU64::new(0),
@@ -280,6 +298,13 @@ impl Fetcher {
         // Holding the body's share of the pending budget until it is written.
         let _pending = downloaded.pending;
         let package = {
+            let inflated = crate::store::inflated_size(&downloaded.body);
+            let _room = budget(
+                &self.inner.inflating,
+                self.inner.opts.max_inflated_bytes,
+                inflated,
+            )
+            .await;
             let _permit = self.inner.extracts.acquire().await.expect("never closed");
             self.inner.opts.cancel.check()?;
             let store = self.inner.store.clone();
@@ -300,10 +325,17 @@ impl Fetcher {
     }
 }
 
-/// The pending-bytes budget as semaphore permits (at least one byte, at
-/// most what `acquire_many` can ask for).
+/// A bytes budget as semaphore permits (at least one byte, at most what
+/// `acquire_many` can ask for).
 fn pending_budget(max: usize) -> usize {
     max.clamp(1, u32::MAX as usize)
+}
+
+/// Waits until `len` more bytes fit the budget `max` held by `sem` (all of
+/// it when `len` is bigger).
+async fn budget(sem: &Semaphore, max: usize, len: usize) -> SemaphorePermit<'_> {
+    let n = len.clamp(1, pending_budget(max)) as u32;
+    sem.acquire_many(n).await.expect("never closed")
 }
 
 /// A lockfile `resolved` of a git dependency (`git+ssh://…#<sha>`).

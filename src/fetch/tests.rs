@@ -359,7 +359,7 @@ async fn pending_bytes_wait_for_room_and_a_big_body_takes_the_whole_budget() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tarballs_bigger_than_the_pending_budget_all_land() {
+async fn tarballs_bigger_than_the_byte_budgets_all_land() {
     let names: Vec<String> = (0..12).map(|i| format!("b{i}")).collect();
     let packages: Vec<Vec<u8>> = names.iter().map(|n| simple_package(n)).collect();
     let served = packages.clone();
@@ -377,6 +377,7 @@ async fn tarballs_bigger_than_the_pending_budget_all_land() {
         &env,
         FetchOptions {
             max_pending_bytes: 1,
+            max_inflated_bytes: 1,
             max_extracts: 1,
             ..Default::default()
         },
@@ -396,4 +397,5 @@ async fn tarballs_bigger_than_the_pending_budget_all_land() {
         1,
         "every share is given back"
     );
+    assert_eq!(f.inner.inflating.available_permits(), 1);
 }

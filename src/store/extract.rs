@@ -8,17 +8,27 @@
 //! flate2 streaming through the `tar` reader, which copies every entry
 //! through small buffers. Files are created relative to a descriptor of the
 //! package dir (`openat`), not by absolute path.
+//!
+//! Big files are written with `O_DIRECT` where the filesystem takes it:
+//! their whole blocks go from the buffer to the disk, without a page-cache
+//! copy now and a writeback later. That copy is most of a cold install's
+//! system time (ant-design: 1.6 GB in 131,593 files; 1.09 GB of it in the
+//! 693 files of 256 KB or more). ant-design's 2,088 files of 64 KB or
+//! more, one thread, caches dropped: buffered 1.08-2.48 s of system time
+//! plus 0.7 s of `sync`, direct 0.17-0.20 s and 0.03 s, same wall time.
+//! A p3, three interleaved rounds: system time 4.9-9.5 s → 3.2-3.5 s.
 
-use super::buffers::Buffers;
-use crate::dirfd::DirFd;
-use crate::error::{Code, Error, Result};
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::io::{self, Cursor, Read, Write};
 use std::ops::Range;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::bins;
+use super::buffers::Buffers;
+use crate::dirfd::DirFd;
+use crate::error::{Code, Error, Result};
 
 /// What an extraction created, as package-relative `/`-separated paths.
 /// `dirs` are sorted, so parents come before their children.
@@ -31,24 +41,59 @@ pub(crate) struct Extracted {
 /// Inflated archives up to this size go through one libdeflate call; a
 /// bigger trailer (or one that lies) falls back to streaming flate2.
 const ONE_SHOT_MAX: usize = 1 << 30;
+/// An inflated archive starts at this alignment in its buffer, so its file
+/// data (at multiples of 512 bytes in a tar) is aligned for `O_DIRECT`.
+const ALIGN: usize = 4096;
+/// Files this big or bigger are written with `O_DIRECT`: each is a wait on
+/// the disk, and ant-design's p3 was faster with 256 KB than with 64 KB or
+/// 1 MB (interleaved: 4.62-4.69 s against 4.67-5.04 s, then 5.05-5.48 s
+/// against 5.29-5.82 s).
+const DIRECT_MIN: usize = 256 << 10;
+/// What `O_DIRECT` asks of the buffer's address (the logical block size of
+/// common disks); the file's offset and length are kept to whole
+/// filesystem blocks ([`ALIGN`]).
+const DIRECT_MEM_ALIGN: usize = 512;
 
-/// Extracts `tgz` (gzip'd or plain tar) into the existing directory `dest`,
-/// inflating into a buffer of `buffers`. Blocking. Fails with `E_TARBALL`
-/// on a corrupt archive or an entry path that is absolute or contains
-/// `..`; the caller discards `dest` on error.
-pub(crate) fn extract(tgz: &[u8], dest: &Path, buffers: &Buffers) -> Result<Extracted> {
-    let size = one_shot_size(tgz);
-    let mut buf = buffers.take(size.unwrap_or(0));
-    let result = inflate(tgz, size, &mut buf).and_then(|tar| {
-        let items = read_entries(tar)?;
-        write_entries(tar, &items, dest)
-    });
-    buffers.give(buf);
-    result
+/// What the extractions into one store share: inflate buffers, and whether
+/// the store's filesystem still takes direct writes.
+#[derive(Debug)]
+pub(crate) struct Extractor {
+    buffers: Buffers,
+    direct: AtomicBool,
+}
+
+impl Extractor {
+    pub fn new(buffers: Buffers) -> Extractor {
+        Extractor {
+            buffers,
+            direct: AtomicBool::new(cfg!(target_os = "linux")),
+        }
+    }
+
+    /// Extracts `tgz` (gzip'd or plain tar) into the existing directory
+    /// `dest`. Blocking. Fails with `E_TARBALL` on a corrupt archive or an
+    /// entry path that is absolute or contains `..`; the caller discards
+    /// `dest` on error.
+    pub fn extract(&self, tgz: &[u8], dest: &Path) -> Result<Extracted> {
+        let size = one_shot_size(tgz);
+        let mut buf = self.buffers.take(size.map_or(0, |n| n + ALIGN));
+        let result = inflate(tgz, size, &mut buf).and_then(|tar| {
+            let items = read_entries(tar)?;
+            write_entries(tar, &items, &Dest::open(dest, &self.direct))
+        });
+        self.buffers.give(buf);
+        result
+    }
 }
 
 fn bad(e: io::Error) -> Error {
     Error::new(Code::Tarball, format!("invalid tarball: {e}"))
+}
+
+/// The bytes extracting `tgz` inflates it into (0 for a plain tar, or when
+/// its trailer cannot be believed).
+pub(crate) fn inflated_size(tgz: &[u8]) -> usize {
+    one_shot_size(tgz).unwrap_or(0)
 }
 
 /// The inflated size that a gzip'd `tgz`'s trailer claims (ISIZE: the size
@@ -72,12 +117,13 @@ fn inflate<'a>(tgz: &'a [u8], one_shot: Option<usize>, buf: &'a mut Vec<u8>) -> 
     }
     if let Some(size) = one_shot {
         // A reused buffer keeps its length: only new room is zeroed.
-        if buf.len() < size {
-            buf.resize(size, 0);
+        if buf.len() < size + ALIGN {
+            buf.resize(size + ALIGN, 0);
         }
+        let at = buf.as_ptr().align_offset(ALIGN).min(ALIGN);
         let mut d = libdeflater::Decompressor::new();
-        if let Ok(n) = d.gzip_decompress(tgz, &mut buf[..size]) {
-            return Ok(&buf[..n]);
+        if let Ok(n) = d.gzip_decompress(tgz, &mut buf[at..at + size]) {
+            return Ok(&buf[at..at + n]);
         }
     }
     // A trailer that lies, several members, trailing bytes, or a real
@@ -151,7 +197,7 @@ fn read_entries(tar: &[u8]) -> Result<Vec<Item>> {
 
 /// Creates `items` under `dest`. A path listed twice is written once, with
 /// its last contents and mode; declared `bin` targets are made executable.
-fn write_entries(tar: &[u8], items: &[Item], dest: &Path) -> Result<Extracted> {
+fn write_entries(tar: &[u8], items: &[Item], out_dir: &Dest) -> Result<Extracted> {
     let mut last = HashMap::new();
     for (i, item) in items.iter().enumerate() {
         if let Item::File { rel, .. } = item {
@@ -173,7 +219,6 @@ fn write_entries(tar: &[u8], items: &[Item], dest: &Path) -> Result<Extracted> {
         Some(&i) => bin_targets(contents(i), &last),
         None => BTreeSet::new(),
     };
-    let out_dir = Dest::open(dest);
     let mut out = Extracted::default();
     for (i, item) in items.iter().enumerate() {
         match item {
@@ -240,13 +285,16 @@ fn package_path(raw: &str) -> Result<Option<String>, &'static str> {
 struct Dest<'a> {
     root: &'a Path,
     fd: Option<DirFd>,
+    /// Cleared when the filesystem refuses `O_DIRECT`.
+    direct: &'a AtomicBool,
 }
 
 impl<'a> Dest<'a> {
-    fn open(root: &'a Path) -> Dest<'a> {
+    fn open(root: &'a Path, direct: &'a AtomicBool) -> Dest<'a> {
         Dest {
             root,
             fd: DirFd::open(root),
+            direct,
         }
     }
 
@@ -284,8 +332,25 @@ impl<'a> Dest<'a> {
     /// Writes the new file `rel` with `mode`.
     fn write_file(&self, rel: &str, data: &[u8], mode: u32) -> Result<()> {
         let path = || self.root.join(rel);
+        let direct = data.len() >= DIRECT_MIN
+            && (data.as_ptr() as usize).is_multiple_of(DIRECT_MEM_ALIGN)
+            && self.direct.load(Ordering::Relaxed);
         let opened = match &self.fd {
-            Some(fd) => fd.create_new(Path::new(rel), mode),
+            Some(fd) if direct => match fd.create_new(Path::new(rel), mode, true) {
+                // Not on this filesystem (tmpfs before Linux 6.6, some FUSE);
+                // Linux may have created the file before refusing the flag.
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                    self.direct.store(false, Ordering::Relaxed);
+                    match fs::remove_file(path()) {
+                        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                            return Err(Error::io(format!("writing {}", path().display()), e))
+                        }
+                        _ => return self.write_file(rel, data, mode),
+                    }
+                }
+                opened => opened,
+            },
+            Some(fd) => fd.create_new(Path::new(rel), mode, false),
             None => {
                 let mut opts = fs::OpenOptions::new();
                 opts.write(true).create_new(true);
@@ -299,8 +364,12 @@ impl<'a> Dest<'a> {
             Err(_) if path().is_dir() => return Err(conflict(rel)),
             Err(e) => return Err(Error::io(format!("writing {}", path().display()), e)),
         };
-        file.write_all(data)
-            .map_err(|e| Error::io(format!("writing {}", path().display()), e))?;
+        let written = if direct {
+            write_direct(&mut file, data, self.direct)
+        } else {
+            file.write_all(data)
+        };
+        written.map_err(|e| Error::io(format!("writing {}", path().display()), e))?;
         // Only when the umask masked bits off: one syscall per file saved
         // otherwise (130k on a large tree).
         if umask() & mode != 0 {
@@ -313,6 +382,42 @@ impl<'a> Dest<'a> {
         }
         Ok(())
     }
+}
+
+/// Writes `data` to the new `file`, opened with `O_DIRECT`: its whole
+/// blocks straight to the disk, then the tail through the page cache. A
+/// direct write refused (an alignment the disk does not take) clears
+/// `direct` and the rest goes through the page cache too.
+#[cfg(target_os = "linux")]
+fn write_direct(file: &mut fs::File, data: &[u8], direct: &AtomicBool) -> io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let whole = data.len() / ALIGN * ALIGN;
+    let mut done = 0;
+    while done < whole {
+        match file.write(&data[done..whole]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                direct.store(false, Ordering::Relaxed);
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is open for as long as `file`; F_GETFL/F_SETFL only
+    // read and change its status flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    file.write_all(&data[done..])
+}
+
+#[cfg(not(target_os = "linux"))]
+fn write_direct(file: &mut fs::File, data: &[u8], _: &AtomicBool) -> io::Result<()> {
+    file.write_all(data)
 }
 
 /// The process umask, read once from /proc (reading it with `umask(2)`
@@ -359,7 +464,85 @@ fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::package_path;
+    use super::*;
+
+    /// `len` bytes of a pattern, starting at an address `ALIGN` allows
+    /// plus `skew`.
+    fn aligned_data(len: usize, skew: usize) -> (Vec<u8>, Range<usize>) {
+        let mut buf: Vec<u8> = (0..len + 2 * ALIGN).map(|i| (i % 251) as u8).collect();
+        let at = buf.as_mut_ptr().align_offset(ALIGN) + skew;
+        (buf, at..at + len)
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn direct_writes_land_whole_and_fall_back_when_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let fd = DirFd::open(dir.path()).unwrap();
+        let direct = AtomicBool::new(true);
+        // Whole blocks plus a tail, and exactly whole blocks.
+        for (name, len) in [("tail", 3 * ALIGN + 123), ("whole", 2 * ALIGN)] {
+            let (buf, range) = aligned_data(len, 0);
+            let Ok(mut file) = fd.create_new(Path::new(name), 0o644, true) else {
+                return; // a filesystem without O_DIRECT: covered by the fallback below
+            };
+            write_direct(&mut file, &buf[range.clone()], &direct).unwrap();
+            drop(file);
+            assert_eq!(fs::read(dir.path().join(name)).unwrap(), &buf[range]);
+            assert!(direct.load(Ordering::Relaxed), "{name}: taken directly");
+        }
+        // An address O_DIRECT refuses (ext4 does; tmpfs takes any): the
+        // whole file goes through the page cache, and later files are not
+        // tried directly.
+        let (buf, range) = aligned_data(3 * ALIGN, 1);
+        let mut file = fd.create_new(Path::new("skewed"), 0o644, true).unwrap();
+        write_direct(&mut file, &buf[range.clone()], &direct).unwrap();
+        drop(file);
+        assert_eq!(fs::read(dir.path().join("skewed")).unwrap(), &buf[range]);
+        if is_ext4(dir.path()) {
+            assert!(!direct.load(Ordering::Relaxed));
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn is_ext4(path: &Path) -> bool {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `st` is a plain C struct filled by the kernel.
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        unsafe { libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type == libc::EXT4_SUPER_MAGIC }
+    }
+
+    #[test]
+    fn big_files_extract_whole_with_or_without_direct_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let extractor = Extractor::new(Buffers::new(2, 1 << 30));
+        let sizes = [DIRECT_MIN - 1, DIRECT_MIN, DIRECT_MIN + 1, (1 << 20) + 777];
+        let bodies: Vec<Vec<u8>> = sizes
+            .iter()
+            .map(|&n| (0..n).map(|i| (i % 253) as u8).collect())
+            .collect();
+        let names: Vec<String> = (0..sizes.len()).map(|i| format!("package/f{i}")).collect();
+        let entries: Vec<_> = names
+            .iter()
+            .zip(&bodies)
+            .map(|(n, b)| super::super::testutil::Entry::File(n, b, 0o644))
+            .collect();
+        let data = super::super::testutil::tgz(&entries);
+        for round in ["direct", "after a refusal"] {
+            let dest = dir.path().join(round.replace(' ', "-"));
+            fs::create_dir(&dest).unwrap();
+            extractor.extract(&data, &dest).unwrap();
+            for (i, body) in bodies.iter().enumerate() {
+                assert_eq!(
+                    &fs::read(dest.join(format!("f{i}"))).unwrap(),
+                    body,
+                    "{round}"
+                );
+            }
+            extractor.direct.store(false, Ordering::Relaxed);
+        }
+    }
 
     #[test]
     fn package_paths() {

@@ -29,8 +29,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 use buffers::Buffers;
+use extract::Extractor;
 
 pub use bins::package_bins;
+pub(crate) use extract::inflated_size;
 pub use index::FileIndex;
 pub use integrity::{digest, sha512_sri, verify, Algorithm, Digest, Hasher, Sri};
 
@@ -43,9 +45,10 @@ pub struct Store {
     root: PathBuf,
     entries: PathBuf,
     tmp: PathBuf,
-    /// Inflate buffers, one per concurrent extraction; each grows to the
-    /// biggest archive it met, so an install faults in that much once.
-    inflated: Buffers,
+    /// Inflate buffers (one per concurrent extraction; each grows to the
+    /// biggest archive it met, so an install faults in that much once), and
+    /// whether direct writes work here.
+    extractor: Extractor,
 }
 
 /// Idle inflate buffers kept: more than any machine's concurrent extractions
@@ -84,7 +87,7 @@ impl Store {
             root,
             entries,
             tmp,
-            inflated: Buffers::new(INFLATE_BUFFERS, INFLATE_BYTES),
+            extractor: Extractor::new(Buffers::new(INFLATE_BUFFERS, INFLATE_BYTES)),
         })
     }
 
@@ -127,7 +130,7 @@ impl Store {
         let staging = Staging::create(&self.tmp)?;
         let pkg_dir = staging.path.join("pkg");
         fs::create_dir(&pkg_dir).map_err(|e| Error::io(pkg_dir.display(), e))?;
-        let extracted = extract::extract(tgz, &pkg_dir, &self.inflated)?;
+        let extracted = self.extractor.extract(tgz, &pkg_dir)?;
         index::write(&staging.path.join("index"), &extracted)?;
         self.publish(staging, digest)
     }
