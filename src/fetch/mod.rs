@@ -166,8 +166,8 @@ impl Fetcher {
     pub fn new(store: Arc<Store>, http: Http, opts: FetchOptions) -> Fetcher {
         let downloads = Semaphore::new(opts.max_downloads.max(1));
         let extracts = Semaphore::new(opts.max_extracts.max(1));
-        let pending = Semaphore::new(pending_budget(opts.max_pending_bytes));
-        let inflating = Semaphore::new(pending_budget(opts.max_inflated_bytes));
+        let pending = Semaphore::new(budget_permits(opts.max_pending_bytes));
+        let inflating = Semaphore::new(budget_permits(opts.max_inflated_bytes));
         Fetcher {
             inner: Arc::new(Inner {
                 store,
@@ -327,14 +327,14 @@ impl Fetcher {
 
 /// A bytes budget as semaphore permits (at least one byte, at most what
 /// `acquire_many` can ask for).
-fn pending_budget(max: usize) -> usize {
+fn budget_permits(max: usize) -> usize {
     max.clamp(1, u32::MAX as usize)
 }
 
 /// Waits until `len` more bytes fit the budget `max` held by `sem` (all of
 /// it when `len` is bigger).
 async fn budget(sem: &Semaphore, max: usize, len: usize) -> SemaphorePermit<'_> {
-    let n = len.clamp(1, pending_budget(max)) as u32;
+    let n = len.clamp(1, budget_permits(max)) as u32;
     sem.acquire_many(n).await.expect("never closed")
 }
 
