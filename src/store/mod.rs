@@ -28,7 +28,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
-use buffers::Buffers;
 use extract::Extractor;
 
 pub use bins::package_bins;
@@ -45,16 +44,10 @@ pub struct Store {
     root: PathBuf,
     entries: PathBuf,
     tmp: PathBuf,
-    /// Inflate buffers (one per concurrent extraction; each grows to the
-    /// biggest archive it met, so an install faults in that much once), and
-    /// whether direct writes work here.
+    /// Inflate buffers kept for this install, and whether direct writes
+    /// work here.
     extractor: Extractor,
 }
-
-/// Idle inflate buffers kept: more than any machine's concurrent extractions
-/// need, and ant-design's largest archives (119 + 96 MB) fit the bytes.
-const INFLATE_BUFFERS: usize = 8;
-const INFLATE_BYTES: usize = 512 << 20;
 
 /// A complete entry of the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +80,7 @@ impl Store {
             root,
             entries,
             tmp,
-            extractor: Extractor::new(Buffers::new(INFLATE_BUFFERS, INFLATE_BYTES)),
+            extractor: Extractor::new(),
         })
     }
 
