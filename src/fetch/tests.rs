@@ -399,3 +399,59 @@ async fn tarballs_bigger_than_the_byte_budgets_all_land() {
     );
     assert_eq!(f.inner.inflating.available_permits(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_archives_skip_an_inflated_budget_held_by_a_big_one() {
+    use crate::store::testutil::{tgz, Entry};
+    // 64 KB of budget: archives inflating to 4 KB or less skip it.
+    let max = 64 << 10;
+    let small = simple_package("small");
+    let filler = vec![b'x'; 16 << 10];
+    let big = tgz(&[
+        Entry::File("package/package.json", br#"{"name":"big"}"#, 0o644),
+        Entry::File("package/filler.txt", &filler, 0o644),
+    ]);
+    assert!(crate::store::inflated_size(&small) <= max / SMALL_ARCHIVE_SHARE);
+    assert!(crate::store::inflated_size(&big) > max / SMALL_ARCHIVE_SHARE);
+    let (s, b) = (small.clone(), big.clone());
+    let server = Server::start(move |path, _| {
+        Reply::Body(if path == "/small.tgz" {
+            s.clone()
+        } else {
+            b.clone()
+        })
+    })
+    .await;
+    let env = env();
+    let f = fetcher(
+        &env,
+        FetchOptions {
+            max_inflated_bytes: max,
+            ..Default::default()
+        },
+    );
+    // A big archive's extraction holds the whole budget.
+    let held = budget(&f.inner.inflating, max, max).await;
+
+    let t = tarball(&server, "small", "/small.tgz", Some(sha512_sri(&small)));
+    let got = tokio::time::timeout(Duration::from_secs(10), f.ensure(t))
+        .await
+        .expect("a small archive does not wait for the budget")
+        .unwrap();
+    assert!(got.package.dir.join("index.js").is_file());
+
+    let t = tarball(&server, "big", "/big.tgz", Some(sha512_sri(&big)));
+    let waiting = tokio::spawn({
+        let f = f.clone();
+        async move { f.ensure(t).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "a big archive waits for the budget");
+    drop(held);
+    let got = waiting.await.unwrap().unwrap();
+    assert_eq!(
+        fs::read(got.package.dir.join("filler.txt")).unwrap(),
+        filler
+    );
+    assert_eq!(f.inner.inflating.available_permits(), max);
+}
