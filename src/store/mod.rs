@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
-use extract::Extractor;
+use extract::{Crc, Extractor};
 
 pub use bins::package_bins;
 pub(crate) use extract::inflated_size;
@@ -116,6 +116,17 @@ impl Store {
     /// process inserted the same entry first, theirs is kept and returned.
     /// Errors: `E_TARBALL` (corrupt archive, unsafe path), `E_IO`.
     pub fn insert_tarball(&self, integrity: &str, tgz: &[u8]) -> Result<StoredPackage> {
+        self.insert(integrity, tgz, Crc::Check)
+    }
+
+    /// [`Store::insert_tarball`] for bytes that matched an integrity known
+    /// before they were downloaded (a lockfile's or a packument's): the
+    /// gzip CRC-32 is not recomputed (see [`Crc::Skip`]).
+    pub fn insert_expected(&self, integrity: &str, tgz: &[u8]) -> Result<StoredPackage> {
+        self.insert(integrity, tgz, Crc::Skip)
+    }
+
+    fn insert(&self, integrity: &str, tgz: &[u8], crc: Crc) -> Result<StoredPackage> {
         let sri = Sri::parse(integrity)?;
         let digest = &sri.digests()[0];
         // Callers looked the entry up before downloading it; one inserted
@@ -123,7 +134,7 @@ impl Store {
         let staging = Staging::create(&self.tmp)?;
         let pkg_dir = staging.path.join("pkg");
         fs::create_dir(&pkg_dir).map_err(|e| Error::io(pkg_dir.display(), e))?;
-        let extracted = self.extractor.extract(tgz, &pkg_dir)?;
+        let extracted = self.extractor.extract(tgz, &pkg_dir, crc)?;
         index::write(&staging.path.join("index"), &extracted)?;
         self.publish(staging, digest)
     }

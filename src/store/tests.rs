@@ -166,6 +166,43 @@ fn corrupt_gzip_is_a_tarball_error() {
     assert!(tmp_is_empty(&store));
 }
 
+/// A member whose CRC-32 is wrong fails the checked path; bytes that
+/// matched an expected integrity skip the CRC (their header parsed past
+/// every optional field), but not the trailer's length.
+#[test]
+fn expected_archives_skip_only_the_crc() {
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+    let plain = simple_package("x");
+    // Optional header fields: extra (3 bytes), name, comment, header CRC.
+    let mut data = vec![0x1f, 0x8b, 8, 0x02 | 0x04 | 0x08 | 0x10, 0, 0, 0, 0, 0, 255];
+    data.extend_from_slice(&[3, 0, 1, 2, 3]);
+    data.extend_from_slice(b"x.tar\0a comment\0");
+    data.extend_from_slice(&[0xab, 0xcd]);
+    data.extend_from_slice(&plain[10..]);
+    let n = data.len();
+    data[n - 8] ^= 0xff; // the CRC-32
+
+    let err = store.insert_tarball(&sha512_sri(&data), &data).unwrap_err();
+    assert_eq!(err.code, Code::Tarball, "{}", err.message);
+    let pkg = store.insert_expected(&sha512_sri(&data), &data).unwrap();
+    assert_eq!(
+        fs::read(pkg.dir.join("index.js")).unwrap(),
+        b"module.exports = 1\n"
+    );
+
+    // A trailer claiming one byte less: the checked path decides, and fails.
+    let mut short = plain.clone();
+    let n = short.len();
+    short[n - 4] = short[n - 4].wrapping_sub(1);
+    let err = store
+        .insert_expected(&sha512_sri(&short), &short)
+        .unwrap_err();
+    assert_eq!(err.code, Code::Tarball, "{}", err.message);
+    assert!(store.get(&sha512_sri(&short)).is_none());
+    assert!(tmp_is_empty(&store));
+}
+
 /// The tar inside a valid gzip stream, cut mid-entry.
 #[test]
 fn truncated_archive_is_a_tarball_error() {
