@@ -296,9 +296,28 @@ function main () {
       }
     }
   }
-  fs.writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), results, floors, inproc }, null, 2))
+  const versions = toolVersions(tools, table)
+  fs.writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), versions, results, floors, inproc }, null, 2))
   purge()
+  console.log(`Versions: ${Object.entries(versions).map(([t, v]) => `${t} ${v}`).join(', ')}`)
   console.log(report(results, floors, inproc))
+}
+
+// Each tool's version (brisk's: its package.json and commit), so runs on
+// different days can tell a peer's release from a change of brisk's.
+function toolVersions (tools, table) {
+  const out = {}
+  for (const tool of tools) {
+    if (tool === 'brisk') {
+      const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo, encoding: 'utf8' }).stdout.trim()
+      out.brisk = `${require(path.join(repo, 'package.json')).version} (${commit || 'no git'})`
+      continue
+    }
+    const [cmd] = table[tool].warm
+    const r = spawnSync(cmd, ['--version'], { encoding: 'utf8' })
+    out[tool] = r.status === 0 ? r.stdout.trim().split('\n')[0] : 'unknown'
+  }
+  return out
 }
 
 function machine () {
