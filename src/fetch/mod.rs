@@ -321,17 +321,15 @@ impl Fetcher {
             let store = self.inner.store.clone();
             let key = key.clone();
             let body = downloaded.body;
-            let expected = sri.is_some();
-            tokio::task::spawn_blocking(move || {
-                if expected {
-                    store.insert_expected(&key, &body)
-                } else {
-                    store.insert_tarball(&key, &body)
-                }
-            })
-            .await
-            .map_err(|e| Error::new(Code::Io, format!("{label}: extraction failed: {e}")))?
-            .map_err(|e| prefix(label, e))?
+            // Bytes that matched an expected integrity skip the gzip CRC.
+            let insert = match sri {
+                Some(_) => Store::insert_expected,
+                None => Store::insert_tarball,
+            };
+            tokio::task::spawn_blocking(move || insert(&store, &key, &body))
+                .await
+                .map_err(|e| Error::new(Code::Io, format!("{label}: extraction failed: {e}")))?
+                .map_err(|e| prefix(label, e))?
         };
         self.inner.downloaded.fetch_add(1, Ordering::Relaxed);
         self.inner.bytes.fetch_add(bytes, Ordering::Relaxed);
