@@ -17,16 +17,18 @@
 //! more, one thread, caches dropped: buffered 1.08-2.48 s of system time
 //! plus 0.7 s of `sync`, direct 0.17-0.20 s and 0.03 s, same wall time.
 //! A p3, three interleaved rounds: system time 4.9-9.5 s → 3.2-3.5 s.
+//! On a disk too slow for that, the install switches back to the page
+//! cache (see [`super::direct`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::io::{self, Cursor, Read, Write};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::bins;
 use super::buffers::Buffers;
+use super::direct::DirectWrites;
 use crate::dirfd::DirFd;
 use crate::error::{Code, Error, Result};
 
@@ -62,18 +64,18 @@ const INFLATE_BYTES: usize = 512 << 20;
 
 /// What the extractions into one store share: inflate buffers (each grows
 /// to the biggest archive it met, so an install faults that much in once),
-/// and whether the store's filesystem still takes direct writes.
+/// and whether big files still go straight to the disk.
 #[derive(Debug)]
 pub(crate) struct Extractor {
     buffers: Buffers,
-    direct: AtomicBool,
+    direct: DirectWrites,
 }
 
 impl Extractor {
     pub fn new() -> Extractor {
         Extractor {
             buffers: Buffers::new(INFLATE_BUFFERS, INFLATE_BYTES),
-            direct: AtomicBool::new(cfg!(target_os = "linux")),
+            direct: DirectWrites::new(cfg!(target_os = "linux")),
         }
     }
 
@@ -348,12 +350,11 @@ fn package_path(raw: &str) -> Result<Option<String>, &'static str> {
 struct Dest<'a> {
     root: &'a Path,
     fd: Option<DirFd>,
-    /// Cleared when the filesystem refuses `O_DIRECT`.
-    direct: &'a AtomicBool,
+    direct: &'a DirectWrites,
 }
 
 impl<'a> Dest<'a> {
-    fn open(root: &'a Path, direct: &'a AtomicBool) -> Dest<'a> {
+    fn open(root: &'a Path, direct: &'a DirectWrites) -> Dest<'a> {
         Dest {
             root,
             fd: DirFd::open(root),
@@ -397,13 +398,13 @@ impl<'a> Dest<'a> {
         let path = || self.root.join(rel);
         let direct = data.len() >= DIRECT_MIN
             && (data.as_ptr() as usize).is_multiple_of(DIRECT_MEM_ALIGN)
-            && self.direct.load(Ordering::Relaxed);
+            && self.direct.enabled();
         let opened = match &self.fd {
             Some(fd) if direct => match fd.create_new(Path::new(rel), mode, true) {
                 // Not on this filesystem (tmpfs before Linux 6.6, some FUSE);
                 // Linux may have created the file before refusing the flag.
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                    self.direct.store(false, Ordering::Relaxed);
+                    self.direct.disable();
                     match fs::remove_file(path()) {
                         Err(e) if e.kind() != io::ErrorKind::NotFound => {
                             return Err(Error::io(format!("writing {}", path().display()), e))
@@ -428,7 +429,7 @@ impl<'a> Dest<'a> {
             Err(e) => return Err(Error::io(format!("writing {}", path().display()), e)),
         };
         let written = if direct {
-            write_direct(&mut file, data, self.direct)
+            self.direct.write(&mut file, data, ALIGN)
         } else {
             file.write_all(data)
         };
@@ -445,42 +446,6 @@ impl<'a> Dest<'a> {
         }
         Ok(())
     }
-}
-
-/// Writes `data` to the new `file`, opened with `O_DIRECT`: its whole
-/// blocks straight to the disk, then the tail through the page cache. A
-/// direct write refused (an alignment the disk does not take) clears
-/// `direct` and the rest goes through the page cache too.
-#[cfg(target_os = "linux")]
-fn write_direct(file: &mut fs::File, data: &[u8], direct: &AtomicBool) -> io::Result<()> {
-    use std::os::unix::io::AsRawFd;
-    let whole = data.len() / ALIGN * ALIGN;
-    let mut done = 0;
-    while done < whole {
-        match file.write(&data[done..whole]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                direct.store(false, Ordering::Relaxed);
-                break;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    let fd = file.as_raw_fd();
-    // SAFETY: `fd` is open for as long as `file`; F_GETFL/F_SETFL only
-    // read and change its status flags.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    file.write_all(&data[done..])
-}
-
-#[cfg(not(target_os = "linux"))]
-fn write_direct(file: &mut fs::File, data: &[u8], _: &AtomicBool) -> io::Result<()> {
-    file.write_all(data)
 }
 
 /// The process umask, read once from /proc (reading it with `umask(2)`
@@ -542,28 +507,28 @@ mod tests {
     fn direct_writes_land_whole_and_fall_back_when_refused() {
         let dir = tempfile::tempdir().unwrap();
         let fd = DirFd::open(dir.path()).unwrap();
-        let direct = AtomicBool::new(true);
+        let direct = DirectWrites::new(true);
         // Whole blocks plus a tail, and exactly whole blocks.
         for (name, len) in [("tail", 3 * ALIGN + 123), ("whole", 2 * ALIGN)] {
             let (buf, range) = aligned_data(len, 0);
             let Ok(mut file) = fd.create_new(Path::new(name), 0o644, true) else {
                 return; // a filesystem without O_DIRECT: covered by the fallback below
             };
-            write_direct(&mut file, &buf[range.clone()], &direct).unwrap();
+            direct.write(&mut file, &buf[range.clone()], ALIGN).unwrap();
             drop(file);
             assert_eq!(fs::read(dir.path().join(name)).unwrap(), &buf[range]);
-            assert!(direct.load(Ordering::Relaxed), "{name}: taken directly");
+            assert!(direct.enabled(), "{name}: taken directly");
         }
         // An address O_DIRECT refuses (ext4 does; tmpfs takes any): the
         // whole file goes through the page cache, and later files are not
         // tried directly.
         let (buf, range) = aligned_data(3 * ALIGN, 1);
         let mut file = fd.create_new(Path::new("skewed"), 0o644, true).unwrap();
-        write_direct(&mut file, &buf[range.clone()], &direct).unwrap();
+        direct.write(&mut file, &buf[range.clone()], ALIGN).unwrap();
         drop(file);
         assert_eq!(fs::read(dir.path().join("skewed")).unwrap(), &buf[range]);
         if is_ext4(dir.path()) {
-            assert!(!direct.load(Ordering::Relaxed));
+            assert!(!direct.enabled());
         }
     }
 
@@ -603,7 +568,7 @@ mod tests {
                     "{round}"
                 );
             }
-            extractor.direct.store(false, Ordering::Relaxed);
+            extractor.direct.disable();
         }
     }
 

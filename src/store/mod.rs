@@ -17,6 +17,7 @@
 
 mod bins;
 mod buffers;
+mod direct;
 mod extract;
 mod index;
 pub mod integrity;
