@@ -10,13 +10,13 @@
 //! the page cache, is faster: ant-design p3 12.1-14.0 s direct against
 //! 11.0-11.6 s buffered.
 //!
-//! A write's time also counts the wait for a core after the disk is done,
-//! so on a fast disk under heavy CPU load small direct writes could look
-//! slow and turn an install to buffered writes: slower there, never wrong.
 //! So direct writes are timed: once [`SAMPLE_BYTES`] have gone that way,
 //! a disk that took them at under [`MIN_BYTES_PER_SEC`] (counting the time
 //! at least one direct write was in flight) gets buffered writes for the
-//! rest of the install.
+//! rest of the install. A write's time also counts the wait for a core
+//! after the disk is done, so on a fast disk under heavy CPU load small
+//! direct writes could look slow and turn an install to buffered writes:
+//! slower there, never wrong.
 
 use std::fs;
 use std::io::{self, Write};
