@@ -189,6 +189,25 @@ test('HTTPS with a private CA: accepted with cafile, with ca inline, and with st
   await expectCode(brisk.install({ cwd: p.dir, cacheDir: p.cache, env: p.env }), 'E_NETWORK')
 })
 
+test('the brisk program keeps NODE_EXTRA_CA_CERTS from node but trusts it and passes it on', T, async (t) => {
+  const front = await startHttpsFront(t)
+  const record = "require('fs').writeFileSync('seen.json', JSON.stringify({ extra: process.env.NODE_EXTRA_CA_CERTS, moved: process.env.BRISK_EXTRA_CA_CERTS }))"
+  const p = setup(t, { ...leafOnly, scripts: { postinstall: `node -e "${record}"` } }, { npmrc: `registry=${front.url}\n` })
+  p.env.NODE_EXTRA_CA_CERTS = path.join(TLS, 'ca.pem')
+  // Started the way npx and node_modules/.bin start it: the file itself.
+  const r = await h.run(h.CLI, ['install', '--cache-dir', p.cache], { cwd: p.dir, env: p.env })
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(h.installedTree(p.dir)['node_modules/leaf'], '1.1.0', 'the test CA from the environment was trusted')
+  const seen = JSON.parse(fs.readFileSync(path.join(p.dir, 'seen.json'), 'utf8'))
+  assert.deepEqual(seen, { extra: path.join(TLS, 'ca.pem') }, 'lifecycle scripts see the variable as the user set it')
+
+  // node did not load it (it would warn of an unreadable file); brisk does.
+  const bad = await h.run(h.CLI, ['--version'], { env: { ...p.env, NODE_EXTRA_CA_CERTS: path.join(p.dir, 'missing.pem') } })
+  assert.equal(bad.status, 0, bad.stderr)
+  assert.doesNotMatch(bad.stderr, /^Warning: Ignoring extra certs/m)
+  assert.match(bad.stderr, /^brisk WARN ignoring extra certs from NODE_EXTRA_CA_CERTS: ENOENT.*missing\.pem/m)
+})
+
 test('an HTTP/2 registry: one connection carries every request', T, async (t) => {
   const server = http2.createSecureServer({
     key: fs.readFileSync(path.join(TLS, 'server.key')),

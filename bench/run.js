@@ -69,8 +69,9 @@ function toolTable (peers) {
     brisk: {
       lockfiles: ['package-lock.json'],
       warm: [process.execPath, ['-e', `require(${JSON.stringify(path.join(repo, 'brisk.js'))})`]],
-      install: (c) => [process.execPath, [briskJs, 'install', '--ignore-scripts', '--silent', '--cache-dir', c]],
-      resolve: (c) => [process.execPath, [briskJs, 'install', '--lockfile-only', '--silent', '--cache-dir', c]],
+      // Started as npx and node_modules/.bin start it (see bin/brisk.js).
+      install: (c) => [briskJs, ['install', '--ignore-scripts', '--silent', '--cache-dir', c]],
+      resolve: (c) => [briskJs, ['install', '--lockfile-only', '--silent', '--cache-dir', c]],
     },
     npm: {
       lockfiles: ['package-lock.json'],

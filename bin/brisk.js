@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+':' //; [ -z "$NODE_EXTRA_CA_CERTS" ] || { export BRISK_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; }; exec node "$0" "$@"
 'use strict'
 // The brisk command line: npm's command and flag names mapped onto the JS API.
 // Results go to stdout, progress, warnings and errors to stderr; the exit
@@ -7,6 +8,23 @@
 const { parseArgs } = require('node:util')
 const path = require('node:path')
 const fs = require('node:fs')
+
+// The first two lines are sh and JS at once. As sh they start node on this
+// file with NODE_EXTRA_CA_CERTS moved aside: node loads that file at
+// start-up (40 ms for the usual system bundle, twice the rest of node's
+// start), and brisk's JS opens no TLS connection. Here it is put back
+// before anything reads it: the Rust client adds it to its trusted roots
+// and lifecycle scripts inherit it. Node would warn of an unreadable file.
+const extraCa = process.env.BRISK_EXTRA_CA_CERTS
+if (extraCa !== undefined) {
+  process.env.NODE_EXTRA_CA_CERTS = extraCa
+  delete process.env.BRISK_EXTRA_CA_CERTS
+  try {
+    fs.accessSync(extraCa, fs.constants.R_OK)
+  } catch (err) {
+    process.stderr.write(`brisk WARN ignoring extra certs from NODE_EXTRA_CA_CERTS: ${err.message}\n`)
+  }
+}
 
 const VERSION = require('../package.json').version
 
