@@ -11,6 +11,7 @@ pub mod cancel;
 pub mod config;
 mod dirfd;
 pub mod fetch;
+mod free;
 pub mod git;
 pub mod link;
 pub mod lockfile;

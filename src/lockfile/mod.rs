@@ -291,7 +291,10 @@ pub fn render(tree: &Tree, opts: RenderOptions, include: impl Fn(NodeId) -> bool
     doc.insert("lockfileVersion".into(), Value::from(3));
     doc.insert("requires".into(), Value::Bool(true));
     doc.insert("packages".into(), Value::Object(packages));
-    json::to_string(&Value::Object(doc))
+    let doc = Value::Object(doc);
+    let text = json::to_string(&doc);
+    crate::free::later(doc);
+    text
 }
 
 /// Write a file so readers see the old or the new content, never a part.

@@ -75,6 +75,7 @@ async fn run(ctx: &Context, call: &Call, t0: Instant, edit: Option<&Edit>) -> Re
             return Err(e);
         }
     }
+    crate::free::later(ideal);
     summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Done, 1, 1);
     Ok(summary)
@@ -182,6 +183,7 @@ pub(super) async fn ideal_tree(
         }
     });
     let resolution = call.cancel.run(resolving).await?;
+    source.client.close();
     summary.warnings.extend(resolution.warnings);
     if let (true, Some(lock)) = (v1 && o.frozen_lockfile, &lock) {
         // `ci` with a v1 lockfile: install exactly what it locks, and leave

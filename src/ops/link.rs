@@ -39,6 +39,7 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
     }
     let reified = reify::reify(ctx, call, &tree, Source::CacheOnly, &mut summary).await?;
     reify::record(ctx, call, &tree, reified).await?;
+    crate::free::later((lock, tree));
     summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Done, 1, 1);
     Ok(summary)

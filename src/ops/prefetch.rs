@@ -48,6 +48,7 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
     summary.reused = summary.packages.saturating_sub(summary.downloaded);
     summary.timings.fetch_ms = t_fetch.elapsed().as_secs_f64() * 1e3;
     ideal.write(ctx, &mut summary)?;
+    crate::free::later(ideal);
     summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Done, 1, 1);
     Ok(summary)

@@ -276,6 +276,16 @@ impl RegistryClient {
         }
     }
 
+    /// Drop this clone. If it was the last, write what the client fetched
+    /// to the disk cache now and free its packuments off the caller's path
+    /// (nothing can add to them any more).
+    pub fn close(self) {
+        if let Ok(inner) = Arc::try_unwrap(self.inner) {
+            let _ = inner.disk.flush();
+            crate::free::later(inner);
+        }
+    }
+
     /// The configuration this client uses (registries, auth).
     pub fn config(&self) -> &Arc<Config> {
         &self.inner.config

@@ -241,6 +241,32 @@ async fn revalidates_with_if_none_match_and_uses_cache_on_304() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_writes_the_cache_before_it_returns() {
+    let server = Server::start(|_, _| Resp::json(DOC)).await;
+    let env = Env::new();
+    let rc = format!("registry={}\n", server.url());
+    let offline = || {
+        let c = env.client(&rc);
+        c.set_offline(true);
+        c
+    };
+    // Another clone is alive: closing this one writes nothing yet.
+    let client = env.client(&rc);
+    client.packument("a").await.unwrap();
+    let other = client.clone();
+    client.close();
+    assert_eq!(
+        offline().packument("a").await.unwrap_err().code,
+        Code::NotCached
+    );
+    // The last clone: on disk as soon as close returns (the memory is
+    // freed on another thread, which nothing waits for).
+    other.close();
+    assert_eq!(offline().packument("a").await.unwrap().name, "a");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prefer_offline_and_offline() {
     let server = Server::start(|_, _| Resp::json(DOC)).await;
     let env = Env::new();
