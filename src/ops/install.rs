@@ -183,7 +183,6 @@ pub(super) async fn ideal_tree(
         }
     });
     let resolution = call.cancel.run(resolving).await?;
-    source.client.close();
     summary.warnings.extend(resolution.warnings);
     if let (true, Some(lock)) = (v1 && o.frozen_lockfile, &lock) {
         // `ci` with a v1 lockfile: install exactly what it locks, and leave

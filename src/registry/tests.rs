@@ -241,7 +241,7 @@ async fn revalidates_with_if_none_match_and_uses_cache_on_304() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn close_writes_the_cache_before_it_returns() {
+async fn the_last_clone_writes_the_cache_before_its_drop_returns() {
     let server = Server::start(|_, _| Resp::json(DOC)).await;
     let env = Env::new();
     let rc = format!("registry={}\n", server.url());
@@ -250,18 +250,18 @@ async fn close_writes_the_cache_before_it_returns() {
         c.set_offline(true);
         c
     };
-    // Another clone is alive: closing this one writes nothing yet.
+    // Another clone is alive: dropping this one writes nothing yet.
     let client = env.client(&rc);
     client.packument("a").await.unwrap();
     let other = client.clone();
-    client.close();
+    drop(client);
     assert_eq!(
         offline().packument("a").await.unwrap_err().code,
         Code::NotCached
     );
-    // The last clone: on disk as soon as close returns (the memory is
-    // freed on another thread, which nothing waits for).
-    other.close();
+    // The last clone: on disk as soon as the drop returns (the packuments
+    // are freed on another thread, which nothing waits for).
+    drop(other);
     assert_eq!(offline().packument("a").await.unwrap().name, "a");
     assert_eq!(server.requests().len(), 1);
 }
