@@ -208,6 +208,26 @@ test('the brisk program keeps NODE_EXTRA_CA_CERTS from node but trusts it and pa
   assert.match(bad.stderr, /^brisk WARN ignoring extra certs from NODE_EXTRA_CA_CERTS: ENOENT.*missing\.pem/m)
 })
 
+test("the system's certificate store is trusted only with NODE_USE_SYSTEM_CA=1, as by Node", T, async (t) => {
+  const front = await startHttpsFront(t)
+  // rustls-native-certs reads the store from SSL_CERT_FILE when it is set:
+  // a store that holds only the test CA.
+  const store = { SSL_CERT_FILE: path.join(TLS, 'ca.pem') }
+  const run = async (extra) => {
+    const p = setup(t, leafOnly, { npmrc: `registry=${front.url}\n` })
+    for (const k of ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_DIR', 'NODE_USE_SYSTEM_CA']) delete p.env[k]
+    const r = await h.cli(['install', '--cache-dir', p.cache], { cwd: p.dir, env: { ...p.env, ...store, ...extra } })
+    return { r, tree: h.installedTree(p.dir) }
+  }
+  const without = await run({})
+  assert.equal(without.r.status, 1, 'the store is not read: the test CA is unknown')
+  assert.match(without.r.stderr, /certificate/i)
+  assert.equal(without.tree['node_modules/leaf'], undefined)
+  const withIt = await run({ NODE_USE_SYSTEM_CA: '1' })
+  assert.equal(withIt.r.status, 0, withIt.r.stderr)
+  assert.equal(withIt.tree['node_modules/leaf'], '1.1.0')
+})
+
 test('an HTTP/2 registry: one connection carries every request', T, async (t) => {
   const server = http2.createSecureServer({
     key: fs.readFileSync(path.join(TLS, 'server.key')),

@@ -4,6 +4,11 @@
 //! place ([`NetConfig::apply`]).
 //!
 //! npm's rules, as implemented here:
+//! - The built-in CA list is Mozilla's (the `webpki-roots` crate), as
+//!   Node's is: Node, and so npm, does not read the system's certificate
+//!   store unless `NODE_USE_SYSTEM_CA=1` (Node 22.15+), which brisk honours
+//!   too. Reading the store (on Debian a bundle and a directory of ~300
+//!   files) cost 30 ms of every command that used the network.
 //! - `ca` (a PEM string or a `ca[]=` list) and `cafile` (a PEM file, several
 //!   certificates allowed) *replace* the built-in CA list: npm hands them to
 //!   Node as the TLS `ca` option, which does the same. `cafile` wins over
@@ -43,6 +48,9 @@ pub struct NetConfig {
     /// cached installs never build one, and parsing a system bundle
     /// (~140 certificates) on every run cost them for nothing.
     extra_ca: Option<PathBuf>,
+    /// `NODE_USE_SYSTEM_CA=1` when `ca` is unset: the system's certificate
+    /// store is added to the built-in roots too (read when a client is built).
+    system_ca: bool,
     proxy: Arc<Proxies>,
 }
 
@@ -81,10 +89,12 @@ impl NetConfig {
             (None, Some(path)) if !path.is_empty() => Some(PathBuf::from(path)),
             _ => None,
         };
+        let system_ca = ca.is_none() && env_get(env, "NODE_USE_SYSTEM_CA").as_deref() == Some("1");
         Ok(NetConfig {
             strict_ssl,
             ca,
             extra_ca,
+            system_ca,
             proxy: Arc::new(load_proxies(merged, env)?),
         })
     }
@@ -111,6 +121,15 @@ impl NetConfig {
                 let certs = extra.and_then(|pem| Certificate::from_pem_bundle(&pem).ok());
                 for cert in certs.unwrap_or_default() {
                     builder = builder.add_root_certificate(cert);
+                }
+                if self.system_ca {
+                    // What cannot be read is skipped, as Node does.
+                    let system = rustls_native_certs::load_native_certs().certs;
+                    for der in system {
+                        if let Ok(cert) = Certificate::from_der(&der) {
+                            builder = builder.add_root_certificate(cert);
+                        }
+                    }
                 }
             }
         }
@@ -163,6 +182,7 @@ impl fmt::Debug for NetConfig {
             .field("strict_ssl", &self.strict_ssl)
             .field("ca", &self.ca.as_ref().map(|c| (c.certs.len(), &c.source)))
             .field("extra_ca", &self.extra_ca)
+            .field("system_ca", &self.system_ca)
             .field("https_proxy", &shown(&self.proxy.https))
             .field("http_proxy", &shown(&self.proxy.http))
             .field("no_proxy", &self.proxy.no_proxy)
