@@ -6,9 +6,10 @@
 //! npm's rules, as implemented here:
 //! - The built-in CA list is Mozilla's (the `webpki-roots` crate), as
 //!   Node's is: Node, and so npm, does not read the system's certificate
-//!   store unless `NODE_USE_SYSTEM_CA=1` (Node 22.15+), which brisk honours
-//!   too. Reading the store (on Debian a bundle and a directory of ~300
-//!   files) cost 30 ms of every command that used the network.
+//!   store unless `NODE_USE_SYSTEM_CA=1` (recent Node versions), which
+//!   brisk honours too. Reading the store (on Debian a bundle and a
+//!   directory of ~300 files) delayed the first connection of every
+//!   command by 20-150 ms, the most right after the page cache was cold.
 //! - `ca` (a PEM string or a `ca[]=` list) and `cafile` (a PEM file, several
 //!   certificates allowed) *replace* the built-in CA list: npm hands them to
 //!   Node as the TLS `ca` option, which does the same. `cafile` wins over
