@@ -220,8 +220,10 @@ fn truncated_archive_is_a_tarball_error() {
 
 /// A plain tar; a gzip member followed by stray bytes (its trailer is then
 /// not where the one-shot inflate looks, so the streaming decoder takes
-/// over); and inflate buffers reused from a bigger archive to a smaller
-/// one, which must not leak the bigger one's bytes.
+/// over), also when those bytes claim an archive big enough for a mapping
+/// of its own; an archive that gets one; and inflate buffers reused from a
+/// bigger archive to a smaller one, which must not leak the bigger one's
+/// bytes.
 #[test]
 fn plain_tars_trailing_bytes_and_reused_buffers() {
     let cache = tempfile::tempdir().unwrap();
@@ -239,7 +241,20 @@ fn plain_tars_trailing_bytes_and_reused_buffers() {
         .unwrap();
     assert!(read(&pkg, "package.json").starts_with(br#"{"name":"trailing""#));
 
-    for size in [3 << 20, 1000, 10] {
+    // 16 KB that do not compress, then a "trailer" claiming 9 MB.
+    let mut x = 0x2545_f491_u32;
+    let noise: Vec<u8> = (0..16 << 10)
+        .map(|_| {
+            (x ^= x << 13, x ^= x >> 17, x ^= x << 5);
+            x as u8
+        })
+        .collect();
+    let mut lying = tgz(&[Entry::File("package/noise.bin", &noise, 0o644)]);
+    lying.extend_from_slice(&(9u32 << 20).to_le_bytes());
+    let pkg = store.insert_tarball(&sha512_sri(&lying), &lying).unwrap();
+    assert_eq!(read(&pkg, "noise.bin"), noise);
+
+    for size in [9 << 20, 3 << 20, 1000, 10] {
         let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
         let data = tgz(&[Entry::File("package/data.bin", &body, 0o644)]);
         let pkg = store.insert_tarball(&sha512_sri(&data), &data).unwrap();
