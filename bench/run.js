@@ -240,7 +240,7 @@ function floorCommand (phase, lock) {
 
 const results = {} // project → phase → tool → [samples]
 function record (project, round, phase, tool, m) {
-  ;(results[project][phase][tool] ??= []).push(m)
+  ;(results[project][phase][tool] ??= []).push({ ...m, round })
   console.error(`[${project} r${round} ${phase}] ${tool.padEnd(5)} ${m.ok ? '' : 'FAILED '}${m.wall.toFixed(2)}s user ${m.user}s sys ${m.sys}s rss ${m.rss.toFixed(0)}MB${m.ok ? '' : '\n' + m.err}`)
 }
 
@@ -325,6 +325,16 @@ function machine () {
   return `${os.cpus().length} × ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, node ${process.version}`
 }
 
+// The ratio within each round, where both ran: the two ran minutes apart
+// in the same state of the machine, which medians over rounds mix.
+function byRound (mine, theirs) {
+  const ratios = mine.filter((m) => m.ok).flatMap((m) => {
+    const t = theirs.find((x) => x.ok && x.round === m.round)
+    return t ? [(m.wall / t.wall).toFixed(2)] : []
+  })
+  return ratios.length > 1 ? `; by round ${ratios.join(', ')}` : ''
+}
+
 function report (results, floors, inproc) {
   const lines = []
   for (const [project, phases] of Object.entries(results)) {
@@ -343,7 +353,7 @@ function report (results, floors, inproc) {
       const peers = Object.entries(med).filter(([t]) => t !== 'brisk' && t !== 'floor')
       if (med.brisk && peers.length) {
         const [bestTool, best] = peers.sort((a, b) => a[1] - b[1])[0]
-        lines.push(`| ${phase} | **ratio** | brisk ${med.brisk.toFixed(2)} / ${bestTool} ${best.toFixed(2)} | | | | **${(med.brisk / best).toFixed(2)}** |`)
+        lines.push(`| ${phase} | **ratio** | brisk ${med.brisk.toFixed(2)} / ${bestTool} ${best.toFixed(2)}${byRound(tools.brisk, tools[bestTool])} | | | | **${(med.brisk / best).toFixed(2)}** |`)
       }
     }
     if (floors[project]) lines.push(`\n\`cp -al\` floor for p4: median ${median(floors[project]).toFixed(2)} s`)
