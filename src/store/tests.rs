@@ -245,7 +245,9 @@ fn plain_tars_trailing_bytes_and_reused_buffers() {
     let mut x = 0x2545_f491_u32;
     let noise: Vec<u8> = (0..16 << 10)
         .map(|_| {
-            (x ^= x << 13, x ^= x >> 17, x ^= x << 5);
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
             x as u8
         })
         .collect();
