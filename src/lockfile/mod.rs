@@ -97,6 +97,31 @@ impl Lockfile {
         out
     }
 
+    /// The packages it installs from registry tarballs, in file order:
+    /// entries that are not dev, optional or peer-only, bundled or links,
+    /// with an `integrity` and an http(s) `resolved` (or none: a registry
+    /// tarball with `omit-lockfile-registry-resolved`). Read without
+    /// building the tree (an install starts the first download from here).
+    pub fn required_tarballs(&self) -> impl Iterator<Item = Package> + '_ {
+        const SKIP: [&str; 6] = ["dev", "optional", "devOptional", "peer", "inBundle", "link"];
+        self.packages.iter().filter_map(|(loc, e)| {
+            let installed = loc.starts_with("node_modules/") || loc.contains("/node_modules/");
+            let skipped = SKIP
+                .iter()
+                .any(|k| e.get(*k).and_then(Value::as_bool) == Some(true));
+            let fetched = match e.get("resolved") {
+                None => true,
+                Some(url) => url
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("https://") || u.starts_with("http://")),
+            };
+            if !installed || skipped || !fetched || !e.contains_key("integrity") {
+                return None;
+            }
+            entry_to_package(folder_name(loc), e).ok()
+        })
+    }
+
     /// Build the tree the lockfile describes, rooted at the project.
     pub fn to_tree(&self, root: Package, opts: EdgeOptions) -> Result<Tree> {
         if self.version < 2 {

@@ -123,3 +123,25 @@ fn malformed() {
         .unwrap_err();
     assert_eq!(e.code, Code::Lockfile);
 }
+
+#[test]
+fn required_tarballs_skip_what_may_not_install() {
+    let text = r#"{"lockfileVersion":3,"packages":{
+        "": {"name":"app","dependencies":{"a":"1"}},
+        "packages/ws": {"name":"ws","version":"1.0.0"},
+        "node_modules/ws": {"resolved":"packages/ws","link":true},
+        "node_modules/d": {"version":"1.0.0","resolved":"https://r.test/d/-/d-1.0.0.tgz","integrity":"sha512-d","dev":true},
+        "node_modules/o": {"version":"1.0.0","resolved":"https://r.test/o/-/o-1.0.0.tgz","integrity":"sha512-o","optional":true},
+        "node_modules/p": {"version":"1.0.0","resolved":"https://r.test/p/-/p-1.0.0.tgz","integrity":"sha512-p","peer":true},
+        "node_modules/g": {"version":"1.0.0","resolved":"git+ssh://git@github.com/x/g.git#abc","integrity":"sha512-g"},
+        "node_modules/n": {"version":"1.0.0","resolved":"https://r.test/n/-/n-1.0.0.tgz"},
+        "node_modules/f": {"version":"1.0.0","resolved":"file:f-1.0.0.tgz","integrity":"sha512-f"},
+        "node_modules/alias": {"name":"real","version":"2.0.0","resolved":"https://r.test/real/-/real-2.0.0.tgz","integrity":"sha512-r"},
+        "node_modules/alias/node_modules/b": {"version":"1.0.0","resolved":"https://r.test/b/-/b-1.0.0.tgz","integrity":"sha512-b"},
+        "node_modules/b/node_modules/c": {"version":"1.0.0","inBundle":true},
+        "node_modules/omitted": {"version":"3.0.0","integrity":"sha512-x"}
+    }}"#;
+    let lock = Lockfile::parse(text).unwrap();
+    let got: Vec<String> = lock.required_tarballs().map(|p| p.id()).collect();
+    assert_eq!(got, ["real@2.0.0", "b@1.0.0", "omitted@3.0.0"]);
+}

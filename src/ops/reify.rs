@@ -41,7 +41,9 @@ fn installed(cwd: &Path) -> Option<HashMap<String, Map<String, Value>>> {
 }
 
 /// Run filesystem work on the blocking pool, off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     joined(tokio::task::spawn_blocking(f)).await
 }
 
