@@ -16,7 +16,7 @@ pub use entry::{entry_to_package, package_to_entry};
 
 use crate::error::{Code, Error, Result};
 use crate::project::Project;
-use crate::tree::{EdgeOptions, NodeId, Package, Tree, ROOT};
+use crate::tree::{in_node_modules, EdgeOptions, NodeId, Package, Tree, ROOT};
 
 pub const FILE: &str = "package-lock.json";
 pub const HIDDEN: &str = "node_modules/.package-lock.json";
@@ -105,7 +105,6 @@ impl Lockfile {
     pub fn required_tarballs(&self) -> impl Iterator<Item = Package> + '_ {
         const SKIP: [&str; 6] = ["dev", "optional", "devOptional", "peer", "inBundle", "link"];
         self.packages.iter().filter_map(|(loc, e)| {
-            let installed = loc.starts_with("node_modules/") || loc.contains("/node_modules/");
             let skipped = SKIP
                 .iter()
                 .any(|k| e.get(*k).and_then(Value::as_bool) == Some(true));
@@ -115,7 +114,7 @@ impl Lockfile {
                     .as_str()
                     .is_some_and(|u| u.starts_with("https://") || u.starts_with("http://")),
             };
-            if !installed || skipped || !fetched || !e.contains_key("integrity") {
+            if !in_node_modules(loc) || skipped || !fetched || !e.contains_key("integrity") {
                 return None;
             }
             entry_to_package(folder_name(loc), e).ok()
@@ -145,7 +144,7 @@ impl Lockfile {
                     format!("package-lock.json entry \"{loc}\" {why}"),
                 )
             };
-            if !loc.starts_with("node_modules/") && !loc.contains("/node_modules/") {
+            if !in_node_modules(loc) {
                 // A linked folder (workspace, `file:` folder).
                 let pkg = entry_to_package(folder_name(loc), entry).map_err(|why| bad(&why))?;
                 let id = tree.add_target(loc, std::sync::Arc::new(pkg));

@@ -40,7 +40,8 @@ fn installed(cwd: &Path) -> Option<HashMap<String, Map<String, Value>>> {
     Some(lock.packages.into_iter().collect())
 }
 
-/// Run filesystem work on the blocking pool, off the async workers.
+/// Run blocking work (filesystem calls, CPU-heavy set-up) on the blocking
+/// pool, off the async workers.
 pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {

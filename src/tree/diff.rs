@@ -51,7 +51,7 @@ pub fn plan(
     // lockfile also lists workspace folders).
     let mut remove: Vec<String> = installed
         .iter()
-        .filter(|(loc, _)| loc.starts_with("node_modules/") || loc.contains("/node_modules/"))
+        .filter(|(loc, _)| super::in_node_modules(loc))
         .filter(|(loc, e)| !want.get(loc.as_str()).is_some_and(|w| same(w, e)))
         .map(|(loc, _)| loc.clone())
         .collect();

@@ -23,6 +23,12 @@ use crate::spec::Spec;
 pub type NodeId = usize;
 pub const ROOT: NodeId = 0;
 
+/// Is lockfile location `loc` a folder inside a `node_modules` (rather
+/// than the root, a workspace or a linked folder)?
+pub fn in_node_modules(loc: &str) -> bool {
+    loc.starts_with("node_modules/") || loc.contains("/node_modules/")
+}
+
 /// The kind of a dependency edge (arborist's edge types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EdgeKind {
