@@ -6,7 +6,7 @@
 //                     [--tools brisk,npm,pnpm,bun,utoo] [--phases p0,p1,p3,p4,p5]
 //                     [--rounds 3] [--in-process] [--out bench/results.json]
 //                     [--settle 361] [--min-free 25] [--no-floor]
-//                     [--no-drop-caches]
+//                     [--no-drop-caches] [--keep-page-reporting]
 'use strict'
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -30,6 +30,8 @@ const { values: args } = parseArgs({
     'no-floor': { type: 'boolean', default: false },
     // Leave the kernel's caches alone between timed runs (see coldStart()).
     'no-drop-caches': { type: 'boolean', default: false },
+    // Leave the VM's free page reporting on (see steadyMemory()).
+    'keep-page-reporting': { type: 'boolean', default: false },
     out: { type: 'string', default: path.join(__dirname, 'results.json') },
     work: { type: 'string', default: path.join(os.tmpdir(), 'brisk-bench') },
   },
@@ -197,6 +199,33 @@ function coldStart (phase, spec, dir, cache) {
   }
 }
 
+// On a VM with free page reporting (virtio-balloon), memory the guest frees
+// is handed back to the host, and the next touch of each page faults it in
+// from the host again. Dropping the caches before each trial frees gigabytes,
+// so a trial's system time depended on how much of that the host had taken
+// back when it started: brisk's p0 took 7.4-8.7 s of system time as the
+// first trial after the bench's start-up wait and 3.3-3.9 s otherwise, and
+// bun's 8.5 s when it went first. Touching 4 GB took 7.4-8.5 s of system
+// time with reporting on and 1.7 s with it off and the pages backed. So (as
+// root, where the kernel has it) reporting is turned off for the run
+// (page_reporting_order above the largest order reports nothing), the free
+// memory is touched once so the host backs it, and the setting is restored
+// on exit. Every tool then starts on memory the guest already has.
+const reporting = '/sys/module/page_reporting/parameters/page_reporting_order'
+function steadyMemory () {
+  if (args['keep-page-reporting'] || !canDrop) return 'not changed'
+  let before
+  try { before = fs.readFileSync(reporting, 'utf8').trim(); fs.writeFileSync(reporting, '11\n') } catch { return 'no page reporting' }
+  const restore = () => { try { fs.writeFileSync(reporting, `${before}\n`) } catch {} }
+  process.on('exit', restore)
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { restore(); process.exit(130) })
+  dropCaches()
+  const free = Number(/MemFree:\s+(\d+)/.exec(fs.readFileSync('/proc/meminfo', 'utf8'))[1]) / 2 ** 20
+  const gib = Math.max(0, Math.floor(free) - 2)
+  run(process.execPath, ['-e', `const k = []; for (let i = 0; i < ${gib}; i++) k.push(Buffer.alloc(2 ** 30, 1))`])
+  return `free page reporting off (order ${before} -> 11), ${gib} GiB touched`
+}
+
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
 
 // The physical floor beside p4: hardlink an installed tree with `cp -al`.
@@ -251,6 +280,8 @@ function main () {
   const peers = ensurePeers()
   const table = toolTable(peers)
   purge() // an aborted run's trash
+  const memory = steadyMemory()
+  console.error(`memory: ${memory}`)
   const floors = {}
   const inproc = {}
   for (const project of args.projects.split(',')) {
@@ -298,8 +329,9 @@ function main () {
     }
   }
   const versions = toolVersions(tools, table)
-  fs.writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), versions, results, floors, inproc }, null, 2))
+  fs.writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), memory, versions, results, floors, inproc }, null, 2))
   purge()
+  console.log(`Memory: ${memory}`)
   console.log(`Versions: ${Object.entries(versions).map(([t, v]) => `${t} ${v}`).join(', ')}`)
   console.log(report(results, floors, inproc))
 }
