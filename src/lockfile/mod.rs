@@ -295,30 +295,36 @@ pub struct RenderOptions {
 /// lockfile lists only what is really in node_modules).
 pub fn render(tree: &Tree, opts: RenderOptions, include: impl Fn(NodeId) -> bool) -> String {
     let root = &tree.root().pkg;
-    let mut packages = Map::new();
-    if !opts.hidden {
-        packages.insert(String::new(), entry::root_entry(root));
-    }
-    for (loc, id) in tree.sorted_locations() {
-        if !include(id) {
-            continue;
-        }
-        let node = &tree.nodes[id];
-        let e = package_to_entry(&node.pkg, &node.name, node.flags, opts.omit_resolved);
-        packages.insert(loc, Value::Object(e));
-    }
-    let mut doc = Map::new();
-    doc.insert("name".into(), Value::String(root.name.clone()));
+    let mut head = Map::new();
+    head.insert("name".into(), Value::String(root.name.clone()));
     if !root.version.is_empty() {
-        doc.insert("version".into(), Value::String(root.version.clone()));
+        head.insert("version".into(), Value::String(root.version.clone()));
     }
-    doc.insert("lockfileVersion".into(), Value::from(3));
-    doc.insert("requires".into(), Value::Bool(true));
-    doc.insert("packages".into(), Value::Object(packages));
-    let doc = Value::Object(doc);
-    let text = json::to_string(&doc);
-    crate::free::later(doc);
-    text
+    head.insert("lockfileVersion".into(), Value::from(3));
+    head.insert("requires".into(), Value::Bool(true));
+    // `None` is the root's entry ("").
+    let mut members: Vec<(String, Option<NodeId>)> = tree
+        .sorted_locations()
+        .into_iter()
+        .filter(|&(_, id)| include(id))
+        .map(|(loc, id)| (loc, Some(id)))
+        .collect();
+    if !opts.hidden {
+        members.push((String::new(), None));
+    }
+    json::sort_members(&mut members);
+    let entries = members.into_iter().map(|(loc, id)| {
+        let entry = match id {
+            None => entry::root_entry(root),
+            Some(id) => {
+                let node = &tree.nodes[id];
+                let e = package_to_entry(&node.pkg, &node.name, node.flags, opts.omit_resolved);
+                Value::Object(e)
+            }
+        };
+        (loc, entry)
+    });
+    json::to_string_streamed(&head, "packages", entries)
 }
 
 /// Write a file so readers see the old or the new content, never a part.
