@@ -122,6 +122,27 @@ pub(crate) fn remove_any(path: &Path) -> io::Result<()> {
     })
 }
 
+/// The entries of `dir` when it is a real directory (not a symlink to
+/// one); `None` when it is something else or gone.
+pub(crate) fn dir_entries(dir: &Path) -> io::Result<Option<Vec<PathBuf>>> {
+    let gone = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Ok(None),
+        Err(e) if gone(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if gone(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    entries
+        .map(|e| e.map(|e| e.path()))
+        .collect::<io::Result<_>>()
+        .map(Some)
+}
+
 /// Create one directory whose parent is expected to exist. An existing
 /// directory is fine; a file or symlink in the way is replaced; a missing
 /// ancestor is created.

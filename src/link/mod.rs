@@ -388,12 +388,36 @@ pub fn link_folders(links: &[(PathBuf, PathBuf)]) -> Result<()> {
     })
 }
 
-/// Remove package directories in parallel. Missing paths are fine; a file or
-/// symlink at a path is removed itself (a symlink is never followed).
+/// Remove package directories in parallel, on the cloner's [`pool`].
+/// Missing paths are fine; a file or symlink at a path is removed itself (a
+/// symlink is never followed). A `node_modules` folder is removed package
+/// by package (a scope's packages too): `brisk ci` over ant-design's
+/// (184,000 files, caches dropped) spent 2.9-3.0 s removing it in one
+/// thread; `xargs -P` over its entries took 1.8 s with 2, 1.3 s with 4
+/// and 1.0 s with 8 (unlinking waits on inode tables read back from disk).
 pub fn remove_dirs(paths: &[PathBuf]) -> Result<()> {
-    paths.par_iter().try_for_each(|p| {
-        fsops::remove_any(p).map_err(|e| Error::io(format!("cannot remove {}", p.display()), e))
+    pool().install(|| {
+        paths
+            .par_iter()
+            .try_for_each(|p| remove_tree(p, p.file_name() == Some("node_modules".as_ref())))
     })
+}
+
+/// Removes `path`; with `split`, a real directory there has its entries
+/// removed in parallel first, `@scope` folders split again.
+fn remove_tree(path: &Path, split: bool) -> Result<()> {
+    let failed = |e| Error::io(format!("cannot remove {}", path.display()), e);
+    if split {
+        if let Some(entries) = fsops::dir_entries(path).map_err(failed)? {
+            entries.par_iter().try_for_each(|e| {
+                let scope = e
+                    .file_name()
+                    .is_some_and(|n| n.as_encoded_bytes().starts_with(b"@"));
+                remove_tree(e, scope)
+            })?;
+        }
+    }
+    fsops::remove_any(path).map_err(failed)
 }
 
 #[cfg(all(test, unix))]

@@ -283,6 +283,41 @@ fn escaping_relative_path_is_rejected() {
     assert!(!t.path().join("evil").exists());
 }
 
+/// A whole node_modules goes package by package, scopes split too, and
+/// no symlink in it (a package, a scope, a bin) is followed.
+#[test]
+fn remove_dirs_splits_node_modules_and_follows_no_link() {
+    let t = tempfile::tempdir().unwrap();
+    let outside = t.path().join("outside");
+    fs::create_dir_all(outside.join("pkg/lib")).unwrap();
+    fs::write(outside.join("pkg/lib/index.js"), "x").unwrap();
+    let nm = t.path().join("proj/node_modules");
+    for dir in ["a/node_modules/b/lib", "@s/c/lib", "@s/d", ".bin"] {
+        fs::create_dir_all(nm.join(dir)).unwrap();
+    }
+    for file in [
+        "a/index.js",
+        "a/node_modules/b/lib/x.js",
+        "@s/c/lib/y.js",
+        ".package-lock.json",
+    ] {
+        fs::write(nm.join(file), "x").unwrap();
+    }
+    std::os::unix::fs::symlink(outside.join("pkg"), nm.join("linked")).unwrap();
+    std::os::unix::fs::symlink(&outside, nm.join("@ext")).unwrap();
+    std::os::unix::fs::symlink(outside.join("pkg"), nm.join("@s/e")).unwrap();
+    std::os::unix::fs::symlink("../a/index.js", nm.join(".bin/a")).unwrap();
+    remove_dirs(std::slice::from_ref(&nm)).unwrap();
+    assert!(fs::symlink_metadata(&nm).is_err());
+    assert!(t.path().join("proj").is_dir());
+    assert_eq!(fs::read(outside.join("pkg/lib/index.js")).unwrap(), b"x");
+    // Missing is fine, and so is a file where node_modules was.
+    remove_dirs(std::slice::from_ref(&nm)).unwrap();
+    fs::write(&nm, "not a folder").unwrap();
+    remove_dirs(std::slice::from_ref(&nm)).unwrap();
+    assert!(fs::symlink_metadata(&nm).is_err());
+}
+
 #[test]
 fn remove_dirs_removes_and_ignores_missing() {
     let t = tempfile::tempdir().unwrap();
