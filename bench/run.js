@@ -319,9 +319,9 @@ function main () {
       }
       if (tools.includes('brisk') && phases.includes('p5') && fs.existsSync(path.join(args.work, project, 'brisk', 'project', 'node_modules'))) {
         const base = path.join(args.work, project, 'brisk')
-        // In-process first: the floor writes a full copy of node_modules
-        // (`cp -a`), and a p4 right after it ran ~0.1 s slower than the
-        // CLI's p4 in the same round.
+        // In-process first, in the state the round's CLI trials ran in,
+        // not after the floor's set-up writes a full copy of node_modules
+        // (`cp -a`).
         if (args['in-process']) {
           const ip = (inproc[project] ??= { p5: [], p4: [] })
           ip.p5.push(inProcess(path.join(base, 'project'), path.join(base, 'cache'), 'p5', table.brisk))
