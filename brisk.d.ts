@@ -45,7 +45,7 @@ export interface Options {
   lockfileOnly?: boolean
   /** Fail with E_FROZEN_LOCKFILE instead of changing package-lock.json. */
   frozenLockfile?: boolean
-  /** Remove node_modules before installing (what `brisk ci` does). */
+  /** Install into an empty node_modules (what `brisk ci` does); the previous one is put back if the install fails. */
   clean?: boolean
   /** Dependency types to leave out of node_modules (still in the lockfile). */
   omit?: Array<'dev' | 'optional' | 'peer'>

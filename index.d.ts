@@ -56,7 +56,10 @@ export interface Options {
   /** npm's `--force`: peer dependency conflicts only warn. */
   force?: boolean
   preferOffline?: boolean
-  /** Remove node_modules first (`brisk ci`). */
+  /**
+   * Install into an empty node_modules (`brisk ci`); the previous one is
+   * put back if the install fails.
+   */
   clean?: boolean
   /** Limit node_modules changes to these workspaces (names or folders). */
   workspaces?: Array<string>

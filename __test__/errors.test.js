@@ -77,6 +77,25 @@ test('a fresh install failing after packages were cloned leaves no node_modules'
   assertUntouched(p, before)
 })
 
+test('a clean install (ci) that fails puts the previous node_modules back', T, async (t) => {
+  const p = setup(t, { dependencies: { leaf: '^1.0.0', tampered: '1.0.0' } })
+  await brisk.install(opts(p))
+  fs.writeFileSync(p.file('node_modules/mine.txt'), 'kept')
+  const before = h.snapshot(p.dir)
+  // With an empty cache, ci downloads again, and gets bad bytes.
+  fs.rmSync(p.cache, { recursive: true, force: true })
+  reg.fault('tampered', { on: 'tarball', tamper: true, delayMs: 300 })
+  await expectCode(brisk.install(opts(p, { frozenLockfile: true, clean: true })), 'E_INTEGRITY')
+  assert.deepEqual(h.snapshot(p.dir), before, 'node_modules is back as it was, nothing left beside it')
+  assert.equal(fs.readFileSync(p.file('node_modules/mine.txt'), 'utf8'), 'kept')
+  // Once it succeeds, the old tree is gone and nothing is left beside it.
+  reg.reset()
+  await brisk.install(opts(p, { frozenLockfile: true, clean: true }))
+  assert.ok(!p.exists('node_modules/mine.txt'))
+  assert.equal(h.requireIn(p.dir, 'tampered', p.env).version, '1.0.0')
+  assert.deepEqual(fs.readdirSync(p.dir).filter((n) => n.startsWith('.brisk-ci')), [])
+})
+
 test('lockfile integrity that the registry no longer matches: E_INTEGRITY', T, async (t) => {
   const p = setup(t, { dependencies: { tampered: '1.0.0' } })
   await brisk.install(opts(p, { lockfileOnly: true }))

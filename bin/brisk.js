@@ -38,7 +38,7 @@ Commands:
   add <pkg...>      add packages to package.json and install them (react, react@^18, react@next,
                     alias@npm:react@^18); saved as ^<version> unless a narrower range was given
   remove <pkg...>   remove packages from package.json and node_modules (aliases: uninstall, rm, r, un)
-  ci                clean install from package-lock.json (--frozen-lockfile, removes node_modules first)
+  ci                clean install from package-lock.json (--frozen-lockfile, into an empty node_modules)
   prefetch          download what package-lock.json needs into the cache
   link              build node_modules from package-lock.json and the cache, offline
 

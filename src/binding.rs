@@ -33,7 +33,8 @@ pub struct Options {
     /// npm's `--force`: peer dependency conflicts only warn.
     pub force: Option<bool>,
     pub prefer_offline: Option<bool>,
-    /// Remove node_modules first (`brisk ci`).
+    /// Install into an empty node_modules (`brisk ci`); the previous one is
+    /// put back if the install fails.
     pub clean: Option<bool>,
     /// Limit node_modules changes to these workspaces (names or folders).
     pub workspaces: Option<Vec<String>>,

@@ -2,6 +2,7 @@
 //! `prefetch` and `link`. No stage logic lives here.
 
 mod add;
+mod aside;
 mod background;
 mod context;
 mod install;
@@ -45,7 +46,8 @@ pub struct Options {
     /// npm's `--force`: peer dependency conflicts only warn.
     pub force: Option<bool>,
     pub prefer_offline: bool,
-    /// `brisk ci`: remove node_modules first.
+    /// `brisk ci`: install into an empty node_modules (the old one is set
+    /// aside, and put back if the install fails).
     pub clean: bool,
     /// The running Node.js version (for `engines.node` when picking).
     pub node_version: Option<String>,

@@ -81,8 +81,52 @@ fn render_hidden(tree: &Tree, included: &[bool]) -> String {
     )
 }
 
-/// Everything that happens after the tree is known.
+/// Everything that happens after the tree is known. `ci` (`clean`) sets
+/// the old node_modules aside first, puts it back if the install fails and
+/// removes it once the install succeeds (see `aside`).
 pub async fn reify(
+    ctx: &Context,
+    call: &Call,
+    tree: &Arc<Tree>,
+    source: Source,
+    summary: &mut Summary,
+) -> Result<Reified> {
+    if !call.options.clean {
+        return reify_into(ctx, call, tree, source, summary).await;
+    }
+    let cwd = ctx.cwd.clone();
+    let Some(old) = blocking(move || super::aside::set_aside(&cwd)).await? else {
+        return reify_into(ctx, call, tree, source, summary).await;
+    };
+    let result = reify_into(ctx, call, tree, source, summary).await;
+    let cwd = ctx.cwd.clone();
+    match result {
+        Ok(reified) => {
+            let shown = old.display().to_string();
+            if let Err(e) = blocking(move || super::aside::remove(&old)).await {
+                summary.warnings.push(format!(
+                    "the previous node_modules, moved to {shown}, could not be removed: {}",
+                    e.message
+                ));
+            }
+            Ok(reified)
+        }
+        Err(e) => {
+            if let Err(back) = blocking(move || super::aside::put_back(&old, &cwd)).await {
+                return Err(Error::new(
+                    e.code,
+                    format!(
+                        "{} (and the previous node_modules could not be put back: {})",
+                        e.message, back.message
+                    ),
+                ));
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn reify_into(
     ctx: &Context,
     call: &Call,
     tree: &Arc<Tree>,
@@ -108,10 +152,6 @@ pub async fn reify(
             Ok((guess, text))
         })
     });
-    if call.options.clean {
-        let nm = cwd.join("node_modules");
-        blocking(move || link::remove_dirs(&[nm])).await?;
-    }
     let before = installed(&cwd);
     let wanted: Vec<(String, NodeId)> = tree
         .sorted_locations()
