@@ -64,20 +64,9 @@ pub fn to_string_streamed(
     }
     out.extend_from_slice(b"\n  ");
     write_scalar(&mut out, key);
-    out.extend_from_slice(b": {");
-    let mut empty = true;
-    for (k, v) in members {
-        out.extend_from_slice(if empty { b"\n" } else { b",\n" });
-        empty = false;
-        indent(&mut out, 2);
-        write_scalar(&mut out, &k);
-        out.extend_from_slice(b": ");
-        write_nice(&mut out, &v, 2);
-    }
-    if !empty {
-        out.extend_from_slice(b"\n  ");
-    }
-    out.extend_from_slice(b"}\n}\n");
+    out.extend_from_slice(b": ");
+    write_object(&mut out, members, 1);
+    out.extend_from_slice(b"\n}\n");
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
@@ -90,7 +79,7 @@ pub fn sort_members<T>(members: &mut [(String, T)]) {
 
 fn write_nice(out: &mut Vec<u8>, v: &Value, depth: usize) {
     match v {
-        Value::Object(map) if !map.is_empty() => {
+        Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             // Scalars before objects, each group by key; stable, so an
             // already ordered map (the lockfile's packages) costs one pass.
@@ -99,17 +88,7 @@ fn write_nice(out: &mut Vec<u8>, v: &Value, depth: usize) {
                     .cmp(&b.1.is_object())
                     .then_with(|| key_cmp(a.0, b.0))
             });
-            out.push(b'{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-                indent(out, depth + 1);
-                write_scalar(out, k);
-                out.extend_from_slice(b": ");
-                write_nice(out, v, depth + 1);
-            }
-            out.push(b'\n');
-            indent(out, depth);
-            out.push(b'}');
+            write_object(out, entries.into_iter(), depth);
         }
         Value::Array(items) if !items.is_empty() => {
             out.push(b'[');
@@ -126,7 +105,31 @@ fn write_nice(out: &mut Vec<u8>, v: &Value, depth: usize) {
     }
 }
 
-/// A key, string, number, boolean, null, `{}` or `[]`, as serde_json
+/// An object of `members` in the order given, each written as it comes;
+/// `{}` when there are none.
+fn write_object<K, V>(out: &mut Vec<u8>, members: impl Iterator<Item = (K, V)>, depth: usize)
+where
+    K: serde::Serialize,
+    V: std::borrow::Borrow<Value>,
+{
+    out.push(b'{');
+    let mut empty = true;
+    for (k, v) in members {
+        out.extend_from_slice(if empty { b"\n" } else { b",\n" });
+        empty = false;
+        indent(out, depth + 1);
+        write_scalar(out, &k);
+        out.extend_from_slice(b": ");
+        write_nice(out, v.borrow(), depth + 1);
+    }
+    if !empty {
+        out.push(b'\n');
+        indent(out, depth);
+    }
+    out.push(b'}');
+}
+
+/// A key, string, number, boolean, null or `[]`, as serde_json
 /// writes it.
 fn write_scalar<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
     serde_json::to_writer(out, v).expect("JSON values always serialize");

@@ -91,14 +91,16 @@ pub async fn reify(
     source: Source,
     summary: &mut Summary,
 ) -> Result<Reified> {
-    if !call.options.clean {
-        return reify_into(ctx, call, tree, source, summary).await;
-    }
     let cwd = ctx.cwd.clone();
-    let Some(old) = blocking(move || super::aside::set_aside(&cwd)).await? else {
-        return reify_into(ctx, call, tree, source, summary).await;
+    let old = if call.options.clean {
+        blocking(move || super::aside::set_aside(&cwd)).await?
+    } else {
+        None
     };
     let result = reify_into(ctx, call, tree, source, summary).await;
+    let Some(old) = old else {
+        return result;
+    };
     let cwd = ctx.cwd.clone();
     match result {
         Ok(reified) => {
