@@ -8,15 +8,20 @@ mod v1;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 pub use entry::{entry_to_package, package_to_entry};
 
 use crate::error::{Code, Error, Result};
 use crate::project::Project;
-use crate::tree::{in_node_modules, EdgeOptions, NodeId, Package, Tree, ROOT};
+use crate::tree::{
+    edges_with_overrides, in_node_modules, Edge, EdgeOptions, NodeId, Package, Tree, ROOT,
+    ROOT_RULE,
+};
 
 pub const FILE: &str = "package-lock.json";
 pub const HIDDEN: &str = "node_modules/.package-lock.json";
@@ -129,25 +134,46 @@ impl Lockfile {
                 "package-lock.json is lockfile v1 (npm 6), which lacks the package data brisk needs here: run `brisk install` to upgrade it to v3",
             ));
         }
+        let mut locs: Vec<&str> = self.packages.keys().map(String::as_str).collect();
+        locs.sort_by_cached_key(|l| l.matches("node_modules/").count());
+        let bad = |loc: &str, why: &str| {
+            Error::new(
+                Code::Lockfile,
+                format!("package-lock.json entry \"{loc}\" {why}"),
+            )
+        };
+        // Packages in a folder, with their edges, built in parallel (the
+        // bulk of the work: ~4,700 entries for ant-design); links and
+        // linked folders need other nodes and are read in order below. They
+        // come in the root override set (see `propagate_overrides`).
+        let set = (!opts.overrides.is_empty()).then_some(ROOT_RULE);
+        let built: Vec<Option<Result<Built>>> = locs
+            .par_iter()
+            .map(|&loc| {
+                let entry = &self.packages[loc];
+                if !in_node_modules(loc) || entry.get("link").and_then(Value::as_bool) == Some(true)
+                {
+                    return None;
+                }
+                let pkg = entry_to_package(folder_name(loc), entry).map_err(|why| bad(loc, &why));
+                Some(pkg.map(|pkg| {
+                    let edges = edges_with_overrides(&pkg, false, None, &opts, set);
+                    (Arc::new(pkg), edges)
+                }))
+            })
+            .collect();
         let mut tree = Tree::new(root, opts);
         let mut ids: HashMap<&str, NodeId> = HashMap::new();
-        let mut locs: Vec<&str> = self.packages.keys().map(String::as_str).collect();
-        locs.sort_by_key(|l| l.matches("node_modules/").count());
-        for loc in locs {
+        for (loc, built) in locs.into_iter().zip(built) {
             if loc.is_empty() {
                 continue;
             }
             let entry = &self.packages[loc];
-            let bad = |why: &str| {
-                Error::new(
-                    Code::Lockfile,
-                    format!("package-lock.json entry \"{loc}\" {why}"),
-                )
-            };
             if !in_node_modules(loc) {
                 // A linked folder (workspace, `file:` folder).
-                let pkg = entry_to_package(folder_name(loc), entry).map_err(|why| bad(&why))?;
-                let id = tree.add_target(loc, std::sync::Arc::new(pkg));
+                let pkg =
+                    entry_to_package(folder_name(loc), entry).map_err(|why| bad(loc, &why))?;
+                let id = tree.add_target(loc, Arc::new(pkg));
                 ids.insert(loc, id);
                 continue;
             }
@@ -159,20 +185,25 @@ impl Lockfile {
                 ROOT
             } else {
                 *ids.get(parent_loc)
-                    .ok_or_else(|| bad("has no entry for its parent folder"))?
+                    .ok_or_else(|| bad(loc, "has no entry for its parent folder"))?
             };
-            let mut pkg = entry_to_package(name, entry).map_err(|why| bad(&why))?;
-            let mut target = None;
-            if pkg.link {
-                let path = pkg.resolved.clone().unwrap_or_default();
-                let t = tree
-                    .target_at(&path)
-                    .ok_or_else(|| bad(&format!("links to \"{path}\", which has no entry")))?;
-                pkg = tree.nodes[t].pkg.link_to(&path);
-                target = Some(t);
-            }
-            let id = tree.add(parent, name, std::sync::Arc::new(pkg));
-            tree.nodes[id].target = target;
+            let id = match built {
+                Some(built) => {
+                    let (pkg, edges) = built?;
+                    tree.add_built(parent, name, pkg, edges, set)
+                }
+                None => {
+                    let link = entry_to_package(name, entry).map_err(|why| bad(loc, &why))?;
+                    let path = link.resolved.unwrap_or_default();
+                    let t = tree.target_at(&path).ok_or_else(|| {
+                        bad(loc, &format!("links to \"{path}\", which has no entry"))
+                    })?;
+                    let pkg = tree.nodes[t].pkg.link_to(&path);
+                    let id = tree.add_built(parent, name, Arc::new(pkg), Vec::new(), set);
+                    tree.nodes[id].target = Some(t);
+                    id
+                }
+            };
             ids.insert(loc, id);
         }
         tree.propagate_overrides();
@@ -180,6 +211,9 @@ impl Lockfile {
         Ok(tree)
     }
 }
+
+/// A package read from its lockfile entry, with its edges.
+type Built = (Arc<Package>, Vec<Edge>);
 
 fn folder_name(loc: &str) -> &str {
     match loc.rfind("node_modules/") {

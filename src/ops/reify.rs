@@ -519,20 +519,38 @@ async fn fetch_all(
     // hashing and TLS spread over the runtime's workers; progress is
     // reported as each lands, and the first error aborts the rest.
     let mut users: HashMap<String, Vec<usize>> = HashMap::new();
-    let mut pending = tokio::task::JoinSet::new();
+    let mut distinct = Vec::new();
     for (i, &id) in ids.iter().enumerate() {
         let t = ctx.tarball(&tree.nodes[id].pkg);
         let key = t.integrity.clone().unwrap_or_else(|| t.url.clone());
         let entry = users.entry(key.clone()).or_default();
         entry.push(i);
         if entry.len() == 1 {
-            let f = ctx.fetcher.clone();
-            pending.spawn(async move { (key, f.ensure(t).await) });
+            distinct.push((key, t));
         }
     }
+    let mut distinct = distinct.into_iter();
+    let mut pending = tokio::task::JoinSet::new();
     let mut out: Vec<Option<Fetched>> = vec![None; total];
     let mut done = 0;
-    while let Some(joined) = pending.join_next().await {
+    loop {
+        // What is done is handed on while the rest are spawned: a cached
+        // package is found within microseconds, and cloning starts then
+        // (spawning all of ant-design's 3,300 first took 5-20 ms).
+        let joined = match distinct.next() {
+            Some((key, t)) => {
+                let f = ctx.fetcher.clone();
+                pending.spawn(async move { (key, f.ensure(t).await) });
+                match pending.try_join_next() {
+                    Some(joined) => joined,
+                    None => continue,
+                }
+            }
+            None => match pending.join_next().await {
+                Some(joined) => joined,
+                None => break,
+            },
+        };
         let (key, r) =
             joined.map_err(|e| Error::new(Code::Io, format!("a download task failed: {e}")))?;
         let users = &users[&key];

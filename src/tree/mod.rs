@@ -11,7 +11,9 @@ pub mod select;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use dashmap::DashMap;
 
 pub use order::locale_cmp;
 pub use overrides::{Overridden, Overrides, RuleId, ROOT_RULE};
@@ -133,27 +135,24 @@ pub struct EdgeOptions {
 /// Registry specs by package name and raw spec. A tree parses the same
 /// `"^1.0.0"` of the same name thousands of times (on every edge, and again
 /// when override sets are applied): ant-design's lockfile-to-tree spent a
-/// sixth of its time in semver range parsing.
+/// sixth of its time in semver range parsing. Sharded: a lockfile's entries are read on two threads at once, and one
+/// lock around the cache had them waiting on each other.
 #[derive(Clone, Default)]
-pub struct SpecCache(Arc<Mutex<SpecsByName>>);
-
-/// name → raw spec → parsed.
-type SpecsByName = HashMap<String, HashMap<String, Arc<Spec>>>;
+pub struct SpecCache(Arc<DashMap<String, HashMap<String, Arc<Spec>>>>);
 
 impl SpecCache {
     /// `Spec::parse` (an invalid spec is `Spec::Other`), with `file:` and
     /// folder paths rebased from `base`; those are never shared.
     fn parse(&self, name: &str, raw: &str, base: Option<&str>, root: &Path) -> Arc<Spec> {
-        let mut cache = self.0.lock().expect("not poisoned");
-        if let Some(spec) = cache.get(name).and_then(|m| m.get(raw)) {
-            return spec.clone();
+        if let Some(spec) = self.0.get(name).and_then(|m| m.get(raw).cloned()) {
+            return spec;
         }
         let spec = Spec::parse(name, raw).unwrap_or(Spec::Other { kind: "invalid" });
         if matches!(spec, Spec::Directory { .. } | Spec::File { .. }) {
             return Arc::new(spec.rebase(base.unwrap_or(""), root));
         }
         let spec = Arc::new(spec);
-        cache
+        self.0
             .entry(name.to_string())
             .or_default()
             .insert(raw.to_string(), spec.clone());
@@ -163,10 +162,7 @@ impl SpecCache {
 
 impl std::fmt::Debug for SpecCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self
-            .0
-            .lock()
-            .map_or(0, |c| c.values().map(HashMap::len).sum());
+        let n: usize = self.0.iter().map(|m| m.len()).sum();
         write!(f, "SpecCache({n} specs)")
     }
 }
@@ -282,8 +278,18 @@ impl Tree {
         parent: Option<NodeId>,
         base: Option<&str>,
     ) -> NodeId {
+        let edges = edges_of(&pkg, self.nodes.is_empty(), base, &self.opts);
+        self.push_node(name, pkg, parent, edges)
+    }
+
+    fn push_node(
+        &mut self,
+        name: String,
+        pkg: Arc<Package>,
+        parent: Option<NodeId>,
+        edges: Vec<Edge>,
+    ) -> NodeId {
         let id = self.nodes.len();
-        let edges = edges_of(&pkg, id == ROOT, base, &self.opts);
         for e in &edges {
             self.dependents.entry(e.name.clone()).or_default().push(id);
         }
@@ -363,6 +369,22 @@ impl Tree {
     /// Add a new node in `parent`'s node_modules.
     pub fn add(&mut self, parent: NodeId, name: &str, pkg: Arc<Package>) -> NodeId {
         let id = self.push(name.to_string(), pkg, Some(parent), None);
+        self.nodes[parent].children.insert(name.to_string(), id);
+        id
+    }
+
+    /// [`Tree::add`] with the edges built already, in override set `set`
+    /// (a lockfile's entries are read in parallel).
+    pub fn add_built(
+        &mut self,
+        parent: NodeId,
+        name: &str,
+        pkg: Arc<Package>,
+        edges: Vec<Edge>,
+        set: Option<RuleId>,
+    ) -> NodeId {
+        let id = self.push_node(name.to_string(), pkg, Some(parent), edges);
+        self.nodes[id].overrides = set;
         self.nodes[parent].children.insert(name.to_string(), id);
         id
     }

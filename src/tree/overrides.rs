@@ -384,15 +384,35 @@ impl Tree {
     }
 
     /// Give every node the set npm would (a tree read from a lockfile): walk
-    /// the edges from the root until no set changes.
+    /// the edges from the root until no set changes. Nodes in a folder
+    /// (all but the root and linked folders) come in the root set, where
+    /// most stay: their edges are then rarely built twice. One that no edge
+    /// reaches gets no set, as in npm.
     pub fn propagate_overrides(&mut self) {
         if self.opts.overrides.is_empty() {
             return;
         }
+        let mut reached = vec![false; self.nodes.len()];
         let mut stack = vec![ROOT];
         while let Some(n) = stack.pop() {
-            if self.nodes[n].alive {
-                stack.extend(self.push_edge_overrides(n));
+            if !self.nodes[n].alive {
+                continue;
+            }
+            for i in 0..self.nodes[n].edges.len() {
+                let e = &self.nodes[n].edges[i];
+                let rule = e.overrides;
+                let Some(to) = self.resolve(n, &e.name).filter(|&to| to != n) else {
+                    continue;
+                };
+                if self.merge_overrides(to, rule) || !reached[to] {
+                    reached[to] = true;
+                    stack.push(to);
+                }
+            }
+        }
+        for (id, reached) in reached.into_iter().enumerate() {
+            if !reached && self.nodes[id].parent.is_some() {
+                self.set_overrides(id, None);
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Which nodes of the ideal tree go on disk: `--omit` and platform checks,
 //! and whatever is only reachable through a skipped node.
 
-use super::{Tree, ROOT};
+use super::{NodeId, Tree, ROOT};
 use crate::platform::Platform;
 
 /// `--omit` choices.
@@ -63,12 +63,17 @@ pub fn select(tree: &Tree, omit: Omit, platform: &Platform) -> (Vec<bool>, Vec<S
         .collect();
     // Only what the root reaches through allowed nodes.
     let mut included = tree.reachable(&[ROOT], |id| allowed[id]);
-    // A nested node needs its folder's owner on disk.
-    for (_, id) in tree.sorted_locations() {
-        if let Some(p) = tree.nodes[id].parent {
-            if !included[p] {
-                included[id] = false;
+    // A nested node needs its folder's owner on disk: owners first, from
+    // the root and each linked folder down.
+    let mut owners: Vec<NodeId> = (0..tree.nodes.len())
+        .filter(|&id| tree.nodes[id].alive && tree.nodes[id].parent.is_none())
+        .collect();
+    while let Some(owner) = owners.pop() {
+        for &child in tree.nodes[owner].children.values() {
+            if !included[owner] {
+                included[child] = false;
             }
+            owners.push(child);
         }
     }
     (included, warnings)

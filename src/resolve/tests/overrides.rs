@@ -184,3 +184,42 @@ fn lockfile_keeps_the_override_sets_and_goes_stale_when_they_change() {
         assert!(why.contains("needs b@"), "{changed}: {why}");
     }
 }
+
+/// A tree read from the lockfile gives every node the override set the
+/// resolver gave it; an entry no edge reaches gets none, and its edges are
+/// not overridden.
+#[test]
+fn lockfile_tree_has_the_resolved_override_sets() {
+    let (project, r) = resolve_project(
+        &registry(),
+        r#"{"name":"p","dependencies":{"c":"1","x":"1"},"overrides":{"x":{"b":"1.0.0"},"b":"1.1.0"}}"#,
+    );
+    let tree = r.unwrap().tree;
+    let text = render(&tree, RenderOptions::default(), |_| true);
+    let mut lock = Lockfile::parse(&text).unwrap();
+    let stray = serde_json::json!({"version": "1.0.0", "dependencies": {"b": "^1.0.0"}});
+    lock.packages
+        .insert("node_modules/zz".into(), stray.as_object().unwrap().clone());
+    let back = lock
+        .to_tree(Package::from_project(&project), tree.edge_options().clone())
+        .unwrap();
+    let sets = |t: &Tree| -> Vec<(String, Option<crate::tree::RuleId>)> {
+        t.sorted_locations()
+            .into_iter()
+            .map(|(loc, id)| (loc, t.nodes[id].overrides))
+            .collect()
+    };
+    let mut want = sets(&tree);
+    assert!(
+        want.iter().any(|(_, s)| s.is_some_and(|s| s != 0)),
+        "{want:?}"
+    );
+    want.push(("node_modules/zz".into(), None));
+    want.sort_by(|a, b| crate::tree::locale_cmp(&a.0, &b.0));
+    assert_eq!(sets(&back), want);
+    let zz = back.nodes.iter().find(|n| n.name == "zz").unwrap();
+    assert!(zz
+        .edges
+        .iter()
+        .all(|e| e.overrides.is_none() && e.overridden.is_none()));
+}
