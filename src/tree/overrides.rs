@@ -367,20 +367,27 @@ impl Tree {
     /// Pass the sets of node `id`'s edges on to the nodes they resolve to;
     /// returns the nodes whose set changed.
     pub fn push_edge_overrides(&mut self, id: NodeId) -> Vec<NodeId> {
-        let mut changed = Vec::new();
+        self.pass_edge_overrides(id)
+            .into_iter()
+            .filter_map(|(to, changed)| changed.then_some(to))
+            .collect()
+    }
+
+    /// Each node an edge of `id` resolves to (itself aside), and whether
+    /// its set changed when the edge's set was passed on.
+    fn pass_edge_overrides(&mut self, id: NodeId) -> Vec<(NodeId, bool)> {
+        let mut passed = Vec::new();
         if self.opts.overrides.is_empty() {
-            return changed;
+            return passed;
         }
         for i in 0..self.nodes[id].edges.len() {
             let e = &self.nodes[id].edges[i];
             let rule = e.overrides;
-            if let Some(to) = self.resolve(id, &e.name) {
-                if to != id && self.merge_overrides(to, rule) {
-                    changed.push(to);
-                }
+            if let Some(to) = self.resolve(id, &e.name).filter(|&to| to != id) {
+                passed.push((to, self.merge_overrides(to, rule)));
             }
         }
-        changed
+        passed
     }
 
     /// Give every node the set npm would (a tree read from a lockfile): walk
@@ -398,13 +405,8 @@ impl Tree {
             if !self.nodes[n].alive {
                 continue;
             }
-            for i in 0..self.nodes[n].edges.len() {
-                let e = &self.nodes[n].edges[i];
-                let rule = e.overrides;
-                let Some(to) = self.resolve(n, &e.name).filter(|&to| to != n) else {
-                    continue;
-                };
-                if self.merge_overrides(to, rule) || !reached[to] {
+            for (to, changed) in self.pass_edge_overrides(n) {
+                if changed || !reached[to] {
                     reached[to] = true;
                     stack.push(to);
                 }
