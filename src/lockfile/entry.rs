@@ -6,25 +6,24 @@ use serde_json::{Map, Value};
 use crate::project::DepMap;
 use crate::tree::{Flags, Package};
 
-fn str_map(v: &Map<String, Value>) -> DepMap {
-    v.iter()
+/// A `{name: spec}` object's string members (none if it is not one).
+fn deps(v: &Value) -> DepMap {
+    let Some(m) = v.as_object() else {
+        return DepMap::default();
+    };
+    m.iter()
         .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
         .collect()
 }
 
-fn deps(v: Option<&Value>) -> DepMap {
-    v.and_then(Value::as_object)
-        .map(str_map)
-        .unwrap_or_default()
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
+/// A list of strings, or one string as a list of one.
+fn strings(v: &Value) -> Vec<String> {
     match v {
-        Some(Value::Array(a)) => a
+        Value::Array(a) => a
             .iter()
             .filter_map(|s| s.as_str().map(str::to_string))
             .collect(),
-        Some(Value::String(s)) => vec![s.clone()],
+        Value::String(s) => vec![s.clone()],
         _ => Vec::new(),
     }
 }
@@ -49,22 +48,22 @@ pub fn entry_to_package(name: &str, e: &Map<String, Value>) -> Result<Package, S
             "resolved" => p.resolved = text(v),
             "integrity" => p.integrity = text(v),
             "license" => p.license = Some(v.clone()),
-            "dependencies" => p.dependencies = deps(Some(v)),
-            "optionalDependencies" => p.optional_dependencies = deps(Some(v)),
-            "peerDependencies" => p.peer_dependencies = deps(Some(v)),
+            "dependencies" => p.dependencies = deps(v),
+            "optionalDependencies" => p.optional_dependencies = deps(v),
+            "peerDependencies" => p.peer_dependencies = deps(v),
             "peerDependenciesMeta" => {
                 if let Some(m) = v.as_object() {
                     p.peer_dependencies_meta =
                         m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 }
             }
-            "devDependencies" => p.dev_dependencies = deps(Some(v)),
-            "bin" => p.bin = deps(Some(v)),
+            "devDependencies" => p.dev_dependencies = deps(v),
+            "bin" => p.bin = deps(v),
             "engines" => p.engines = Some(v.clone()),
             "funding" => p.funding = Some(v.clone()),
-            "os" => p.os = strings(Some(v)),
-            "cpu" => p.cpu = strings(Some(v)),
-            "libc" => p.libc = strings(Some(v)),
+            "os" => p.os = strings(v),
+            "cpu" => p.cpu = strings(v),
+            "libc" => p.libc = strings(v),
             "hasInstallScript" => p.has_install_script = flag(v),
             "deprecated" => p.deprecated = text(v),
             "bundleDependencies" => p.bundle_dependencies = Some(v.clone()),

@@ -134,8 +134,9 @@ impl Lockfile {
                 "package-lock.json is lockfile v1 (npm 6), which lacks the package data brisk needs here: run `brisk install` to upgrade it to v3",
             ));
         }
-        let mut locs: Vec<&str> = self.packages.keys().map(String::as_str).collect();
-        locs.sort_by_cached_key(|l| l.matches("node_modules/").count());
+        let mut entries: Vec<(&str, &Map<String, Value>)> =
+            self.packages.iter().map(|(l, e)| (l.as_str(), e)).collect();
+        entries.sort_by_cached_key(|(l, _)| l.matches("node_modules/").count());
         let bad = |loc: &str, why: &str| {
             Error::new(
                 Code::Lockfile,
@@ -147,10 +148,9 @@ impl Lockfile {
         // linked folders need other nodes and are read in order below. They
         // come in the root override set (see `propagate_overrides`).
         let set = (!opts.overrides.is_empty()).then_some(ROOT_RULE);
-        let built: Vec<Option<Result<Built>>> = locs
+        let built: Vec<Option<Result<Built>>> = entries
             .par_iter()
-            .map(|&loc| {
-                let entry = &self.packages[loc];
+            .map(|&(loc, entry)| {
                 if !in_node_modules(loc) || entry.get("link").and_then(Value::as_bool) == Some(true)
                 {
                     return None;
@@ -164,11 +164,10 @@ impl Lockfile {
             .collect();
         let mut tree = Tree::new(root, opts);
         let mut ids: HashMap<&str, NodeId> = HashMap::new();
-        for (loc, built) in locs.into_iter().zip(built) {
+        for ((loc, entry), built) in entries.into_iter().zip(built) {
             if loc.is_empty() {
                 continue;
             }
-            let entry = &self.packages[loc];
             if !in_node_modules(loc) {
                 // A linked folder (workspace, `file:` folder).
                 let pkg =

@@ -41,16 +41,13 @@ pub fn locale_cmp(a: &str, b: &str) -> Ordering {
     let (x, y) = (a.as_bytes(), b.as_bytes());
     // Equal bytes weigh the same: start where the strings differ.
     let same = x.iter().zip(y).take_while(|(p, q)| p == q).count();
+    let (x, y) = (&x[same..], &y[same..]);
     let weight = |c: &u8| PRIMARY[*c as usize];
-    let primary_order = x[same..]
-        .iter()
-        .map(weight)
-        .cmp(y[same..].iter().map(weight));
+    let primary_order = x.iter().map(weight).cmp(y.iter().map(weight));
     if primary_order != Ordering::Equal {
         return primary_order;
     }
     // Tertiary: lowercase before uppercase.
-    let (x, y) = (&x[same..], &y[same..]);
     let case = |c: &u8| c.is_ascii_uppercase();
     x.iter()
         .map(case)
