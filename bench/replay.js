@@ -86,7 +86,11 @@ function writeFile (file, data, mode) {
   fs.closeSync(fd)
 }
 
+const LAYOUTS = ['pkg', 'cas', 'trusted']
+
 function store (cache, out, layouts) {
+  const unknown = layouts.find((l) => !LAYOUTS.includes(l))
+  if (unknown) throw new Error(`unknown layout ${unknown} (not one of ${LAYOUTS.join(', ')})`)
   const pkgs = packages(cache)
   const files = pkgs.reduce((n, p) => n + p.files.length, 0)
   const distinct = new Set(pkgs.flatMap((p) => p.files.map((f) => f.hash))).size
@@ -102,7 +106,6 @@ function store (cache, out, layouts) {
       }))
       return
     }
-    if (layout !== 'cas' && layout !== 'trusted') throw new Error(`unknown layout ${layout}`)
     for (let b = 0; b < 256; b++) fs.mkdirSync(path.join(dest, b.toString(16).padStart(2, '0')))
     timed(layout, () => {
       for (const p of pkgs) {
@@ -132,7 +135,7 @@ function link (nodeModules, out) {
 }
 
 const [mode, src, out, ...rest] = process.argv.slice(2)
-if (mode === 'store' && src && out) store(src, out, rest.length ? rest : ['pkg', 'cas', 'trusted'])
+if (mode === 'store' && src && out) store(src, out, rest.length ? rest : LAYOUTS)
 else if (mode === 'link' && src && out) link(src, out)
 else {
   console.error('usage: node bench/replay.js store <cache-dir> <out-dir> [pkg|cas|trusted ...]\n       node bench/replay.js link <node_modules> <out-dir>')
