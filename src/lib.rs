@@ -15,6 +15,7 @@ mod free;
 pub mod git;
 pub mod link;
 pub mod lockfile;
+pub mod name;
 pub mod ops;
 pub mod pack;
 pub mod platform;

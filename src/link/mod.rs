@@ -111,6 +111,37 @@ pub fn threads() -> usize {
     (cores() * 4).clamp(4, 64)
 }
 
+/// Refuses (`E_IO`) a package folder location, relative to the project,
+/// that brisk must not create or remove: anything but plain components, a
+/// `node_modules` component and package names after it. The last line of
+/// defence against a tree (from a lockfile, a packument, a tarball) that
+/// would put a path out of the project where a package name belongs.
+pub fn check_location(loc: &str) -> Result<()> {
+    let refuse = |why: &str| {
+        Err(Error::new(
+            Code::Io,
+            format!("refusing to write {loc:?}: {why}; nothing was changed"),
+        ))
+    };
+    let plain = |p: &str| !p.is_empty() && p != "." && p != ".." && !p.contains(['\\', '\0']);
+    if !loc.split('/').all(plain) {
+        return refuse("it is not a plain path inside the project");
+    }
+    let names = match loc.strip_prefix("node_modules/") {
+        Some(rest) => rest,
+        None => match loc.find("/node_modules/") {
+            Some(i) => &loc[i + "/node_modules/".len()..],
+            None => return refuse("it is not inside a node_modules folder"),
+        },
+    };
+    for name in names.split("/node_modules/") {
+        if let Err(why) = crate::name::check(name) {
+            return refuse(&format!("{name:?} is not a package name ({why})"));
+        }
+    }
+    Ok(())
+}
+
 /// Materialize `jobs` from the cache into their destinations.
 ///
 /// Existing destination files are replaced; extra files already present in a

@@ -571,3 +571,32 @@ fn cloner_takes_packages_in_any_order() {
     let c = nm.join("a/node_modules/c/package.json");
     assert!(fs::metadata(c).unwrap().nlink() > 1);
 }
+
+#[test]
+fn only_package_folders_inside_node_modules_may_be_written() {
+    for ok in [
+        "node_modules/a",
+        "node_modules/@s/b",
+        "node_modules/a/node_modules/@s/b/node_modules/c",
+        "packages/w/node_modules/a",
+    ] {
+        check_location(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    for bad in [
+        "node_modules/../../PWNED",
+        "node_modules/a/../../x",
+        "node_modules/@s/..",
+        "node_modules/a/b",
+        "node_modules/.bin",
+        "node_modules",
+        "/etc/node_modules/a",
+        "../outside/node_modules/a",
+        "packages/w",
+        "node_modules//a",
+        "node_modules/./a",
+        "",
+    ] {
+        let e = check_location(bad).unwrap_err();
+        assert_eq!(e.code, Code::Io, "{bad}");
+    }
+}

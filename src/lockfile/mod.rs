@@ -26,6 +26,47 @@ use crate::tree::{
 pub const FILE: &str = "package-lock.json";
 pub const HIDDEN: &str = "node_modules/.package-lock.json";
 
+/// Refuses a location whose package folder names are not package names
+/// (`node_modules/../../x` would be a path out of the project) and an entry
+/// whose dependency maps name something that is not a package.
+fn check_entry(loc: &str, entry: &Map<String, Value>) -> std::result::Result<(), String> {
+    let bad = |why: String| Err(format!("the entry \"{loc}\" {why}"));
+    if loc.starts_with('/') || loc.contains('\\') || loc.contains('\0') {
+        return bad("is not a relative path".into());
+    }
+    let names = match loc.strip_prefix("node_modules/") {
+        Some(rest) => Some(rest),
+        None => loc
+            .find("/node_modules/")
+            .map(|i| &loc[i + "/node_modules/".len()..]),
+    };
+    if let Some(names) = names {
+        for name in names.split("/node_modules/") {
+            if let Err(why) = crate::name::check(name) {
+                return bad(format!("installs into a folder named {name:?} ({why})"));
+            }
+        }
+    }
+    for key in [
+        "dependencies",
+        "optionalDependencies",
+        "peerDependencies",
+        "devDependencies",
+    ] {
+        let Some(Value::Object(deps)) = entry.get(key) else {
+            continue;
+        };
+        for name in deps.keys() {
+            if let Err(why) = crate::name::check(name) {
+                return bad(format!(
+                    "has {key} on {name:?}, which is not a package name ({why})"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A parsed lockfile: its `packages` section by location.
 #[derive(Debug, Clone)]
 pub struct Lockfile {
@@ -76,6 +117,9 @@ impl Lockfile {
             // npm 5/6: the nested `dependencies` tree, read as locations.
             None if version == 1 => packages = v1::packages(doc.get("dependencies"))?,
             _ => return Err("it has no \"packages\" section".into()),
+        }
+        for (loc, entry) in &packages {
+            check_entry(loc, entry)?;
         }
         Ok(Lockfile { version, packages })
     }

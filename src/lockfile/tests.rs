@@ -145,3 +145,29 @@ fn required_tarballs_skip_what_may_not_install() {
     let got: Vec<String> = lock.required_tarballs().map(|p| p.id()).collect();
     assert_eq!(got, ["real@2.0.0", "b@1.0.0", "omitted@3.0.0"]);
 }
+
+#[test]
+fn locations_and_dependency_names_that_are_paths_are_refused() {
+    let lock =
+        |packages: &str| format!(r#"{{"lockfileVersion":3,"packages":{{"":{{}},{packages}}}}}"#);
+    for bad in [
+        r#""node_modules/../../../PWNED":{"version":"1.0.0"}"#,
+        r#""node_modules/a/node_modules/..":{"version":"1.0.0"}"#,
+        r#""node_modules/@s/..":{"version":"1.0.0"}"#,
+        r#""node_modules/a/b":{"version":"1.0.0"}"#,
+        r#""/abs/node_modules/a":{"version":"1.0.0"}"#,
+        r#""node_modules/a":{"version":"1.0.0","dependencies":{"../../../PWNED":"npm:b@^1"}}"#,
+        r#""node_modules/a":{"version":"1.0.0","optionalDependencies":{"@s/..":"1"}}"#,
+    ] {
+        let e = Lockfile::parse(&lock(bad)).unwrap_err();
+        assert!(e.contains("the entry"), "{bad}: {e}");
+    }
+    // A workspace, a folder outside the project and scoped and nested
+    // packages are fine.
+    let ok = lock(
+        r#""packages/a":{"version":"1.0.0"},"../outside":{"version":"1.0.0"},
+           "packages/a/node_modules/@s/b":{"version":"1.0.0"},
+           "node_modules/a/node_modules/b":{"version":"1.0.0","dependencies":{"@s/c":"^1"}}"#,
+    );
+    Lockfile::parse(&ok).unwrap();
+}

@@ -155,10 +155,12 @@ async fn reify_into(
         })
     });
     let before = installed(&cwd);
+    // Packages under a folder outside the project are that folder's own
+    // business: npm leaves them alone, and so does brisk.
     let wanted: Vec<(String, NodeId)> = tree
         .sorted_locations()
         .into_iter()
-        .filter(|(_, id)| included[*id])
+        .filter(|(loc, id)| included[*id] && !loc.starts_with("../"))
         .collect();
     let mut plan: Plan = diff::plan(&wanted, before.as_ref(), |id| {
         let n = &tree.nodes[id];
@@ -186,6 +188,7 @@ async fn reify_into(
         .map(|(l, _)| l.as_str())
         .collect();
     plan.remove.retain(|l| !bundled.contains(l.as_str()));
+    check_targets(tree, &plan)?;
     // Links need no download: they become symlinks.
     let (links, packages): (Vec<NodeId>, Vec<NodeId>) =
         plan.link.iter().partition(|&&id| tree.nodes[id].pkg.link);
@@ -360,6 +363,32 @@ async fn reify_into(
     summary.timings.link_ms = t_link.elapsed().as_secs_f64() * 1e3;
 
     Ok(Reified { included, hidden })
+}
+
+/// Before anything is written: every folder the plan creates or removes is
+/// inside the project's (or a workspace's) node_modules, and none lies
+/// below a symlinked folder, whose files are not the install's to change.
+fn check_targets(tree: &Tree, plan: &Plan) -> Result<()> {
+    for &id in &plan.link {
+        let loc = tree.location(id);
+        link::check_location(&loc)?;
+        let mut up = tree.nodes[id].parent;
+        while let Some(p) = up.filter(|&p| p != crate::tree::ROOT) {
+            if tree.nodes[p].pkg.link {
+                return Err(Error::new(
+                    Code::Io,
+                    format!(
+                        "refusing to write {loc:?}: {:?} is a link to a folder; nothing was changed",
+                        tree.location(p)
+                    ),
+                ));
+            }
+            up = tree.nodes[p].parent;
+        }
+    }
+    plan.remove
+        .iter()
+        .try_for_each(|loc| link::check_location(loc))
 }
 
 /// The nodes `--workspace <name or folder>` limits an install to (None:

@@ -87,6 +87,21 @@ impl Project {
             overrides: Arc::default(),
             raw,
         };
+        let maps = [
+            &project.dependencies,
+            &project.dev_dependencies,
+            &project.optional_dependencies,
+            &project.peer_dependencies,
+        ];
+        if let Some(bad) = crate::name::invalid_keys(maps) {
+            return Err(Error::new(
+                Code::Manifest,
+                format!(
+                    "{}/package.json names dependencies that are not package names: {bad}. Fix or remove them.",
+                    dir.display()
+                ),
+            ));
+        }
         project.overrides = project.read_overrides()?;
         Ok(project)
     }
@@ -166,6 +181,8 @@ mod tests {
             "[]",
             r#"{"dependencies":{"a":1}}"#,
             r#"{"dependencies":"x"}"#,
+            r#"{"dependencies":{"../../evil":"npm:b@^1"}}"#,
+            r#"{"optionalDependencies":{"@s/..":"1"}}"#,
         ] {
             let e = Project::parse(Path::new("/x"), bad).unwrap_err();
             assert_eq!(e.code, Code::Manifest, "{bad}");

@@ -31,7 +31,7 @@ impl Request {
             Some(i) => (&arg[..from + i], &arg[from + i + 1..]),
             None => (arg, ""),
         };
-        if !valid_name(name) {
+        if !crate::name::is_valid(name) {
             return Err(Error::new(
                 Code::Unsupported,
                 format!(
@@ -102,28 +102,6 @@ fn subset(sub: &str, sup: &str) -> bool {
         (Ok(a), Ok(b)) => a.intersect(&b).is_some() && a.difference(&b).is_none(),
         _ => false,
     }
-}
-
-/// Enough of validate-npm-package-name to tell a name from a path or URL
-/// (names of old packages may have capitals and a few more characters).
-fn valid_name(name: &str) -> bool {
-    let bare = match name.strip_prefix('@') {
-        Some(scoped) => match scoped.split_once('/') {
-            Some((scope, pkg)) if !scope.is_empty() && !pkg.contains('/') => {
-                return valid_part(scope) && valid_part(pkg)
-            }
-            _ => return false,
-        },
-        None => name,
-    };
-    valid_part(bare) && !bare.starts_with('.') && !bare.starts_with('_')
-}
-
-fn valid_part(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 214
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-._~!'()*".contains(c))
 }
 
 #[cfg(test)]

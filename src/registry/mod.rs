@@ -547,28 +547,12 @@ fn escape_name(name: &str) -> String {
 /// Rejects names that cannot be a registry package (and would break the URL
 /// or the cache path).
 fn validate_name(name: &str) -> Result<()> {
-    let bad = name.is_empty()
-        || name.len() > 214
-        || name.starts_with('.')
-        || name.starts_with('_')
-        || name
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "?#%\\".contains(c))
-        || match name.strip_prefix('@') {
-            Some(rest) => {
-                let mut parts = rest.split('/');
-                let (scope, pkg) = (parts.next(), parts.next());
-                !matches!((scope, pkg, parts.next()), (Some(s), Some(p), None) if !s.is_empty() && !p.is_empty() && !p.starts_with('.'))
-            }
-            None => name.contains('/'),
-        };
-    if bad {
-        return Err(Error::new(
+    crate::name::check(name).map_err(|why| {
+        Error::new(
             Code::Manifest,
-            format!("invalid package name '{name}'"),
-        ));
-    }
-    Ok(())
+            format!("invalid package name '{name}': {why}"),
+        )
+    })
 }
 
 /// An error with its causes, `a: b: c`.

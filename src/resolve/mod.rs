@@ -220,6 +220,18 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
     /// optional edge failed and was skipped with a warning.
     async fn manifest_for(&mut self, from: NodeId, ei: usize) -> Result<Option<Arc<Package>>> {
         let edge = self.tree.nodes[from].edges[ei].clone();
+        // The name becomes a folder: a path must never get there, not even
+        // from an optional dependency.
+        if let Err(why) = crate::name::check(&edge.name) {
+            return Err(Error::new(
+                Code::Manifest,
+                format!(
+                    "{} declares a dependency named {:?}, which is not a valid package name ({why}); refusing to install it",
+                    self.describe(from),
+                    edge.name
+                ),
+            ));
+        }
         let result = async {
             match &*edge.spec {
                 Spec::Other { kind } => Err(Error::new(
@@ -585,6 +597,9 @@ fn read_one_bundled(
     prefix: &mut Vec<String>,
     out: &mut Vec<(Vec<String>, Package)>,
 ) {
+    if !crate::name::is_valid(&name) {
+        return; // not a package folder (and never a path out of one)
+    }
     let dir = nm.join(&name);
     let Ok(project) = crate::project::Project::load(&dir) else {
         return;
