@@ -13,7 +13,8 @@
  *   peerDependencies?: object, peerDependenciesMeta?: object, bin?: string|object,
  *   binMode?: number, os?: string[], cpu?: string[], libc?: string[],
  *   engines?: object, license?: string, scripts?: object, deprecated?: string,
- *   extraEntries?: Array<object>, files?: object }} VersionDef */
+ *   extraEntries?: Array<object>, files?: object,
+ *   distTarball?: string }} VersionDef (distTarball: what the packument says dist.tarball is) */
 
 const v = (over = {}) => ({ license: 'MIT', ...over })
 

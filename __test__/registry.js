@@ -95,6 +95,7 @@ function buildPackages(defs) {
       const unpackedSize = tarballEntries(manifest, def)
         .reduce((n, e) => n + Buffer.byteLength(e.content || ''), 0)
       versions[version] = {
+        distTarball: def.distTarball,
         manifest,
         tarball,
         tamperedTarball,
@@ -236,7 +237,7 @@ class Registry {
       doc.dist = {
         integrity: built.integrity,
         shasum: built.shasum,
-        tarball: this.tarballUrl(name, version, prefix),
+        tarball: built.distTarball || this.tarballUrl(name, version, prefix),
         fileCount: built.fileCount,
         unpackedSize: built.unpackedSize
       }

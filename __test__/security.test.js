@@ -25,7 +25,11 @@ const packages = {
   b: { versions: { '1.0.0': v() } },
   evil: { versions: { '1.0.0': v({ dependencies: { [ESCAPE]: 'npm:a@^1.0.0' } }) } },
   'evil-optional': { versions: { '1.0.0': v({ optionalDependencies: { [ESCAPE]: 'npm:a@^1.0.0' } }) } },
-  'evil-scope': { versions: { '1.0.0': v({ dependencies: { '@x/..': 'npm:a@^1.0.0' } }) } }
+  'evil-scope': { versions: { '1.0.0': v({ dependencies: { '@x/..': 'npm:a@^1.0.0' } }) } },
+  bomb: { versions: { '1.0.0': v() } },
+  devzero: { versions: { '1.0.0': v({ distTarball: 'file:///dev/zero' }) } },
+  localfile: { versions: { '1.0.0': v({ distTarball: `file://${__filename}` }) } },
+  ftp: { versions: { '1.0.0': v({ distTarball: 'ftp://127.0.0.1/x.tgz' }) } }
 }
 
 let reg
@@ -97,4 +101,86 @@ test('a lockfile edited to install outside node_modules: ci and install refuse w
       assert.deepEqual(outsideCache(p), before, `${what}: nothing changed (${clean ? 'ci' : 'install'})`)
     }
   }
+})
+
+/** A gzip'd tarball holding `package/zeros`, `size` bytes of zeros, built in chunks. */
+async function zeroBomb (size) {
+  const zlib = require('node:zlib')
+  const { header } = require('./tar.js')
+  const gz = zlib.createGzip({ level: 9 })
+  const chunks = []
+  gz.on('data', (c) => chunks.push(c))
+  const done = new Promise((resolve) => gz.on('end', resolve))
+  const write = (buf) => new Promise((resolve) => { if (gz.write(buf)) resolve(); else gz.once('drain', resolve) })
+  const pj = Buffer.from('{"name":"bomb","version":"1.0.0"}')
+  await write(header({ path: 'package/package.json', size: pj.length }))
+  await write(Buffer.concat([pj, Buffer.alloc(512 - pj.length)]))
+  await write(header({ path: 'package/zeros', size }))
+  const mb = Buffer.alloc(1 << 20)
+  for (let left = size; left > 0; left -= mb.length) await write(left >= mb.length ? mb : mb.subarray(0, left))
+  gz.end(Buffer.alloc(1024))
+  await done
+  return Buffer.concat(chunks)
+}
+
+/** Serve `tarball` as `name@1.0.0` (with its real integrity). */
+function serveTarball (name, tarball) {
+  const built = reg.packages.get(name).versions['1.0.0']
+  const crypto = require('node:crypto')
+  built.tarball = tarball
+  built.integrity = 'sha512-' + crypto.createHash('sha512').update(tarball).digest('base64')
+  built.shasum = crypto.createHash('sha1').update(tarball).digest('hex')
+}
+
+/** Install in a child node and report its peak RSS (brisk runs in-process). */
+async function installMeasured (p) {
+  const code = `require(${JSON.stringify(path.join(h.ROOT, 'brisk.js'))}).install(${JSON.stringify(opts(p))})
+    .then(() => ({ ok: true }), (e) => ({ code: e.code, message: e.message }))
+    .then((r) => console.log(JSON.stringify({ ...r, maxRssKb: process.resourceUsage().maxRSS })))`
+  const r = await h.run(process.execPath, ['-e', code], { cwd: p.dir, env: p.env })
+  assert.equal(r.status, 0, r.stderr)
+  return JSON.parse(r.stdout.trim().split('\n').pop())
+}
+
+test('a decompression bomb: E_TARBALL at once, memory bounded, nothing cached; a raised limit lets it in', T, async (t) => {
+  const bomb = await zeroBomb(1 << 30) // 1 GiB of zeros in ~1 MB
+  assert.ok(bomb.length < 4 << 20, `the bomb is small (${bomb.length} bytes)`)
+  serveTarball('bomb', bomb)
+  const p = setup(t, { dependencies: { bomb: '1.0.0' } })
+  const before = outsideCache(p)
+  const r = await installMeasured(p)
+  assert.equal(r.code, 'E_TARBALL', r.message)
+  assert.match(r.message, /bomb@1\.0\.0/)
+  assert.match(r.message, /brisk-max-compression-ratio/)
+  assert.ok(r.maxRssKb < 512 * 1024, `peak RSS ${r.maxRssKb} kB stays far below the archive's 1 GiB`)
+  assert.deepEqual(outsideCache(p), before)
+  assert.deepEqual(h.listFiles(path.join(p.cache, 'store')), [], 'nothing of it in the cache')
+  // The user can decide to trust it: the ratio limit is a setting.
+  fs.writeFileSync(p.file('.npmrc'), 'brisk-max-compression-ratio=2000\n')
+  const ok = await installMeasured(p)
+  assert.equal(ok.ok, true, ok.message)
+  assert.equal(fs.statSync(p.file('node_modules/bomb/zeros')).size, 1 << 30)
+  assert.ok(ok.maxRssKb < 512 * 1024, `streamed: peak RSS ${ok.maxRssKb} kB`)
+})
+
+test('a packument whose dist.tarball is file: or another scheme is refused (E_MANIFEST)', T, async (t) => {
+  const local = path.join(__dirname, 'tar.js')
+  for (const [name, url] of [['devzero', 'file:///dev/zero'], ['localfile', `file://${local}`], ['ftp', 'ftp://127.0.0.1/x.tgz']]) {
+    const p = setup(t, { dependencies: { [name]: '1.0.0' } })
+    const before = outsideCache(p)
+    const err = await expectCode(brisk.install(opts(p)), 'E_MANIFEST')
+    assert.match(err.message, /http\(s\)/, url)
+    assert.deepEqual(outsideCache(p), before)
+  }
+})
+
+test('a lockfile naming /dev/zero as a tarball fails at once (E_TARBALL), not after filling memory', T, async (t) => {
+  const p = setup(t, { dependencies: { a: '1.0.0' } })
+  await brisk.install(opts(p))
+  const lock = p.lock()
+  lock.packages['node_modules/a'].resolved = 'file:///dev/zero'
+  fs.writeFileSync(p.file('package-lock.json'), JSON.stringify(lock, null, 2))
+  fs.rmSync(p.file('node_modules'), { recursive: true })
+  fs.rmSync(p.cache, { recursive: true })
+  await expectCode(brisk.install(opts(p, { clean: true })), 'E_TARBALL')
 })

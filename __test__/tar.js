@@ -82,4 +82,4 @@ function tgz(entries) {
   return zlib.gzipSync(tar(entries), { level: 9 })
 }
 
-module.exports = { tar, tgz, NPM_MTIME }
+module.exports = { tar, tgz, header, NPM_MTIME }

@@ -57,6 +57,9 @@ pub struct Config {
     pub scoped_registries: HashMap<String, String>,
     /// brisk's cache root (packuments, package store).
     pub cache_dir: PathBuf,
+    /// How far a tarball may inflate (`brisk-max-unpacked-size`,
+    /// `brisk-max-compression-ratio`).
+    pub tarball_limits: crate::store::Limits,
     pub legacy_peer_deps: bool,
     pub strict_peer_deps: bool,
     /// npm's `force`: peer dependency conflicts warn instead of failing.
@@ -149,10 +152,18 @@ impl Config {
         let cache_dir = resolve_cache_dir(project_dir, overrides, &merged, env);
         let auth = build_auth(&merged, &registry);
         let net = NetConfig::load(&merged, env, project_dir)?;
+        let defaults = crate::store::Limits::default();
+        let tarball_limits = crate::store::Limits {
+            max_unpacked: size_setting(&merged, "brisk-max-unpacked-size")?
+                .unwrap_or(defaults.max_unpacked),
+            max_ratio: size_setting(&merged, "brisk-max-compression-ratio")?
+                .unwrap_or(defaults.max_ratio),
+        };
         Ok(Config {
             registry,
             scoped_registries,
             cache_dir,
+            tarball_limits,
             legacy_peer_deps: flag("legacy-peer-deps").unwrap_or(false),
             strict_peer_deps: flag("strict-peer-deps").unwrap_or(false),
             force: flag("force").unwrap_or(false),
@@ -271,6 +282,7 @@ impl fmt::Debug for Config {
             .field("auth", &auth)
             .field("net", &self.net)
             .field("engine_strict", &self.engine_strict)
+            .field("tarball_limits", &self.tarball_limits)
             .finish()
     }
 }
@@ -422,6 +434,36 @@ fn item_string(v: &IniValue) -> String {
         IniValue::Bool(b) => b.to_string(),
         IniValue::Null => String::new(),
         IniValue::List(l) => l.last().cloned().unwrap_or_default(),
+    }
+}
+
+/// A positive count or size setting (`4g`, `512m`, `100k` or plain bytes,
+/// powers of 1024); anything else is `E_CONFIG`.
+fn size_setting(merged: &HashMap<String, Setting>, key: &str) -> Result<Option<u64>> {
+    let Some(s) = merged.get(key) else {
+        return Ok(None);
+    };
+    let text = item_string(&s.value).trim().to_ascii_lowercase();
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, 'k')) => (&text[..i], 1u64 << 10),
+        Some((i, 'm')) => (&text[..i], 1 << 20),
+        Some((i, 'g')) => (&text[..i], 1 << 30),
+        _ => (&text[..], 1),
+    };
+    match digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+    {
+        Some(n) if n > 0 => Ok(Some(n)),
+        _ => Err(Error::new(
+            Code::Config,
+            format!(
+                "{key}={text:?} (in {}) is not a positive number (like 4096, 512m or 4g)",
+                s.source
+            ),
+        )),
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use reqwest::header::{HeaderValue, ACCEPT_ENCODING, AUTHORIZATION};
 use reqwest::StatusCode;
+use tokio::io::AsyncReadExt;
 use tokio::sync::SemaphorePermit;
 
 use crate::cancel::CancelToken;
@@ -85,14 +86,27 @@ pub(super) async fn reserve<'a>(inner: &'a Inner, len: u64) -> Result<SemaphoreP
     Ok(permit)
 }
 
-/// A `file:` tarball: read from disk and hashed like a download.
+/// A tarball bigger than any archive may inflate to: refused before it
+/// fills memory (a body that never ends, a device file).
+fn too_big(label: &str, max: u64) -> Error {
+    Error::new(
+        Code::Tarball,
+        format!(
+            "{label}: the tarball is bigger than {max} bytes; refusing it. If you trust it, \
+             raise brisk-max-unpacked-size in .npmrc."
+        ),
+    )
+}
+
+/// A `file:` tarball: read from disk and hashed like a download. Only a
+/// regular file of bounded size is read (never a device or a fifo).
 async fn read_local<'a>(
     inner: &'a Inner,
     path: &str,
     algorithm: Algorithm,
     label: &str,
 ) -> Result<Downloaded<'a>> {
-    let body = tokio::fs::read(path).await.map_err(|e| {
+    let failed = |e: std::io::Error| {
         let code = if e.kind() == std::io::ErrorKind::NotFound {
             Code::NotFound
         } else {
@@ -102,7 +116,28 @@ async fn read_local<'a>(
             code,
             format!("{label}: cannot read the tarball {path}: {e}"),
         )
-    })?;
+    };
+    let max = inner.store.limits().max_unpacked;
+    let meta = tokio::fs::metadata(path).await.map_err(failed)?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            Code::Tarball,
+            format!("{label}: {path} is not a regular file; a tarball must be one"),
+        ));
+    }
+    if meta.len() > max {
+        return Err(too_big(label, max));
+    }
+    let mut body = Vec::new();
+    let file = tokio::fs::File::open(path).await.map_err(failed)?;
+    // The file may grow after the check: read no more than allowed.
+    file.take(max + 1)
+        .read_to_end(&mut body)
+        .await
+        .map_err(failed)?;
+    if body.len() as u64 > max {
+        return Err(too_big(label, max));
+    }
     let mut hasher = Hasher::new(algorithm);
     hasher.update(&body);
     Ok(Downloaded {
@@ -187,6 +222,10 @@ async fn attempt_once<'a>(
         Some(len) => Some(reserve(inner, len).await.map_err(Failure::Fatal)?),
         None => None,
     };
+    let max = inner.store.limits().max_unpacked;
+    if length.is_some_and(|len| len > max) {
+        return Err(Failure::Fatal(too_big(label, max)));
+    }
     let mut body = Vec::with_capacity(length.unwrap_or(0).min(64 << 20) as usize);
     let mut hasher = Hasher::new(algorithm);
     let mut stream = Box::pin(response.bytes_stream());
@@ -195,6 +234,9 @@ async fn attempt_once<'a>(
         match wait(cancel, stall, stream.next()).await? {
             None => break,
             Some(Ok(chunk)) => {
+                if (body.len() + chunk.len()) as u64 > max {
+                    return Err(Failure::Fatal(too_big(label, max)));
+                }
                 hasher.update(&chunk);
                 body.extend_from_slice(&chunk);
             }

@@ -58,7 +58,7 @@ impl Context {
             .into_iter()
             .map(|w| (w.name, w.path))
             .collect();
-        let store = Arc::new(Store::open(&config.cache_dir)?);
+        let store = Arc::new(Store::open(&config.cache_dir)?.with_limits(config.tarball_limits));
         let http = Http::lazy(config.clone());
         let auth_config = config.clone();
         let background = Background::new(call.cancel.child());

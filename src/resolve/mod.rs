@@ -48,7 +48,19 @@ pub struct Resolution {
 }
 
 /// Turn a registry manifest into the package data the tree and lockfile use.
-pub fn package_from_manifest(m: &Manifest) -> Package {
+/// A registry's tarball must be http(s): `file:` and other schemes come only
+/// from the user's own package.json or lockfile, never from a packument.
+pub fn package_from_manifest(m: &Manifest) -> Result<Package> {
+    let url = &m.dist.tarball;
+    if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(Error::new(
+            Code::Manifest,
+            format!(
+                "the registry says the tarball of {}@{} is at {:?}; a registry tarball must be an http(s) URL. Refusing it.",
+                m.name, m.version, crate::config::redact_credentials(url)
+            ),
+        ));
+    }
     let mut dependencies = m.dependencies.clone();
     dependencies.retain(|k, _| !m.optional_dependencies.contains_key(k));
     let integrity = m.dist.integrity.clone().or_else(|| {
@@ -64,7 +76,7 @@ pub fn package_from_manifest(m: &Manifest) -> Package {
             ))
         })
     });
-    Package {
+    Ok(Package {
         name: m.name.clone(),
         version: m.version.clone(),
         resolved: Some(m.dist.tarball.clone()),
@@ -105,7 +117,7 @@ pub fn package_from_manifest(m: &Manifest) -> Package {
         },
         link: false,
         in_bundle: false,
-    }
+    })
 }
 
 /// Queue order: depth, then location in locale order.
@@ -306,7 +318,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                         Some(m) => m,
                         None => pick_version_with(&packument, wanted, &self.opts.pick)?,
                     };
-                    Ok(Arc::new(package_from_manifest(m)))
+                    package_from_manifest(m).map(Arc::new)
                 }
             }
         }
@@ -441,7 +453,8 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         Ok(pick_version_with(&packument, wanted, &self.opts.pick)
             .ok()
             .filter(|m| peer_edge.spec.satisfied_by(&m.name, &m.version))
-            .map(|m| Arc::new(package_from_manifest(m))))
+            .and_then(|m| package_from_manifest(m).ok())
+            .map(Arc::new))
     }
 
     async fn build_deps(&mut self, id: NodeId) -> Result<()> {

@@ -41,9 +41,55 @@ pub(crate) struct Extracted {
     pub files: BTreeSet<String>,
 }
 
-/// Inflated archives up to this size go through one libdeflate call; a
-/// bigger trailer (or one that lies) falls back to streaming flate2.
-const ONE_SHOT_MAX: usize = 1 << 30;
+/// Inflated archives up to this size go through one libdeflate call into
+/// memory; a bigger trailer (or one that lies) is extracted streaming,
+/// entry by entry, so memory does not grow with what an archive claims.
+const ONE_SHOT_MAX: usize = 256 << 20;
+/// An archive may inflate this much whatever its size: the ratio limit only
+/// bites on what would be a lot of disk.
+const RATIO_FREE: u64 = 64 << 20;
+
+/// How far an archive may expand: a decompression bomb is refused with
+/// `E_TARBALL` instead of filling memory or the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes an archive may inflate to (and of file data it may hold).
+    pub max_unpacked: u64,
+    /// Past [`RATIO_FREE`] bytes, how many times its own size an archive
+    /// may inflate to.
+    pub max_ratio: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_unpacked: 2 << 30,
+            max_ratio: 100,
+        }
+    }
+}
+
+impl Limits {
+    /// What an archive of `len` bytes may inflate to.
+    fn allowed(&self, len: usize) -> u64 {
+        let by_ratio = (len as u64).saturating_mul(self.max_ratio).max(RATIO_FREE);
+        by_ratio.min(self.max_unpacked)
+    }
+
+    fn exceeded(&self, len: usize) -> Error {
+        Error::new(
+            Code::Tarball,
+            format!(
+                "the archive ({len} bytes) inflates to more than {} bytes, past the limits \
+                 (brisk-max-unpacked-size={}, brisk-max-compression-ratio={}); refusing to \
+                 extract it. If you trust this package, raise them in .npmrc.",
+                self.allowed(len),
+                self.max_unpacked,
+                self.max_ratio
+            ),
+        )
+    }
+}
 /// An inflated archive starts at this alignment in its buffer, so its file
 /// data (at multiples of 512 bytes in a tar) is aligned for `O_DIRECT`.
 const ALIGN: usize = 4096;
@@ -76,6 +122,7 @@ const MAPPED_MIN: usize = 8 << 20;
 pub(crate) struct Extractor {
     buffers: Buffers,
     direct: DirectWrites,
+    pub limits: Limits,
 }
 
 impl Extractor {
@@ -83,6 +130,7 @@ impl Extractor {
         Extractor {
             buffers: Buffers::new(INFLATE_BUFFERS, INFLATE_BYTES),
             direct: DirectWrites::new(cfg!(target_os = "linux")),
+            limits: Limits::default(),
         }
     }
 
@@ -92,21 +140,66 @@ impl Extractor {
     /// `dest` on error. `crc`: whether to check the gzip CRC-32 (see
     /// [`Crc`]).
     pub fn extract(&self, tgz: &[u8], dest: &Path, crc: Crc) -> Result<Extracted> {
+        let allowed = self.limits.allowed(tgz.len());
+        let too_big = || self.limits.exceeded(tgz.len());
         let write = |tar: &[u8]| {
-            let items = read_entries(tar)?;
+            let items = read_entries(tar, allowed).map_err(|e| e.or(too_big()))?;
             write_entries(tar, &items, &Dest::open(dest, &self.direct))
         };
-        let mut size = one_shot_size(tgz);
-        if let Some(mut map) = size.filter(|&n| n >= MAPPED_MIN).and_then(mapped) {
-            if let Some(n) = inflate_whole(tgz, &mut map, crc) {
-                return write(&map[..n]);
-            }
-            size = None; // the trailer lied: the streaming decoder decides
+        // Streaming decides (and reports) whatever one call cannot take: a
+        // big or lying trailer, several members, trailing bytes, bad data.
+        let stream = || {
+            stream_entries(tgz, allowed, &Dest::open(dest, &self.direct))
+                .map_err(|e| e.or(too_big()))
+        };
+        if !tgz.starts_with(&[0x1f, 0x8b]) {
+            return write(tgz);
         }
-        let mut buf = self.buffers.take(size.map_or(0, |n| n + ALIGN));
-        let result = inflate(tgz, size, &mut buf, crc).and_then(write);
+        let Some(size) = one_shot_size(tgz).filter(|&n| n as u64 <= allowed) else {
+            return stream();
+        };
+        if size >= MAPPED_MIN {
+            if let Some(mut map) = mapped(size) {
+                return match inflate_whole(tgz, &mut map, crc) {
+                    Some(n) => write(&map[..n]),
+                    None => stream(),
+                };
+            }
+        }
+        let mut buf = self.buffers.take(size + ALIGN);
+        // A reused buffer keeps its length: only new room is zeroed.
+        if buf.len() < size + ALIGN {
+            buf.resize(size + ALIGN, 0);
+        }
+        let at = buf.as_ptr().align_offset(ALIGN).min(ALIGN);
+        let result = match inflate_whole(tgz, &mut buf[at..at + size], crc) {
+            Some(n) => write(&buf[at..at + n]),
+            None => stream(),
+        };
         self.buffers.give(buf);
         result
+    }
+}
+
+/// An extraction's failure: an error, or the archive growing past what
+/// it may inflate to (reported by the caller, which knows the limits).
+enum Failed {
+    Error(Error),
+    TooBig,
+}
+
+impl Failed {
+    fn or(self, too_big: Error) -> Error {
+        match self {
+            Failed::Error(e) => e,
+            Failed::TooBig => too_big,
+        }
+    }
+}
+
+impl From<Error> for Failed {
+    fn from(e: Error) -> Failed {
+        Failed::Error(e)
     }
 }
 
@@ -143,37 +236,6 @@ pub(crate) enum Crc {
     /// (ant-design: 1.6 GB, 0.14 s of a cold install's CPU by `perf`).
     /// The inflated length is still checked against the trailer's.
     Skip,
-}
-
-/// The tar bytes of `tgz`: `tgz` itself when it is not gzip'd, else
-/// inflated into `buf` (in one call when `one_shot` gives the size).
-fn inflate<'a>(
-    tgz: &'a [u8],
-    one_shot: Option<usize>,
-    buf: &'a mut Vec<u8>,
-    crc: Crc,
-) -> Result<&'a [u8]> {
-    if !tgz.starts_with(&[0x1f, 0x8b]) {
-        return Ok(tgz);
-    }
-    if let Some(size) = one_shot {
-        // A reused buffer keeps its length: only new room is zeroed.
-        if buf.len() < size + ALIGN {
-            buf.resize(size + ALIGN, 0);
-        }
-        let at = buf.as_ptr().align_offset(ALIGN).min(ALIGN);
-        if let Some(n) = inflate_whole(tgz, &mut buf[at..at + size], crc) {
-            return Ok(&buf[at..at + n]);
-        }
-    }
-    // A trailer that lies, several members, trailing bytes, or a real
-    // error: the streaming decoder accepts and reports exactly what it
-    // always did.
-    buf.clear();
-    flate2::read::GzDecoder::new(tgz)
-        .read_to_end(buf)
-        .map_err(bad)?;
-    Ok(&buf[..])
 }
 
 /// Inflates the gzip'd `tgz` in one libdeflate call into `out`, exactly
@@ -249,50 +311,195 @@ enum Data {
     Owned(Vec<u8>),
 }
 
-/// The archive's directories and files, in archive order, paths checked.
-fn read_entries(tar: &[u8]) -> Result<Vec<Item>> {
+/// What one archive entry is, once its path is checked.
+enum Kind {
+    Dir(String),
+    File {
+        rel: String,
+        exec: bool,
+    },
+    /// Skipped: pax headers, links, devices, fifos (like pacote), and
+    /// entries outside the package folder.
+    Other,
+}
+
+/// Classifies `entry`, refusing a path that leaves the package or that is
+/// not UTF-8 (two such names could land on one file, the last silently
+/// winning).
+fn classify<R: Read>(entry: &tar::Entry<R>) -> Result<Kind> {
+    let kind = entry.header().entry_type();
+    if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
+        return Ok(Kind::Other);
+    }
+    let bytes = entry.path_bytes();
+    let raw = std::str::from_utf8(&bytes).map_err(|_| {
+        Error::new(
+            Code::Tarball,
+            format!(
+                "path {:?} in tarball is not UTF-8; refusing to extract it",
+                String::from_utf8_lossy(&bytes)
+            ),
+        )
+    })?;
+    let rel = package_path(raw).map_err(|why| {
+        Error::new(
+            Code::Tarball,
+            format!("unsafe path {raw:?} in tarball ({why}); refusing to extract it"),
+        )
+    })?;
+    let Some(rel) = rel else {
+        return Ok(Kind::Other);
+    };
+    // Old (v7) archives mark directories with a trailing slash only.
+    if kind.is_dir() || (kind.is_file() && raw.ends_with('/')) {
+        return Ok(Kind::Dir(rel));
+    }
+    if kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse() {
+        let exec = entry
+            .header()
+            .mode()
+            .map(|m| m & 0o111 != 0)
+            .unwrap_or(false);
+        return Ok(Kind::File { rel, exec });
+    }
+    Ok(Kind::Other)
+}
+
+/// Counts file data against what an archive may hold (a sparse entry is
+/// small in the archive and as big as it claims on disk).
+fn take_budget(left: &mut u64, size: u64) -> std::result::Result<(), Failed> {
+    *left = left.checked_sub(size).ok_or(Failed::TooBig)?;
+    Ok(())
+}
+
+/// The archive's directories and files, in archive order, paths checked,
+/// holding at most `allowed` bytes of file data.
+fn read_entries(tar: &[u8], allowed: u64) -> std::result::Result<Vec<Item>, Failed> {
     let mut archive = tar::Archive::new(Cursor::new(tar));
     let mut items = Vec::new();
+    let mut left = allowed;
     for entry in archive.entries_with_seek().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
         let kind = entry.header().entry_type();
-        if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
-            continue;
+        match classify(&entry)? {
+            Kind::Other => {}
+            Kind::Dir(rel) => items.push(Item::Dir(rel)),
+            Kind::File { rel, exec } => {
+                take_budget(&mut left, entry.size())?;
+                let data = if kind.is_gnu_sparse() {
+                    let mut owned = Vec::new();
+                    entry.read_to_end(&mut owned).map_err(bad)?;
+                    Data::Owned(owned)
+                } else {
+                    let start = entry.raw_file_position();
+                    let end = start.saturating_add(entry.size());
+                    if end > tar.len() as u64 {
+                        return Err(bad(io::ErrorKind::UnexpectedEof.into()).into());
+                    }
+                    Data::Span(start as usize..end as usize)
+                };
+                items.push(Item::File { rel, data, exec });
+            }
         }
-        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let rel = package_path(&raw).map_err(|why| {
-            Error::new(
-                Code::Tarball,
-                format!("unsafe path {raw:?} in tarball ({why}); refusing to extract it"),
-            )
-        })?;
-        let Some(rel) = rel else { continue };
-        // Old (v7) archives mark directories with a trailing slash only.
-        if kind.is_dir() || (kind.is_file() && raw.ends_with('/')) {
-            items.push(Item::Dir(rel));
-        } else if kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse() {
-            let exec = entry
-                .header()
-                .mode()
-                .map(|m| m & 0o111 != 0)
-                .unwrap_or(false);
-            let data = if kind.is_gnu_sparse() {
-                let mut owned = Vec::new();
-                entry.read_to_end(&mut owned).map_err(bad)?;
-                Data::Owned(owned)
-            } else {
-                let start = entry.raw_file_position();
-                let end = start.saturating_add(entry.size());
-                if end > tar.len() as u64 {
-                    return Err(bad(io::ErrorKind::UnexpectedEof.into()));
-                }
-                Data::Span(start as usize..end as usize)
-            };
-            items.push(Item::File { rel, data, exec });
-        }
-        // Symlinks, hard links, devices and fifos are skipped, like pacote.
     }
     Ok(items)
+}
+
+/// Stops reading once more than `left` bytes came out: a decompression
+/// bomb ends here, whatever its trailer claimed.
+struct Capped<'a, R> {
+    inner: R,
+    left: u64,
+    hit: &'a std::cell::Cell<bool>,
+}
+
+impl<R: Read> Read for Capped<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        match self.left.checked_sub(n as u64) {
+            Some(left) => self.left = left,
+            None => {
+                self.hit.set(true);
+                return Err(io::Error::other("archive too big"));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Extracts the gzip'd `tgz` entry by entry as it inflates, holding one
+/// copy buffer at a time: for archives too big (or of unknown size) to
+/// inflate in memory. The same rules as the in-memory path: a path listed
+/// twice ends with its last contents, declared `bin` targets are executable.
+fn stream_entries(
+    tgz: &[u8],
+    allowed: u64,
+    out_dir: &Dest,
+) -> std::result::Result<Extracted, Failed> {
+    let hit = std::cell::Cell::new(false);
+    let decoder = Capped {
+        inner: flate2::read::GzDecoder::new(tgz),
+        left: allowed,
+        hit: &hit,
+    };
+    let failed = |e: io::Error| {
+        if hit.get() {
+            Failed::TooBig
+        } else {
+            bad(e).into()
+        }
+    };
+    let mut archive = tar::Archive::new(decoder);
+    let mut out = Extracted::default();
+    let mut package_json = None;
+    let mut left = allowed;
+    for entry in archive.entries().map_err(failed)? {
+        let mut entry = entry.map_err(failed)?;
+        match classify(&entry)? {
+            Kind::Other => {}
+            Kind::Dir(rel) => out_dir.make_dirs(&rel, &mut out.dirs)?,
+            Kind::File { rel, exec } => {
+                take_budget(&mut left, entry.size())?;
+                if let Some((parent, _)) = rel.rsplit_once('/') {
+                    out_dir.make_dirs(parent, &mut out.dirs)?;
+                }
+                if !out.files.insert(rel.clone()) {
+                    out_dir.remove_file(&rel)?; // listed again: the last one wins
+                }
+                let mode = if exec { 0o755 } else { 0o644 };
+                if rel == "package.json" {
+                    let mut data = Vec::new();
+                    entry.read_to_end(&mut data).map_err(failed)?;
+                    out_dir.write_file(&rel, &data, mode)?;
+                    package_json = Some(data);
+                } else {
+                    out_dir
+                        .write_stream(&rel, &mut entry, mode)
+                        .map_err(|e| match e {
+                            Written::Read(e) => failed(e),
+                            Written::Write(e) => e.into(),
+                        })?;
+                }
+            }
+        }
+    }
+    // The tar ends before the gzip stream does: read on to its trailer, so
+    // the CRC and length are checked as the in-memory path checks them.
+    io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(failed)?;
+    if let Some(data) = package_json {
+        let files = out.files.iter().map(String::as_str);
+        for target in bin_targets(&data, files, |t| out.files.contains(t)) {
+            let path = out_dir.root.join(&target);
+            set_mode(&path, 0o755).map_err(|e| Error::io(path.display(), e))?;
+        }
+    }
+    Ok(out)
+}
+
+/// Why [`Dest::write_stream`] failed: reading the archive, or writing.
+enum Written {
+    Read(io::Error),
+    Write(Error),
 }
 
 /// Creates `items` under `dest`. A path listed twice is written once, with
@@ -316,7 +523,7 @@ fn write_entries(tar: &[u8], items: &[Item], out_dir: &Dest) -> Result<Extracted
         Item::Dir(_) => &[][..],
     };
     let bins = match last.get("package.json") {
-        Some(&i) => bin_targets(contents(i), &last),
+        Some(&i) => bin_targets(contents(i), last.keys().copied(), |t| last.contains_key(t)),
         None => BTreeSet::new(),
     };
     let mut out = Extracted::default();
@@ -343,19 +550,24 @@ fn write_entries(tar: &[u8], items: &[Item], out_dir: &Dest) -> Result<Extracted
     Ok(out)
 }
 
-/// The package's declared executables that are among `files` (path →
-/// entry). Best effort: a malformed package.json declares none.
-fn bin_targets(package_json: &[u8], files: &HashMap<&str, usize>) -> BTreeSet<String> {
+/// The package's declared executables that are among `files` (`has` tells
+/// whether a path is one of them). Best effort: a malformed package.json
+/// declares none.
+fn bin_targets<'a>(
+    package_json: &[u8],
+    files: impl IntoIterator<Item = &'a str>,
+    has: impl Fn(&str) -> bool,
+) -> BTreeSet<String> {
     let text = package_json
         .strip_prefix(b"\xef\xbb\xbf")
         .unwrap_or(package_json);
     let Ok(manifest) = serde_json::from_slice::<serde_json::Value>(text) else {
         return BTreeSet::new();
     };
-    bins::package_bins(&manifest, files.keys().copied())
+    bins::package_bins(&manifest, files)
         .into_iter()
         .map(|(_, target)| target)
-        .filter(|t| files.contains_key(t.as_str()))
+        .filter(|t| has(t))
         .collect()
 }
 
@@ -428,40 +640,91 @@ impl<'a> Dest<'a> {
         Ok(())
     }
 
-    /// Writes the new file `rel` with `mode`.
-    fn write_file(&self, rel: &str, data: &[u8], mode: u32) -> Result<()> {
+    /// Removes the file `rel` written earlier in this extraction.
+    fn remove_file(&self, rel: &str) -> Result<()> {
+        let path = self.root.join(rel);
+        fs::remove_file(&path).map_err(|e| Error::io(format!("replacing {}", path.display()), e))
+    }
+
+    /// Writes the new file `rel` with `mode`, copying from `data` as it is
+    /// read (through the page cache: a stream has no aligned buffer).
+    fn write_stream(&self, rel: &str, data: &mut impl Read, mode: u32) -> Result<(), Written> {
         let path = || self.root.join(rel);
-        let direct = data.len() >= DIRECT_MIN
-            && (data.as_ptr() as usize).is_multiple_of(DIRECT_MEM_ALIGN)
-            && self.direct.enabled();
-        let opened = match &self.fd {
-            Some(fd) if direct => match fd.create_new(Path::new(rel), mode, true) {
-                // Not on this filesystem (tmpfs before Linux 6.6, some FUSE);
-                // Linux may have created the file before refusing the flag.
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                    self.direct.disable();
-                    match fs::remove_file(path()) {
-                        Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                            return Err(Error::io(format!("writing {}", path().display()), e))
-                        }
-                        _ => return self.write_file(rel, data, mode),
-                    }
-                }
-                opened => opened,
-            },
-            Some(fd) => fd.create_new(Path::new(rel), mode, false),
+        let opened = self.open_new(rel, mode, false);
+        let mut file = self.create(rel, opened).map_err(Written::Write)?;
+        let mut buf = vec![0u8; 256 << 10];
+        loop {
+            let n = match data.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Written::Read(e)),
+            };
+            file.write_all(&buf[..n]).map_err(|e| {
+                Written::Write(Error::io(format!("writing {}", path().display()), e))
+            })?;
+        }
+        self.finish_mode(&file, rel, mode).map_err(Written::Write)
+    }
+
+    /// Opens the new file `rel` with `mode` (`O_DIRECT` only by descriptor).
+    fn open_new(&self, rel: &str, mode: u32, direct: bool) -> io::Result<fs::File> {
+        match &self.fd {
+            Some(fd) => fd.create_new(Path::new(rel), mode, direct),
             None => {
                 let mut opts = fs::OpenOptions::new();
                 opts.write(true).create_new(true);
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut opts, mode);
-                opts.open(path())
+                opts.open(self.root.join(rel))
             }
-        };
-        let mut file = match opened {
-            Ok(f) => f,
-            Err(_) if path().is_dir() => return Err(conflict(rel)),
-            Err(e) => return Err(Error::io(format!("writing {}", path().display()), e)),
+        }
+    }
+
+    /// [`Dest::open_new`], failing with what a user can act on.
+    fn create(&self, rel: &str, opened: io::Result<fs::File>) -> Result<fs::File> {
+        let path = || self.root.join(rel);
+        match opened {
+            Ok(f) => Ok(f),
+            Err(_) if path().is_dir() => Err(conflict(rel)),
+            Err(e) => Err(Error::io(format!("writing {}", path().display()), e)),
+        }
+    }
+
+    /// Gives `file` its `mode` when the umask masked bits off (one syscall
+    /// per file saved otherwise).
+    fn finish_mode(&self, file: &fs::File, rel: &str, mode: u32) -> Result<()> {
+        if umask() & mode != 0 {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                file.set_permissions(fs::Permissions::from_mode(mode))
+                    .map_err(|e| Error::io(self.root.join(rel).display(), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the new file `rel` with `mode`.
+    fn write_file(&self, rel: &str, data: &[u8], mode: u32) -> Result<()> {
+        let path = || self.root.join(rel);
+        let direct = data.len() >= DIRECT_MIN
+            && (data.as_ptr() as usize).is_multiple_of(DIRECT_MEM_ALIGN)
+            && self.direct.enabled()
+            && self.fd.is_some();
+        let mut file = match self.open_new(rel, mode, direct) {
+            // Not on this filesystem (tmpfs before Linux 6.6, some FUSE);
+            // Linux may have created the file before refusing the flag.
+            Err(e) if direct && e.raw_os_error() == Some(libc::EINVAL) => {
+                self.direct.disable();
+                match fs::remove_file(path()) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                        return Err(Error::io(format!("writing {}", path().display()), e))
+                    }
+                    _ => return self.write_file(rel, data, mode),
+                }
+            }
+            opened => self.create(rel, opened)?,
         };
         let written = if direct {
             self.direct.write(&mut file, data, ALIGN)
@@ -469,17 +732,7 @@ impl<'a> Dest<'a> {
             file.write_all(data)
         };
         written.map_err(|e| Error::io(format!("writing {}", path().display()), e))?;
-        // Only when the umask masked bits off: one syscall per file saved
-        // otherwise (130k on a large tree).
-        if umask() & mode != 0 {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                file.set_permissions(fs::Permissions::from_mode(mode))
-                    .map_err(|e| Error::io(path().display(), e))?;
-            }
-        }
-        Ok(())
+        self.finish_mode(&file, rel, mode)
     }
 }
 

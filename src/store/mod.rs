@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
+pub use extract::Limits;
 use extract::{Crc, Extractor};
 
 pub use bins::package_bins;
@@ -83,6 +84,17 @@ impl Store {
             tmp,
             extractor: Extractor::new(),
         })
+    }
+
+    /// The same store, refusing archives past `limits` (see [`Limits`]).
+    pub fn with_limits(mut self, limits: Limits) -> Store {
+        self.extractor.limits = limits;
+        self
+    }
+
+    /// What archives may inflate to.
+    pub fn limits(&self) -> Limits {
+        self.extractor.limits
     }
 
     /// The cache dir given to [`Store::open`].

@@ -363,3 +363,121 @@ fn an_incomplete_entry_is_replaced() {
     );
     assert_eq!(store.insert_tarball(&sri, &data).unwrap(), first);
 }
+
+/// Every file under `dir` with its mode and contents.
+fn listing(dir: &Path) -> Vec<(PathBuf, u32, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p.clone());
+                out.push((p.strip_prefix(dir).unwrap().into(), mode(&p), Vec::new()));
+            } else {
+                let data = fs::read(&p).unwrap();
+                out.push((p.strip_prefix(dir).unwrap().into(), mode(&p), data));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn archives_too_big_for_memory_extract_streaming_with_the_same_result() {
+    let entries = [
+        Entry::File(
+            "package/package.json",
+            br#"{"name":"s","bin":{"s":"bin/s.js"}}"#,
+            0o644,
+        ),
+        Entry::File("package/bin/s.js", b"#!/usr/bin/env node\n", 0o644),
+        Entry::File("package/lib/a.js", b"old", 0o644),
+        Entry::File("package/lib/a.js", b"new", 0o600), // duplicate: last wins
+        Entry::File("package/run.sh", b"#!/bin/sh\n", 0o700),
+        Entry::Dir("package/empty/"),
+    ];
+    let honest = tgz(&entries);
+    // The same archive with a trailer claiming 4 GiB - 1: too big to
+    // inflate in memory, so it streams (the CRC is still checked).
+    let mut lying = honest.clone();
+    let n = lying.len();
+    lying[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+    let a = store.insert_tarball(&sha512_sri(&honest), &honest).unwrap();
+    let err = store
+        .insert_tarball(&sha512_sri(&lying), &lying)
+        .unwrap_err();
+    assert_eq!(err.code, Code::Tarball, "a wrong ISIZE is corrupt: {err}");
+    // A well-formed archive whose size the trailer cannot tell: two gzip
+    // members (the streaming decoder reads the first, as before).
+    let tar = gunzip(&honest);
+    let mut two = gzip(&tar);
+    two.extend(gzip(b""));
+    let b = store.insert_tarball(&sha512_sri(&two), &two).unwrap();
+    assert_eq!(listing(&a.dir), listing(&b.dir));
+    assert_eq!(a.index().unwrap(), b.index().unwrap());
+    assert_eq!(mode(&b.dir.join("bin/s.js")), 0o755);
+    assert_eq!(fs::read(b.dir.join("lib/a.js")).unwrap(), b"new");
+}
+
+#[test]
+fn a_decompression_bomb_is_refused_whatever_its_trailer_says() {
+    let zeros = vec![0u8; 3 << 20];
+    let bomb = tgz(&[
+        Entry::File("package/package.json", br#"{"name":"z"}"#, 0o644),
+        Entry::File("package/zeros", &zeros, 0o644),
+    ]);
+    let limits = Limits {
+        max_unpacked: 1 << 20,
+        max_ratio: 100,
+    };
+    let mut lying = bomb.clone();
+    let n = lying.len();
+    lying[n - 4..].copy_from_slice(&1000u32.to_le_bytes());
+    for (what, data) in [("honest trailer", &bomb), ("lying trailer", &lying)] {
+        let cache = tempfile::tempdir().unwrap();
+        let store = Store::open(cache.path()).unwrap().with_limits(limits);
+        let err = store.insert_tarball(&sha512_sri(data), data).unwrap_err();
+        assert_eq!(err.code, Code::Tarball, "{what}: {err}");
+        assert!(
+            err.message.contains("brisk-max-unpacked-size"),
+            "{what}: {err}"
+        );
+        assert!(store.get(&sha512_sri(data)).is_none());
+        assert!(tmp_is_empty(&store), "{what}: nothing left behind");
+    }
+    // Within the limits it installs; the ratio limit spares small archives.
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+    assert_eq!(store.limits(), Limits::default());
+    let pkg = store.insert_tarball(&sha512_sri(&bomb), &bomb).unwrap();
+    assert_eq!(fs::metadata(pkg.dir.join("zeros")).unwrap().len(), 3 << 20);
+    // A plain tar's file data counts too.
+    let tar = gunzip(&bomb);
+    let store = Store::open(cache.path()).unwrap().with_limits(limits);
+    let err = store.insert_tarball(&sha512_sri(&tar), &tar).unwrap_err();
+    assert_eq!(err.code, Code::Tarball, "{err}");
+}
+
+#[test]
+fn names_that_are_not_utf8_are_refused() {
+    let mut tar = tar::Builder::new(Vec::new());
+    for name in [&b"package/a\xff.js"[..], &b"package/a\xfe.js"[..]] {
+        let mut header = tar::Header::new_old();
+        header.as_old_mut().name[..name.len()].copy_from_slice(name);
+        header.set_size(1);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        tar.append(&header, &b"x"[..]).unwrap();
+    }
+    let data = gzip(&tar.into_inner().unwrap());
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+    let err = store.insert_tarball(&sha512_sri(&data), &data).unwrap_err();
+    assert_eq!(err.code, Code::Tarball);
+    assert!(err.message.contains("UTF-8"), "{err}");
+}
