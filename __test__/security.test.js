@@ -26,6 +26,7 @@ const packages = {
   evil: { versions: { '1.0.0': v({ dependencies: { [ESCAPE]: 'npm:a@^1.0.0' } }) } },
   'evil-optional': { versions: { '1.0.0': v({ optionalDependencies: { [ESCAPE]: 'npm:a@^1.0.0' } }) } },
   'evil-scope': { versions: { '1.0.0': v({ dependencies: { '@x/..': 'npm:a@^1.0.0' } }) } },
+  '@s/c': { versions: { '1.0.0': v() } },
   bomb: { versions: { '1.0.0': v() } },
   devzero: { versions: { '1.0.0': v({ distTarball: 'file:///dev/zero' }) } },
   localfile: { versions: { '1.0.0': v({ distTarball: `file://${__filename}` }) } },
@@ -183,4 +184,41 @@ test('a lockfile naming /dev/zero as a tarball fails at once (E_TARBALL), not af
   fs.rmSync(p.file('node_modules'), { recursive: true })
   fs.rmSync(p.cache, { recursive: true })
   await expectCode(brisk.install(opts(p, { clean: true })), 'E_TARBALL')
+})
+
+test('a package folder deleted or replaced after an install is restored by the next install', T, async (t) => {
+  const p = setup(t, { dependencies: { a: '^1.0.0', b: '^1.0.0', '@s/c': '^1.0.0' } })
+  await brisk.install(opts(p))
+  assert.equal((await brisk.install(opts(p))).upToDate, true, 'nothing changed: the fast path answers')
+  const restored = async (what) => {
+    const r = await brisk.install(opts(p))
+    assert.equal(r.upToDate, false, `${what}: noticed`)
+    assert.deepEqual(h.requireIn(p.dir, 'b', p.env).name, 'b', what)
+    assert.equal(h.requireIn(p.dir, '@s/c', p.env).name, '@s/c', what)
+    assert.equal(h.requireIn(p.dir, 'a', p.env).name, 'a', what)
+    assert.equal((await brisk.install(opts(p))).upToDate, true, `${what}: then up to date again`)
+  }
+  fs.rmSync(p.file('node_modules/b'), { recursive: true })
+  await restored('a deleted folder')
+  fs.rmSync(p.file('node_modules/@s/c'), { recursive: true })
+  await restored('a deleted scoped folder')
+  fs.rmSync(p.file('node_modules/a'), { recursive: true })
+  fs.mkdirSync(p.file('node_modules/a'))
+  fs.writeFileSync(p.file('node_modules/a/package.json'), '{"name":"a","version":"9.9.9"}')
+  await restored('a replaced folder')
+  assert.equal(p.json('node_modules/a/package.json').version, '1.1.0')
+})
+
+test('an invalid range is E_MANIFEST even when a lockfile pins the package', T, async (t) => {
+  const p = setup(t, { dependencies: { a: '^1.0.0' } })
+  await brisk.install(opts(p))
+  const lockBefore = p.read('package-lock.json')
+  const pkg = p.json('package.json')
+  pkg.dependencies.a = '^^1.x.y!!'
+  fs.writeFileSync(p.file('package.json'), JSON.stringify(pkg, null, 2))
+  for (const clean of [false, true]) {
+    const err = await expectCode(brisk.install(opts(p, { clean, frozenLockfile: clean })), 'E_MANIFEST')
+    assert.match(err.message, /\^\^1\.x\.y!!/)
+    assert.equal(p.read('package-lock.json'), lockBefore, 'the lockfile is unchanged')
+  }
 })

@@ -48,7 +48,7 @@ pub fn check(name: &str) -> Result<(), &'static str> {
 }
 
 /// The bytes `encodeURIComponent` leaves as they are.
-fn url_safe(b: u8) -> bool {
+pub fn url_safe(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b)
 }
 

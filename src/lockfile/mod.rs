@@ -258,7 +258,7 @@ impl Lockfile {
 /// A package read from its lockfile entry, with its edges.
 type Built = (Arc<Package>, Vec<Edge>);
 
-fn folder_name(loc: &str) -> &str {
+pub fn folder_name(loc: &str) -> &str {
     match loc.rfind("node_modules/") {
         Some(i) => &loc[i + "node_modules/".len()..],
         None => loc.rsplit('/').next().unwrap_or(loc),

@@ -53,6 +53,7 @@ impl Context {
         let o = &call.options;
         let config = Arc::new(config);
         let project = Project::load(&o.cwd)?;
+        project.check_specs()?;
         let workspaces = project
             .workspaces()?
             .into_iter()

@@ -31,13 +31,44 @@ pub enum Source {
     CacheOnly,
 }
 
-/// Read the hidden lockfile: what is installed now (None = unknown).
+/// Read the hidden lockfile: what is installed now (None = unknown). When
+/// node_modules' folders changed since the last install, each entry is
+/// checked against the package.json in its folder; one that differs (the
+/// folder deleted or replaced) is marked so that the plan reinstalls it.
 fn installed(cwd: &Path) -> Option<HashMap<String, Map<String, Value>>> {
     if !cwd.join("node_modules").exists() {
         return Some(HashMap::new());
     }
     let lock = Lockfile::read(&cwd.join(lockfile::HIDDEN)).ok()??;
-    Some(lock.packages.into_iter().collect())
+    let mut packages: HashMap<String, Map<String, Value>> = lock.packages.into_iter().collect();
+    if !state::folders_unchanged(cwd) {
+        packages.par_iter_mut().for_each(|(loc, entry)| {
+            if crate::tree::in_node_modules(loc) && !on_disk(cwd, loc, entry) {
+                entry.insert("version".into(), Value::Null);
+            }
+        });
+    }
+    Some(packages)
+}
+
+/// Is the package the hidden lockfile lists at `loc` still there?
+fn on_disk(cwd: &Path, loc: &str, entry: &Map<String, Value>) -> bool {
+    let dir = cwd.join(loc);
+    if entry.get("link").and_then(Value::as_bool) == Some(true) {
+        return std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink());
+    }
+    let Ok(text) = std::fs::read(dir.join("package.json")) else {
+        return false;
+    };
+    let Ok(found) = serde_json::from_slice::<Map<String, Value>>(&text) else {
+        return false;
+    };
+    let name = entry
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| lockfile::folder_name(loc));
+    found.get("version") == entry.get("version")
+        && found.get("name").and_then(Value::as_str) == Some(name)
 }
 
 /// Run blocking work (filesystem calls, CPU-heavy set-up) on the blocking

@@ -2,13 +2,16 @@
 //! and modification time of package.json, package-lock.json and the hidden
 //! lockfile, plus the options that shape node_modules. If all still match,
 //! the next install answers "up to date" after a few `stat` calls, without
-//! parsing anything or walking node_modules.
+//! parsing anything or walking node_modules. It also records the
+//! modification times of `node_modules` and its scope folders (as npm
+//! compares them with its hidden lockfile): a package folder deleted,
+//! added or replaced since changes them, and the next install repairs it.
 
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lockfile;
 
 use super::Options;
@@ -49,14 +52,37 @@ pub fn fingerprint(o: &Options, config: &Config) -> String {
 /// (workspaces, `file:` folders; relative to `cwd`) and the number of
 /// installed packages.
 pub fn record(cwd: &Path, fingerprint: &str, folders: &[String], packages: usize) -> Result<()> {
+    let path = cwd.join(FILE);
+    // Created first, then rewritten in place: creating it changes
+    // node_modules' own time, rewriting it does not.
+    let write = |text: &str| std::fs::write(&path, text).map_err(|e| Error::io(path.display(), e));
+    write("")?;
+    let mut watched: Vec<String> = folders
+        .iter()
+        .map(|folder| format!("{folder}/package.json"))
+        .collect();
+    for nm in std::iter::once("node_modules".to_string())
+        .chain(folders.iter().map(|f| format!("{f}/node_modules")))
+    {
+        let Ok(entries) = std::fs::read_dir(cwd.join(&nm)) else {
+            continue;
+        };
+        watched.push(nm.clone());
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('@') && entry.file_type().is_ok_and(|t| t.is_dir()) {
+                watched.push(format!("{nm}/{name}"));
+            }
+        }
+    }
     let mut text = fingerprint.to_string();
-    for folder in folders {
-        let file = format!("{folder}/package.json");
+    for file in watched {
         let stamp = stamp(&cwd.join(&file)).unwrap_or_default();
         text.push_str(&format!("watch {file}={stamp}\n"));
     }
     text.push_str(&format!("packages={packages}\n"));
-    lockfile::write_atomic(&cwd.join(FILE), &text)
+    write(&text)
 }
 
 /// The installed package count when nothing changed since [`record`].
@@ -72,4 +98,30 @@ pub fn current(cwd: &Path, fingerprint: &str) -> Option<usize> {
         rest = tail;
     }
     rest.strip_prefix("packages=")?.trim_end().parse().ok()
+}
+
+/// Whether `node_modules` and the folders recorded with it (scope folders,
+/// linked folders' node_modules) are as the last install left them: if
+/// not, a package folder may have been deleted, added or replaced since,
+/// and the hidden lockfile cannot be taken at its word. False when nothing
+/// was recorded.
+pub fn folders_unchanged(cwd: &Path) -> bool {
+    let Ok(s) = std::fs::read_to_string(cwd.join(FILE)) else {
+        return false;
+    };
+    let mut any = false;
+    for line in s.lines() {
+        let Some((dir, recorded)) = line.strip_prefix("watch ").and_then(|w| w.rsplit_once('='))
+        else {
+            continue;
+        };
+        if dir.ends_with("package.json") {
+            continue;
+        }
+        any = true;
+        if stamp(&cwd.join(dir)).unwrap_or_default() != recorded {
+            return false;
+        }
+    }
+    any
 }

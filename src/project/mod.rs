@@ -126,6 +126,37 @@ impl Project {
         Ok(Arc::new(overrides))
     }
 
+    /// Refuses a registry spec that is neither a semver range nor a
+    /// dist-tag npm accepts (npa: a tag is URL-safe), whether or not a
+    /// lockfile pins the package: only for the user's own package.json,
+    /// whose errors the user can fix.
+    pub fn check_specs(&self) -> Result<()> {
+        let maps = [
+            &self.dependencies,
+            &self.dev_dependencies,
+            &self.optional_dependencies,
+            &self.peer_dependencies,
+        ];
+        for (name, raw) in maps.into_iter().flatten() {
+            if let Ok(crate::spec::Spec::Registry {
+                req: crate::spec::Req::Tag(tag),
+                ..
+            }) = crate::spec::Spec::parse(name, raw)
+            {
+                if !tag.bytes().all(crate::name::url_safe) {
+                    return Err(Error::new(
+                        Code::Manifest,
+                        format!(
+                            "{}/package.json: \"{name}\": \"{raw}\" is not a valid semver range or dist-tag. Fix it and try again.",
+                            self.dir.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A field of the raw document.
     pub fn field(&self, key: &str) -> Option<&Value> {
         self.raw.get(key)
@@ -186,6 +217,19 @@ mod tests {
         ] {
             let e = Project::parse(Path::new("/x"), bad).unwrap_err();
             assert_eq!(e.code, Code::Manifest, "{bad}");
+        }
+        for (raw, ok) in [
+            ("^^1.x.y!!", false),
+            ("lat est", false),
+            ("^1.2.3", true),
+            ("next", true),
+            ("npm:b@^1", true),
+            ("file:../x", true),
+            ("", true),
+        ] {
+            let json = format!(r#"{{"dependencies":{{"a":"{raw}"}}}}"#);
+            let p = Project::parse(Path::new("/x"), &json).unwrap();
+            assert_eq!(p.check_specs().is_ok(), ok, "{raw}");
         }
     }
 }

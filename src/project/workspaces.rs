@@ -79,6 +79,7 @@ impl Project {
         for path in include {
             let dir = self.dir.join(&path);
             let folder = Project::load(&dir)?;
+            folder.check_specs()?;
             let name = folder
                 .name
                 .clone()

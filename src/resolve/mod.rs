@@ -246,6 +246,13 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         }
         let result = async {
             match &*edge.spec {
+                Spec::Other { kind: "invalid" } => Err(Error::new(
+                    Code::Manifest,
+                    format!(
+                        "{}@{} is not a valid specifier (a semver range, a dist-tag, a URL or a path)",
+                        edge.name, edge.raw
+                    ),
+                )),
                 Spec::Other { kind } => Err(Error::new(
                     Code::Manifest,
                     format!("{}@{} is not a valid {kind} specifier", edge.name, edge.raw),
