@@ -67,6 +67,7 @@ impl Context {
             http.clone(),
             FetchOptions {
                 cancel: background.cancel.clone(),
+                policy: config.net.fetch,
                 auth: Some(Arc::new(move |t: &Tarball| {
                     auth_config.tarball_auth_header(&t.url, &t.name)
                 })),
