@@ -44,6 +44,8 @@ impl Context {
             save: o.save,
             allow_scripts: o.allow_scripts.then_some(true),
             foreground_scripts: o.foreground_scripts.then_some(true),
+            before: o.before.clone(),
+            min_release_age: o.min_release_age,
             ..Default::default()
         };
         Config::load(&o.cwd, &overrides, &o.env)
