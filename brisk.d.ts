@@ -79,6 +79,19 @@ export interface Options {
   /** Use cached metadata without revalidating it when there is some. */
   preferOffline?: boolean
   /**
+   * Pick no version published after this date for a range or a tag, like
+   * npm's `--before` (a Date, or a string such as `2024-05-01` or
+   * `2024-05-01T12:00:00Z`). Overrides .npmrc `before`; with
+   * `min-release-age` too, the earlier date wins. Versions locked in
+   * package-lock.json are kept.
+   */
+  before?: Date | string
+  /**
+   * Pick no version published less than this many days ago, like npm's
+   * `min-release-age`; overrides .npmrc `min-release-age`.
+   */
+  minReleaseAge?: number
+  /**
    * Limit node_modules changes to what these workspaces use (names or
    * folders), like npm's `--workspace`. The lockfile still covers them all.
    */

@@ -66,6 +66,7 @@ function nativeOptions(options) {
   if (typeof rest.omit === 'string') out.omit = [rest.omit]
   if (typeof rest.add === 'string') out.add = [rest.add]
   if (typeof rest.remove === 'string') out.remove = [rest.remove]
+  if (rest.before instanceof Date) out.before = rest.before.toISOString()
   return out
 }
 
@@ -111,6 +112,14 @@ function run(operation, options = {}) {
     if (operation !== 'install' && list.length) {
       return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.${key} only applies to install`))
     }
+  }
+  const { before, minReleaseAge } = options
+  const validDate = before instanceof Date && !Number.isNaN(before.getTime())
+  if (before !== undefined && !validDate && (typeof before !== 'string' || before.trim() === '')) {
+    return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.before takes a date (a Date or a string such as "2024-05-01"; got ${JSON.stringify(before)})`))
+  }
+  if (minReleaseAge !== undefined && (typeof minReleaseAge !== 'number' || !Number.isFinite(minReleaseAge) || minReleaseAge < 0)) {
+    return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.minReleaseAge takes a number of days that is 0 or more (got ${JSON.stringify(minReleaseAge)})`))
   }
   if (options.saveType !== undefined && !SAVE_TYPES.includes(options.saveType)) {
     return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.saveType takes ${SAVE_TYPES.join(', ')} (got ${JSON.stringify(options.saveType)})`))

@@ -56,6 +56,13 @@ export interface Options {
   /** npm's `--force`: peer dependency conflicts only warn. */
   force?: boolean
   preferOffline?: boolean
+  /** Pick no version published after this date (npm's `--before`). */
+  before?: string
+  /**
+   * Pick no version published less than this many days ago (npm's
+   * `min-release-age`).
+   */
+  minReleaseAge?: number
   /**
    * Install into an empty node_modules (`brisk ci`); the previous one is
    * put back if the install fails.

@@ -4,11 +4,14 @@
 // and real tarballs built in memory from fixtures.js. Every request is logged,
 // and tests can inject faults per package: an HTTP status N times, a dropped
 // connection, a delay, a hang, a tarball whose bytes do not match its integrity,
-// or a required auth token.
+// or a required auth token. Publish times (packument `time`) can be moved per
+// version.
 //
 //   const reg = await startRegistry()
 //   reg.url                       // 'http://127.0.0.1:PORT/'
 //   reg.fault('flaky', { on: 'packument', status: 500, times: 2 })
+//   reg.fault('busy', { status: 429, times: 1, headers: { 'retry-after': '1' } })
+//   reg.published('leaf', { '2.1.0': new Date().toISOString() })
 //   reg.requests.filter(r => r.kind === 'packument')
 //   await reg.close()
 
@@ -147,6 +150,7 @@ class Registry {
     this.requests = []
     this.faults = new Map() // name -> [fault]
     this.auth = new Map() // name or @scope -> token
+    this.times = new Map() // name -> { version: ISO date }
     this.sockets = new Set()
     this.timers = new Set()
     this.server = http.createServer((req, res) => this.handle(req, res))
@@ -171,8 +175,10 @@ class Registry {
    * Inject a fault for one package.
    * @param {string} name package name
    * @param {{on?: 'packument'|'tarball'|'both', status?: number, times?: number,
-   *   hang?: boolean, delayMs?: number, reset?: boolean, tamper?: boolean}} fault
-   *   `times` limits how many requests it hits (default: all).
+   *   hang?: boolean, delayMs?: number, reset?: boolean, tamper?: boolean,
+   *   headers?: object}} fault
+   *   `times` limits how many requests it hits (default: all); `headers` go
+   *   with an injected `status`.
    */
   fault(name, fault) {
     const list = this.faults.get(name) || []
@@ -180,15 +186,24 @@ class Registry {
     this.faults.set(name, list)
   }
 
+  /**
+   * Publish times for some versions of a package (version -> ISO date), in
+   * place of the defaults (2020-02-01, 2020-02-02, ... in version order).
+   */
+  published(name, times) {
+    this.times.set(name, { ...this.times.get(name), ...times })
+  }
+
   /** Require `Authorization: Bearer <token>` for a package name or a whole `@scope`. */
   requireAuth(nameOrScope, token) {
     this.auth.set(nameOrScope, token)
   }
 
-  /** Forget faults, auth rules, the tarball origin and the request log. */
+  /** Forget faults, auth rules, publish times, the tarball origin and the request log. */
   reset() {
     this.faults.clear()
     this.auth.clear()
+    this.times.clear()
     this.requests = []
     this.tarballOrigin = undefined
   }
@@ -242,7 +257,9 @@ class Registry {
         unpackedSize: built.unpackedSize
       }
       versions[version] = doc
-      time[version] = `2020-02-${String(day++).padStart(2, '0')}T00:00:00.000Z`
+      const moved = (this.times.get(name) || {})[version]
+      time[version] = moved ?? `2020-02-${String(day).padStart(2, '0')}T00:00:00.000Z`
+      day++
     }
     return { _id: name, name, 'dist-tags': pkg.distTags, versions, time, license: 'MIT', readme: `# ${name}\n` }
   }
@@ -316,7 +333,7 @@ class Registry {
         return req.socket.destroy()
       }
       const failing = faults.find((f) => f.status)
-      if (failing) return sendJson(failing.status, { error: `injected ${failing.status}` })
+      if (failing) return sendJson(failing.status, { error: `injected ${failing.status}` }, failing.headers)
       if (!this.authorized(parsed.name, req)) {
         return sendJson(401, { error: 'authentication required' }, { 'www-authenticate': 'Bearer' })
       }

@@ -57,6 +57,8 @@ Flags:
   --strict-peer-deps        fail (E_PEER_CONFLICT) on every peer dependency conflict
   -f, --force               peer dependency conflicts only warn, even the project's own
   --prefer-offline          use cached metadata without revalidating it
+  --before <date>           pick no version published after this date (2024-05-01, 2024-05-01T12:00:00Z)
+  --min-release-age <days>  pick no version published less than this many days ago (.npmrc min-release-age)
   -w, --workspace <name>    only install what these workspaces use (name or folder; repeatable)
   -D, --save-dev            add to devDependencies
   -O, --save-optional       add to optionalDependencies
@@ -105,6 +107,8 @@ const FLAGS = {
   'strict-peer-deps': { type: 'boolean' },
   force: { type: 'boolean', short: 'f' },
   'prefer-offline': { type: 'boolean' },
+  before: { type: 'string' },
+  'min-release-age': { type: 'string' },
   workspace: { type: 'string', short: 'w', multiple: true },
   'save-dev': { type: 'boolean', short: 'D' },
   'save-optional': { type: 'boolean', short: 'O' },
@@ -184,6 +188,17 @@ function parse(argv) {
   if (values['strict-peer-deps']) options.strictPeerDeps = true
   if (values.force) options.force = true
   if (values['prefer-offline']) options.preferOffline = true
+  if (values.before !== undefined) {
+    if (values.before.trim() === '') throw new UsageError('--before needs a date, e.g. --before 2024-05-01')
+    options.before = values.before
+  }
+  if (values['min-release-age'] !== undefined) {
+    const days = values['min-release-age'].trim() === '' ? NaN : Number(values['min-release-age'])
+    if (!Number.isFinite(days) || days < 0) {
+      throw new UsageError(`--min-release-age takes a number of days, e.g. 7 (got "${values['min-release-age']}")`)
+    }
+    options.minReleaseAge = days
+  }
   if (values.workspace) options.workspaces = values.workspace
   if (adding) options.add = rest
   if (command === 'remove') options.remove = rest

@@ -33,6 +33,11 @@ pub struct Options {
     /// npm's `--force`: peer dependency conflicts only warn.
     pub force: Option<bool>,
     pub prefer_offline: Option<bool>,
+    /// Pick no version published after this date (npm's `--before`).
+    pub before: Option<String>,
+    /// Pick no version published less than this many days ago (npm's
+    /// `min-release-age`).
+    pub min_release_age: Option<f64>,
     /// Install into an empty node_modules (`brisk ci`); the previous one is
     /// put back if the install fails.
     pub clean: Option<bool>,
@@ -139,6 +144,8 @@ fn to_call(
         strict_peer_deps: o.strict_peer_deps,
         force: o.force,
         prefer_offline: o.prefer_offline.unwrap_or(false),
+        before: o.before,
+        min_release_age: o.min_release_age,
         clean: o.clean.unwrap_or(false),
         workspaces: o.workspaces.unwrap_or_default(),
         node_version,

@@ -8,6 +8,7 @@
 //! as a map so that tests and two in-process calls with different options
 //! never see each other's settings.
 
+mod before;
 mod ini;
 mod net;
 
@@ -19,7 +20,7 @@ use base64::Engine as _;
 
 use crate::error::{Code, Error, Result};
 use ini::IniValue;
-pub use net::{redact_credentials, NetConfig};
+pub use net::{redact_credentials, FetchPolicy, NetConfig};
 
 /// The default registry (npm's).
 pub const DEFAULT_REGISTRY: &str = "https://registry.npmjs.org/";
@@ -46,6 +47,10 @@ pub struct ConfigOverrides {
     pub allow_scripts: Option<bool>,
     /// `--foreground-scripts`: scripts print straight to the terminal.
     pub foreground_scripts: Option<bool>,
+    /// `--before <date>`: pick no version published after it.
+    pub before: Option<String>,
+    /// `--min-release-age <days>`: pick no version younger than this.
+    pub min_release_age: Option<f64>,
 }
 
 /// The effective configuration of one operation.
@@ -89,6 +94,10 @@ pub struct Config {
     /// `engine-strict` (default `false`): refuse packages whose `engines`
     /// do not match the running Node.js.
     pub engine_strict: bool,
+    /// `before` / `min-release-age` (the earlier when both are set), in
+    /// milliseconds since the epoch: versions published later are not
+    /// picked for a range or tag.
+    pub before: Option<i64>,
     /// Nerf-darted prefix (`//host[:port]/path/`) → `Authorization` value.
     auth: BTreeMap<String, String>,
 }
@@ -186,6 +195,7 @@ impl Config {
             auth,
             net,
             engine_strict: flag("engine-strict").unwrap_or(false),
+            before: before::load(&merged, crate::date::now_ms())?,
         })
     }
 
@@ -283,6 +293,7 @@ impl fmt::Debug for Config {
             .field("net", &self.net)
             .field("engine_strict", &self.engine_strict)
             .field("tarball_limits", &self.tarball_limits)
+            .field("before", &self.before.map(crate::date::format_iso))
             .finish()
     }
 }
@@ -424,6 +435,12 @@ fn override_layer(o: &ConfigOverrides, merged: &mut HashMap<String, Setting>) {
     }
     if let Some(omit) = &o.omit {
         set("omit", IniValue::List(omit.clone()));
+    }
+    if let Some(before) = &o.before {
+        set("before", IniValue::Str(before.clone()));
+    }
+    if let Some(days) = o.min_release_age {
+        set("min-release-age", IniValue::Str(days.to_string()));
     }
 }
 

@@ -9,6 +9,7 @@ pub mod error;
 
 pub mod cancel;
 pub mod config;
+mod date;
 mod dirfd;
 pub mod fetch;
 mod free;

@@ -1,7 +1,9 @@
 //! Network settings read from `.npmrc`: TLS trust (`strict-ssl`, `ca`,
 //! `cafile`) and proxies (`https-proxy`, `proxy`, `noproxy`), resolved the
 //! way npm resolves them, and applied to a `reqwest::ClientBuilder` in one
-//! place ([`NetConfig::apply`]).
+//! place ([`NetConfig::apply`]); retries and timeouts (`fetch-retries`,
+//! `fetch-retry-factor`, `fetch-retry-mintimeout`, `fetch-retry-maxtimeout`,
+//! `fetch-timeout`) as a [`FetchPolicy`].
 //!
 //! npm's rules, as implemented here:
 //! - The built-in CA list is Mozilla's (the `webpki-roots` crate), as
@@ -31,6 +33,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::{Certificate, ClientBuilder, Url};
 
@@ -53,6 +56,125 @@ pub struct NetConfig {
     /// store is added to the built-in roots too (read when a client is built).
     system_ca: bool,
     proxy: Arc<Proxies>,
+    /// Retries and timeouts of registry and tarball requests.
+    pub fetch: FetchPolicy,
+}
+
+/// How registry and tarball requests retry and time out: npm's `fetch-*`
+/// keys, with brisk's faster defaults for those that are not set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FetchPolicy {
+    /// Attempts after the first (`fetch-retries`; 2, as npm).
+    pub retries: u32,
+    /// Each retry waits this many times longer than the one before
+    /// (`fetch-retry-factor`; npm 10, brisk 4).
+    pub factor: f64,
+    /// The first retry's wait (`fetch-retry-mintimeout`; npm 10 s, brisk
+    /// 250 ms).
+    pub min_timeout: Duration,
+    /// No retry waits longer, a server's `Retry-After` included
+    /// (`fetch-retry-maxtimeout`; 60 s, as npm).
+    pub max_timeout: Duration,
+    /// `fetch-timeout` (300 s, as npm): the longest wait for a response,
+    /// and again for its body, as npm's fetch counts it; `None` when set
+    /// to 0.
+    pub timeout: Option<Duration>,
+    /// An attempt fails when nothing arrives for this long: `fetch-timeout`
+    /// when it is set, else [`FetchPolicy::IDLE_TIMEOUT`].
+    pub idle_timeout: Duration,
+    /// Whether `fetch-timeout` was set (messages name it then).
+    pub timeout_set: bool,
+}
+
+impl Default for FetchPolicy {
+    fn default() -> FetchPolicy {
+        FetchPolicy {
+            retries: 2,
+            factor: 4.0,
+            min_timeout: Duration::from_millis(250),
+            max_timeout: Duration::from_secs(60),
+            timeout: Some(Duration::from_secs(300)),
+            idle_timeout: FetchPolicy::IDLE_TIMEOUT,
+            timeout_set: false,
+        }
+    }
+}
+
+impl FetchPolicy {
+    /// brisk's idle timeout when `fetch-timeout` is not set: a registry
+    /// that accepts a connection and never answers fails in well under a
+    /// minute with the default retries, not after npm's 300 s per attempt.
+    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+
+    /// Reads the `fetch-*` keys; a value that is not a non-negative number
+    /// is an `E_CONFIG` error naming where it was set.
+    pub(super) fn load(merged: &HashMap<String, Setting>) -> Result<FetchPolicy> {
+        let mut p = FetchPolicy::default();
+        let ms = |v: f64| Duration::from_millis(v as u64); // `as` saturates
+        if let Some(v) = number(merged, "fetch-retries")? {
+            p.retries = v as u32;
+        }
+        if let Some(v) = number(merged, "fetch-retry-factor")? {
+            p.factor = v;
+        }
+        if let Some(v) = number(merged, "fetch-retry-mintimeout")? {
+            p.min_timeout = ms(v);
+        }
+        if let Some(v) = number(merged, "fetch-retry-maxtimeout")? {
+            p.max_timeout = ms(v);
+        }
+        if let Some(v) = number(merged, "fetch-timeout")? {
+            p.timeout_set = true;
+            p.timeout = (v > 0.0).then(|| ms(v));
+            if let Some(t) = p.timeout {
+                p.idle_timeout = t;
+            }
+        }
+        Ok(p)
+    }
+
+    /// The wait before retry number `retry` (0 for the first):
+    /// `min_timeout * factor^retry`, at most `max_timeout`.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let secs = self.min_timeout.as_secs_f64() * self.factor.powi(retry.min(64) as i32);
+        Duration::try_from_secs_f64(secs)
+            .unwrap_or(self.max_timeout)
+            .min(self.max_timeout)
+    }
+
+    /// The wait before retry number `retry`: what the server asked for in
+    /// `Retry-After` (at most `max_timeout`), else [`FetchPolicy::backoff`].
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        match retry_after {
+            Some(d) => d.min(self.max_timeout),
+            None => self.backoff(retry),
+        }
+    }
+}
+
+/// A numeric setting (`None` when unset, empty or `null`).
+fn number(merged: &HashMap<String, Setting>, key: &str) -> Result<Option<f64>> {
+    let Some(s) = merged.get(key) else {
+        return Ok(None);
+    };
+    if matches!(s.value, IniValue::Null) {
+        return Ok(None);
+    }
+    let text = item_string(&s.value);
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+        _ => Err(Error::new(
+            Code::Config,
+            format!(
+                "invalid {key} '{text}' (set in {}): expected a number that is 0 or more",
+                s.source
+            ),
+        )),
+    }
 }
 
 #[derive(Clone)]
@@ -97,6 +219,7 @@ impl NetConfig {
             extra_ca,
             system_ca,
             proxy: Arc::new(load_proxies(merged, env)?),
+            fetch: FetchPolicy::load(merged)?,
         })
     }
 
@@ -187,6 +310,7 @@ impl fmt::Debug for NetConfig {
             .field("https_proxy", &shown(&self.proxy.https))
             .field("http_proxy", &shown(&self.proxy.http))
             .field("no_proxy", &self.proxy.no_proxy)
+            .field("fetch", &self.fetch)
             .finish()
     }
 }

@@ -830,3 +830,112 @@ fn save_settings() {
     });
     assert!(c.save && !c.save_exact);
 }
+
+#[test]
+fn fetch_settings_defaults_and_npm_keys() {
+    use std::time::Duration;
+    let mut f = Fixture::new();
+    let p = f.load().net.fetch;
+    assert_eq!(p, FetchPolicy::default());
+    assert_eq!(p.retries, 2);
+    assert_eq!(p.min_timeout, Duration::from_millis(250));
+    assert_eq!(p.timeout, Some(Duration::from_secs(300)));
+    assert_eq!(p.idle_timeout, FetchPolicy::IDLE_TIMEOUT);
+    assert!(!p.timeout_set);
+
+    f.project_rc(
+        "fetch-retries=5\nfetch-retry-factor=10\nfetch-retry-mintimeout=10000\nfetch-retry-maxtimeout=60000\nfetch-timeout=1500\n",
+    );
+    let p = f.load().net.fetch;
+    assert_eq!(p.retries, 5);
+    assert_eq!(p.factor, 10.0);
+    assert_eq!(p.min_timeout, Duration::from_secs(10));
+    assert_eq!(p.max_timeout, Duration::from_secs(60));
+    assert_eq!(p.timeout, Some(Duration::from_millis(1500)));
+    assert_eq!(
+        p.idle_timeout,
+        Duration::from_millis(1500),
+        "fetch-timeout also sets the idle timeout"
+    );
+    assert!(p.timeout_set);
+
+    // The environment layer wins, as for every key; 0 turns fetch-timeout off.
+    f.env("npm_config_fetch_retries", "0");
+    f.env("npm_config_fetch_timeout", "0");
+    let p = f.load().net.fetch;
+    assert_eq!((p.retries, p.timeout), (0, None));
+    assert_eq!(p.idle_timeout, FetchPolicy::IDLE_TIMEOUT);
+}
+
+#[test]
+fn bad_fetch_settings_are_config_errors_naming_the_source() {
+    for rc in [
+        "fetch-retries=many\n",
+        "fetch-timeout=-1\n",
+        "fetch-retry-mintimeout\n",
+        "fetch-retry-factor=NaN\n",
+    ] {
+        let f = Fixture::new();
+        f.project_rc(rc);
+        let err = Config::load(&f.project, &ConfigOverrides::default(), &f.env).unwrap_err();
+        assert_eq!(err.code, Code::Config, "{rc}");
+        let key = rc.split(['=', '\n']).next().unwrap();
+        assert!(
+            err.message.contains(key) && err.message.contains(".npmrc"),
+            "{rc}: {}",
+            err.message
+        );
+    }
+}
+
+#[test]
+fn before_and_min_release_age() {
+    let day = 86_400_000;
+    let mut f = Fixture::new();
+    assert_eq!(f.load().before, None);
+    f.project_rc("before=2024-05-01\n");
+    assert_eq!(
+        f.load().before,
+        crate::date::parse_iso("2024-05-01T00:00:00Z")
+    );
+
+    // min-release-age is days before now; with both, the earlier date wins.
+    f.project_rc("min-release-age=3\n");
+    let now = crate::date::now_ms();
+    let cutoff = f.load().before.unwrap();
+    assert!((now - 3 * day - 60_000..=now - 3 * day + 60_000).contains(&cutoff));
+    f.project_rc("min-release-age=3\nbefore=2024-05-01\n");
+    assert_eq!(f.load().before, crate::date::parse_iso("2024-05-01"));
+    f.project_rc("min-release-age=3\nbefore=2999-01-01\n");
+    assert!(f.load().before.unwrap() <= now - 3 * day + 60_000);
+    f.project_rc("min-release-age=0\n");
+    assert_eq!(f.load().before, None, "0 is off, as in npm");
+
+    // Options override .npmrc's `before` like any key.
+    f.project_rc("before=2024-05-01\n");
+    let c = f.load_with(&ConfigOverrides {
+        before: Some("2020-01-02T03:04:05Z".into()),
+        ..Default::default()
+    });
+    assert_eq!(c.before, crate::date::parse_iso("2020-01-02T03:04:05Z"));
+    f.env("npm_config_min_release_age", "1.5");
+    let cutoff = f.load().before.unwrap();
+    assert_eq!(
+        cutoff,
+        crate::date::parse_iso("2024-05-01").unwrap(),
+        "earlier"
+    );
+    assert!(format!("{:?}", f.load()).contains("2024-05-01T00:00:00.000Z"));
+
+    for (rc, key) in [
+        ("before=last tuesday\n", "before"),
+        ("min-release-age=a week\n", "min-release-age"),
+        ("min-release-age=-2\n", "min-release-age"),
+    ] {
+        let f = Fixture::new();
+        f.project_rc(rc);
+        let err = Config::load(&f.project, &ConfigOverrides::default(), &f.env).unwrap_err();
+        assert_eq!(err.code, Code::Config);
+        assert!(err.message.contains(key), "{}", err.message);
+    }
+}

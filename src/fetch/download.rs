@@ -1,5 +1,7 @@
-//! One tarball download: HTTP GET with retries, hashing as chunks arrive,
-//! cancellation and stall detection while waiting on the network.
+//! One tarball download: HTTP GET with retries (waiting as long as a
+//! `Retry-After` asks, within bounds), hashing as chunks arrive,
+//! cancellation, `fetch-timeout` and stall detection while waiting on the
+//! network.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -13,6 +15,7 @@ use tokio::sync::SemaphorePermit;
 use crate::cancel::CancelToken;
 use crate::config::redact_credentials;
 use crate::error::{Code, Error, Result};
+use crate::registry::retry;
 use crate::store::{Algorithm, Digest, Hasher};
 
 use super::{Inner, Tarball};
@@ -31,12 +34,13 @@ pub(super) struct Downloaded<'a> {
 enum Failure {
     /// Do not retry (404, cancellation, auth failures).
     Fatal(Error),
-    /// Worth another attempt (5xx, connection errors, timeouts).
-    Retry(String),
+    /// Worth another attempt (5xx, 429, connection errors, timeouts), after
+    /// the wait the server asked for, if it did.
+    Retry(String, Option<Duration>),
 }
 
 /// Downloads `t.url`, hashing with `algorithm`, retrying transient failures
-/// `opts.retries` times. Each attempt holds one download permit.
+/// as `opts.policy` says. Each attempt holds one download permit.
 pub(super) async fn download<'a>(
     inner: &'a Inner,
     t: &Tarball,
@@ -47,6 +51,7 @@ pub(super) async fn download<'a>(
         return read_local(inner, path, algorithm, label).await;
     }
     let cancel = &inner.opts.cancel;
+    let policy = &inner.opts.policy;
     let mut attempt = 0;
     loop {
         cancel.check()?;
@@ -58,20 +63,29 @@ pub(super) async fn download<'a>(
         match result {
             Ok(done) => return Ok(done),
             Err(Failure::Fatal(e)) => return Err(e),
-            Err(Failure::Retry(_)) if attempt < inner.opts.retries => {
-                tokio::time::sleep(backoff(attempt)).await;
+            Err(Failure::Retry(_, after)) if attempt < policy.retries => {
+                let delay = policy.delay(attempt, after);
+                cancel
+                    .run(async {
+                        tokio::time::sleep(delay).await;
+                        Ok(())
+                    })
+                    .await?;
                 attempt += 1;
             }
-            Err(Failure::Retry(cause)) => {
+            Err(Failure::Retry(cause, _)) => {
+                let tries = match attempt + 1 {
+                    1 => "1 attempt".to_string(),
+                    n => format!("{n} attempts"),
+                };
                 return Err(Error::new(
                     Code::Network,
                     format!(
-                        "could not download {label} from {} ({} attempts): {cause}. \
+                        "could not download {label} from {} ({tries}): {cause}. \
                          Check your network connection, proxy and registry settings.",
                         redact_credentials(&t.url),
-                        attempt + 1
                     ),
-                ))
+                ));
             }
         }
     }
@@ -147,14 +161,6 @@ async fn read_local<'a>(
     })
 }
 
-fn backoff(attempt: u32) -> Duration {
-    match attempt {
-        0 => Duration::from_millis(200),
-        1 => Duration::from_secs(1),
-        _ => Duration::from_secs(2),
-    }
-}
-
 async fn attempt_once<'a>(
     inner: &'a Inner,
     t: &Tarball,
@@ -171,17 +177,22 @@ async fn attempt_once<'a>(
             request = request.header(AUTHORIZATION, value);
         }
     }
-    let (cancel, stall) = (&inner.opts.cancel, inner.opts.stall_timeout);
-    let response = wait(cancel, stall, Box::pin(inner.http.send(request)))
-        .await?
-        .map_err(|e| {
-            let cause = describe(&e);
-            match crate::registry::tls_failure(&redact_credentials(&t.url), &cause) {
-                // Retrying cannot fix an untrusted certificate.
-                Some(msg) => Failure::Fatal(Error::new(Code::Network, msg)),
-                None => Failure::Retry(cause),
-            }
-        })?;
+    let (cancel, policy) = (&inner.opts.cancel, &inner.opts.policy);
+    let response = wait(
+        cancel,
+        policy,
+        Instant::now(),
+        Box::pin(inner.http.send(request)),
+    )
+    .await?
+    .map_err(|e| {
+        let cause = describe(&e);
+        match crate::registry::tls_failure(&redact_credentials(&t.url), &cause) {
+            // Retrying cannot fix an untrusted certificate.
+            Some(msg) => Failure::Fatal(Error::new(Code::Network, msg)),
+            None => Failure::Retry(cause, None),
+        }
+    })?;
 
     let status = response.status();
     if status == StatusCode::NOT_FOUND {
@@ -198,7 +209,8 @@ async fn attempt_once<'a>(
         || status == StatusCode::REQUEST_TIMEOUT
         || status == StatusCode::TOO_MANY_REQUESTS;
     if transient {
-        return Err(Failure::Retry(format!("HTTP {status}")));
+        let after = retry::retry_after(response.headers());
+        return Err(Failure::Retry(format!("HTTP {status}"), after));
     }
     if !status.is_success() {
         let hint = match status {
@@ -229,9 +241,10 @@ async fn attempt_once<'a>(
     let mut body = Vec::with_capacity(length.unwrap_or(0).min(64 << 20) as usize);
     let mut hasher = Hasher::new(algorithm);
     let mut stream = Box::pin(response.bytes_stream());
+    let body_started = Instant::now();
     loop {
         cancel.check().map_err(Failure::Fatal)?;
-        match wait(cancel, stall, stream.next()).await? {
+        match wait(cancel, policy, body_started, stream.next()).await? {
             None => break,
             Some(Ok(chunk)) => {
                 if (body.len() + chunk.len()) as u64 > max {
@@ -240,7 +253,7 @@ async fn attempt_once<'a>(
                 hasher.update(&chunk);
                 body.extend_from_slice(&chunk);
             }
-            Some(Err(e)) => return Err(Failure::Retry(describe(&e))),
+            Some(Err(e)) => return Err(Failure::Retry(describe(&e), None)),
         }
     }
     let pending = match pending {
@@ -257,23 +270,23 @@ async fn attempt_once<'a>(
 }
 
 /// Awaits `fut`, waking every [`TICK`] to honour cancellation; gives up
-/// (retryably) when nothing happened for `stall`.
+/// (retryably) at the policy's deadline for a wait starting now in a phase
+/// (response, body) that started at `phase`.
 async fn wait<F: Future + Unpin>(
     cancel: &CancelToken,
-    stall: Duration,
+    policy: &crate::config::FetchPolicy,
+    phase: Instant,
     mut fut: F,
 ) -> Result<F::Output, Failure> {
-    let started = Instant::now();
+    let (deadline, limit) = retry::deadline(policy, phase);
     loop {
-        match tokio::time::timeout(TICK, &mut fut).await {
+        let tick = deadline.min(Instant::now() + TICK);
+        match tokio::time::timeout_at(tick.into(), &mut fut).await {
             Ok(output) => return Ok(output),
             Err(_) => {
                 cancel.check().map_err(Failure::Fatal)?;
-                if started.elapsed() >= stall {
-                    return Err(Failure::Retry(format!(
-                        "no data received for {:.1}s",
-                        stall.as_secs_f64()
-                    )));
+                if Instant::now() >= deadline {
+                    return Err(Failure::Retry(limit.to_string(), None));
                 }
             }
         }

@@ -16,13 +16,13 @@ mod download;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
 use tokio::task::JoinSet;
 
 use crate::cancel::CancelToken;
+use crate::config::FetchPolicy;
 use crate::error::{Code, Error, Result};
 use crate::registry::Http;
 use crate::store::{Algorithm, Sri, Store, StoredPackage};
@@ -82,11 +82,10 @@ pub struct FetchOptions {
     pub cancel: CancelToken,
     /// tarball → `Authorization` header value for its URL.
     pub auth: Option<AuthFn>,
-    /// Extra attempts after a transient failure (default 2).
-    pub retries: u32,
-    /// An attempt fails (retryably) when no response or body bytes arrive
-    /// for this long (default 30s).
-    pub stall_timeout: Duration,
+    /// Retries, their waits, and the time limits of an attempt (the
+    /// config's `fetch-*` settings; an attempt also fails, retryably, when
+    /// no response or body bytes arrive for the idle timeout).
+    pub policy: FetchPolicy,
     /// Prepares a git dependency's clone before packing (None: packed as
     /// committed).
     pub git_prepare: Option<crate::git::PrepareHook>,
@@ -101,8 +100,7 @@ impl Default for FetchOptions {
             max_pending_bytes: MAX_PENDING_BYTES,
             cancel: CancelToken::new(),
             auth: None,
-            retries: 2,
-            stall_timeout: Duration::from_secs(30),
+            policy: FetchPolicy::default(),
             git_prepare: None,
         }
     }
@@ -117,8 +115,7 @@ impl fmt::Debug for FetchOptions {
             .field("max_pending_bytes", &self.max_pending_bytes)
             .field("cancelled", &self.cancel.is_cancelled())
             .field("auth", &self.auth.is_some())
-            .field("retries", &self.retries)
-            .field("stall_timeout", &self.stall_timeout)
+            .field("policy", &self.policy)
             .finish()
     }
 }

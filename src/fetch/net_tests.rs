@@ -10,6 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::testserver::{Reply, Server};
 use super::*;
+use crate::config::FetchPolicy;
 use crate::config::{Config, ConfigOverrides};
 use crate::store::testutil::simple_package;
 
@@ -130,7 +131,10 @@ impl Env {
                 auth: Some(Arc::new(move |t: &Tarball| {
                     auth_config.tarball_auth_header(&t.url, &t.name)
                 })),
-                retries: 0,
+                policy: FetchPolicy {
+                    retries: 0,
+                    ..Default::default()
+                },
                 ..Default::default()
             },
         )

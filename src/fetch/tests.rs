@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::testserver::{Reply, Server};
 use super::*;
+use crate::config::FetchPolicy;
 use crate::store::sha512_sri;
 use crate::store::testutil::simple_package;
 
@@ -174,7 +175,10 @@ async fn server_errors_are_retried() {
     let f = fetcher(
         &env,
         FetchOptions {
-            retries: 1,
+            policy: FetchPolicy {
+                retries: 1,
+                ..Default::default()
+            },
             ..Default::default()
         },
     );
@@ -201,7 +205,10 @@ async fn connection_errors_and_stalls_are_network_errors() {
     let f = fetcher(
         &env,
         FetchOptions {
-            retries: 0,
+            policy: FetchPolicy {
+                retries: 0,
+                ..Default::default()
+            },
             ..Default::default()
         },
     );
@@ -217,8 +224,11 @@ async fn connection_errors_and_stalls_are_network_errors() {
     let data = simple_package("s");
     let server = Server::start(move |_, _| Reply::Stall(data.clone())).await;
     let opts = FetchOptions {
-        retries: 0,
-        stall_timeout: Duration::from_millis(400),
+        policy: FetchPolicy {
+            retries: 0,
+            idle_timeout: Duration::from_millis(400),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let err = fetcher(&env, opts)
@@ -454,4 +464,78 @@ async fn small_archives_skip_an_inflated_budget_held_by_a_big_one() {
         filler
     );
     assert_eq!(f.inner.inflating.available_permits(), max);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured_for_tarballs() {
+    let data = simple_package("r");
+    let served = data.clone();
+    let server = Server::start(move |_, n| match n {
+        0 => Reply::StatusWith(429, vec![("Retry-After", "0".into())]),
+        1 => Reply::StatusWith(
+            503,
+            vec![("Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT".into())],
+        ),
+        _ => Reply::Body(served.clone()),
+    })
+    .await;
+    let env = env();
+    // Without Retry-After each retry would wait a minute.
+    let slow_backoff = FetchPolicy {
+        min_timeout: Duration::from_secs(60),
+        ..Default::default()
+    };
+    let f = fetcher(
+        &env,
+        FetchOptions {
+            policy: slow_backoff,
+            ..Default::default()
+        },
+    );
+    let t = tarball(&server, "r", "/r.tgz", Some(sha512_sri(&data)));
+    let got = tokio::time::timeout(Duration::from_secs(30), f.ensure(t))
+        .await
+        .expect("the retries waited for the backoff, not for Retry-After")
+        .unwrap();
+    assert_eq!(got.downloaded_bytes, data.len() as u64);
+    assert_eq!(server.count("/r.tgz"), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_timeout_bounds_the_response_and_the_body() {
+    let data = simple_package("t");
+    let slow = data.clone();
+    let server = Server::start(move |path, _| match path {
+        "/silent.tgz" => Reply::Slow(Duration::from_secs(3600), slow.clone()),
+        _ => Reply::Stall(slow.clone()),
+    })
+    .await;
+    let env = env();
+    let policy = FetchPolicy {
+        retries: 1,
+        min_timeout: Duration::from_millis(10),
+        timeout: Some(Duration::from_millis(200)),
+        idle_timeout: Duration::from_millis(200),
+        timeout_set: true,
+        ..Default::default()
+    };
+    let f = fetcher(
+        &env,
+        FetchOptions {
+            policy,
+            ..Default::default()
+        },
+    );
+    for path in ["/silent.tgz", "/stalled.tgz"] {
+        let err = f
+            .ensure(tarball(&server, path, path, None))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, Code::Network, "{err}");
+        assert!(
+            err.message.contains("fetch-timeout=200") && err.message.contains("2 attempts"),
+            "{err}"
+        );
+        assert_eq!(server.count(path), 2);
+    }
 }

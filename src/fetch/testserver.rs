@@ -19,6 +19,8 @@ pub(crate) enum Reply {
     Stall(Vec<u8>),
     /// This status with a short text body.
     Status(u16),
+    /// This status with a short text body and these headers.
+    StatusWith(u16, Vec<(&'static str, String)>),
 }
 
 /// A recorded request: path and lowercase header names with values.
@@ -95,6 +97,7 @@ async fn serve(mut socket: TcpStream, handler: Arc<Handler>, log: Arc<Mutex<Vec<
         });
         nth
     };
+    let mut extra = String::new();
     let (status, body, stall) = match handler(&path, nth) {
         Reply::Body(body) => (200, body, false),
         Reply::Slow(delay, body) => {
@@ -103,9 +106,15 @@ async fn serve(mut socket: TcpStream, handler: Arc<Handler>, log: Arc<Mutex<Vec<
         }
         Reply::Stall(body) => (200, body, true),
         Reply::Status(code) => (code, format!("status {code}").into_bytes(), false),
+        Reply::StatusWith(code, headers) => {
+            for (k, v) in headers {
+                extra.push_str(&format!("{k}: {v}\r\n"));
+            }
+            (code, format!("status {code}").into_bytes(), false)
+        }
     };
     let head = format!(
-        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n{extra}\r\n",
         body.len()
     );
     let _ = socket.write_all(head.as_bytes()).await;

@@ -171,6 +171,7 @@ async fn pick_versions(
     let client = ctx.registry(o.prefer_offline);
     let pick = PickOptions {
         node_version: o.node_version.clone(),
+        before: ctx.config.before,
     };
     let picks = requests.iter().map(|r| {
         let client = &client;

@@ -44,6 +44,8 @@ impl Context {
             save: o.save,
             allow_scripts: o.allow_scripts.then_some(true),
             foreground_scripts: o.foreground_scripts.then_some(true),
+            before: o.before.clone(),
+            min_release_age: o.min_release_age,
             ..Default::default()
         };
         Config::load(&o.cwd, &overrides, &o.env)
@@ -68,6 +70,7 @@ impl Context {
             http.clone(),
             FetchOptions {
                 cancel: background.cancel.clone(),
+                policy: config.net.fetch,
                 auth: Some(Arc::new(move |t: &Tarball| {
                     auth_config.tarball_auth_header(&t.url, &t.name)
                 })),

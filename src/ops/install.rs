@@ -164,6 +164,7 @@ pub(super) async fn ideal_tree(
     }
     let pick = crate::registry::PickOptions {
         node_version: o.node_version.clone(),
+        before: ctx.config.before,
     };
     let source = RegistrySource {
         client: ctx.registry(o.prefer_offline),

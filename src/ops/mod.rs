@@ -46,6 +46,10 @@ pub struct Options {
     /// npm's `--force`: peer dependency conflicts only warn.
     pub force: Option<bool>,
     pub prefer_offline: bool,
+    /// `--before <date>` (overrides .npmrc `before`).
+    pub before: Option<String>,
+    /// `--min-release-age <days>` (overrides .npmrc `min-release-age`).
+    pub min_release_age: Option<f64>,
     /// `brisk ci`: install into an empty node_modules (the old one is set
     /// aside, and put back if the install fails).
     pub clean: bool,

@@ -120,8 +120,18 @@ struct Batch {
 impl DiskCache {
     /// The cache under `<cache_dir>/packuments/v2`.
     pub fn new(cache_dir: &Path) -> DiskCache {
+        DiskCache::in_dir(cache_dir.join("packuments").join("v2"))
+    }
+
+    /// The cache of whole documents (with publish times), apart from the
+    /// abbreviated ones: `<cache_dir>/packuments/v2-full`.
+    pub fn full(cache_dir: &Path) -> DiskCache {
+        DiskCache::in_dir(cache_dir.join("packuments").join("v2-full"))
+    }
+
+    fn in_dir(dir: PathBuf) -> DiskCache {
         DiskCache {
-            dir: cache_dir.join("packuments").join("v2"),
+            dir,
             index: OnceLock::new(),
             batch: Mutex::new(None),
         }

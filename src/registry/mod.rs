@@ -15,19 +15,20 @@ mod cache;
 mod dns;
 mod packument;
 mod pick;
+pub(crate) mod retry;
 mod trim;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::StatusCode;
 use tokio::sync::OnceCell;
 
-use crate::config::Config;
+use crate::config::{Config, FetchPolicy};
 use crate::error::{Code, Error, Result};
 
 pub use packument::{Dist, Manifest, Packument, PeerMeta};
@@ -38,14 +39,17 @@ pub use pick::{pick_version, pick_version_with, PickOptions};
 pub const ACCEPT_CORGI: &str =
     "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
 
-/// Attempts per request (the first try plus two retries).
-const ATTEMPTS: u32 = 3;
+/// The `Accept` header for whole documents, which carry each version's
+/// publish time (`time`): npm asks for them when `before` is set.
+pub const ACCEPT_FULL: &str = "application/json";
 
 /// Builds the shared HTTP client: HTTP/2 where the server offers it, else
 /// HTTP/1.1 with a pool of up to 64 idle connections per host; TCP
-/// keepalive, 10 s connect and 30 s read timeouts, and the TLS and proxy
-/// settings of `config` (`strict-ssl`, `ca`, `cafile`, `https-proxy`,
-/// `proxy`, `noproxy`). Every client brisk uses comes from here.
+/// keepalive, a 10 s connect timeout, and the TLS and proxy settings of
+/// `config` (`strict-ssl`, `ca`, `cafile`, `https-proxy`, `proxy`,
+/// `noproxy`). Every client brisk uses comes from here; its users bound
+/// each request themselves (`fetch-timeout` and the idle timeout of
+/// [`FetchPolicy`]).
 pub fn http_client(config: &Config) -> Result<reqwest::Client> {
     config
         .net
@@ -192,7 +196,6 @@ fn http_client_builder() -> reqwest::ClientBuilder {
         .tcp_keepalive(Duration::from_secs(60))
         .tcp_nodelay(true)
         .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(30))
         .user_agent(concat!("brisk/", env!("CARGO_PKG_VERSION")))
         // One lookup per host for the whole process (see `dns`).
         .dns_resolver(Arc::new(RESOLVER.clone()))
@@ -222,7 +225,11 @@ struct Inner {
     memo: DashMap<String, Memo>,
     prefer_offline: AtomicBool,
     offline: AtomicBool,
-    retry_backoff: Mutex<Duration>,
+    /// Retries and timeouts (the config's; tests shorten the backoff).
+    policy: Mutex<FetchPolicy>,
+    /// Whole documents (with `time`) instead of abbreviated ones, for
+    /// `before`; they are cached apart from the abbreviated ones.
+    full: bool,
     /// Bounds packument requests in flight ([`MAX_REQUESTS`], widened to
     /// [`MAX_REQUESTS_H2`] once the registry answers over HTTP/2).
     requests: tokio::sync::Semaphore,
@@ -268,17 +275,24 @@ const _: () = assert!(MAX_DOWNLOADS as u32 * H2_STREAM_WINDOW < H2_CONNECTION_WI
 
 impl RegistryClient {
     /// A client over `http` that caches under `<cache_dir>/packuments/`
-    /// (what it fetched is written when its last clone is dropped).
+    /// (what it fetched is written when its last clone is dropped). With
+    /// `before` configured it fetches whole documents, as npm does.
     pub fn new(config: Arc<Config>, http: Http, cache_dir: &Path) -> RegistryClient {
+        let full = config.before.is_some();
         RegistryClient {
             inner: Arc::new(Inner {
+                disk: if full {
+                    cache::DiskCache::full(cache_dir)
+                } else {
+                    cache::DiskCache::new(cache_dir)
+                },
+                policy: Mutex::new(config.net.fetch),
+                full,
                 config,
                 http,
-                disk: cache::DiskCache::new(cache_dir),
                 memo: DashMap::new(),
                 prefer_offline: AtomicBool::new(false),
                 offline: AtomicBool::new(false),
-                retry_backoff: Mutex::new(Duration::from_millis(250)),
                 requests: tokio::sync::Semaphore::new(MAX_REQUESTS),
                 widened: AtomicBool::new(false),
             }),
@@ -300,9 +314,9 @@ impl RegistryClient {
         self.inner.offline.store(on, Ordering::Relaxed);
     }
 
-    /// The first retry waits this long, the second four times as long.
+    /// The first retry waits this long (`fetch-retry-mintimeout`).
     pub fn set_retry_backoff(&self, base: Duration) {
-        *self.inner.retry_backoff.lock().unwrap() = base;
+        self.inner.policy.lock().unwrap().min_timeout = base;
     }
 
     /// The packument URL for `name` on its (scoped) registry; scoped names are
@@ -386,7 +400,12 @@ impl RegistryClient {
         cached: Option<&cache::CacheMeta>,
     ) -> Result<Fetched> {
         let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT_CORGI));
+        let accept = if self.inner.full {
+            ACCEPT_FULL
+        } else {
+            ACCEPT_CORGI
+        };
+        headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
         if let Ok(ua) = HeaderValue::from_str(&self.inner.config.user_agent) {
             headers.insert(header::USER_AGENT, ua);
         }
@@ -414,21 +433,29 @@ impl RegistryClient {
         }
 
         let http = self.inner.http.client()?;
-        let backoff = *self.inner.retry_backoff.lock().unwrap();
+        let policy = *self.inner.policy.lock().unwrap();
         let _permit = self.inner.requests.acquire().await.expect("never closed");
         let mut last_err = String::new();
-        for attempt in 0..ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(backoff * 4u32.pow(attempt - 1)).await;
+        let mut retry_after = None;
+        let mut attempts = 0;
+        while attempts <= policy.retries {
+            if attempts > 0 {
+                tokio::time::sleep(policy.delay(attempts - 1, retry_after.take())).await;
             }
+            attempts += 1;
             let request = http.get(url).headers(headers.clone());
-            let resp = match self.inner.http.send(request).await {
-                Ok(r) => r,
-                Err(e) => {
+            let started = Instant::now();
+            let resp = match retry::within(&policy, started, self.inner.http.send(request)).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
                     last_err = chain(&e);
                     if let Some(msg) = tls_failure(url, &last_err) {
                         return Err(Error::new(Code::Network, msg)); // retrying cannot help
                     }
+                    continue;
+                }
+                Err(limit) => {
+                    last_err = limit.to_string();
                     continue;
                 }
             };
@@ -466,6 +493,7 @@ impl RegistryClient {
                     || status == StatusCode::TOO_MANY_REQUESTS
                     || status == StatusCode::REQUEST_TIMEOUT;
                 if retryable {
+                    retry_after = retry::retry_after(resp.headers());
                     continue;
                 }
                 break;
@@ -478,16 +506,16 @@ impl RegistryClient {
             };
             let etag = header_str(header::ETAG);
             let last_modified = header_str(header::LAST_MODIFIED);
-            let body = match resp.bytes().await {
+            let body = match read_body(&policy, resp).await {
                 Ok(b) => b,
-                Err(e) => {
-                    last_err = chain(&e);
+                Err(cause) => {
+                    last_err = cause;
                     continue;
                 }
             };
             let (inner, name, url_owned) = (self.inner.clone(), name.to_string(), url.to_string());
             let parsed = blocking(move || {
-                let (mut p, doc) = Packument::from_registry(&body)?;
+                let (mut p, doc) = Packument::from_registry_with(&body, inner.full)?;
                 drop(body);
                 // Manifests are read back from the cache rather than kept on
                 // the heap; a failed cache write only costs a refetch next
@@ -510,10 +538,29 @@ impl RegistryClient {
             Some(proxy) => format!(" (through proxy {proxy})"),
             None => String::new(),
         };
+        let tries = if attempts == 1 { "attempt" } else { "attempts" };
         Err(Error::new(
             Code::Network,
-            format!("GET {url}{via} failed after {ATTEMPTS} attempts: {last_err}; check your network connection, proxy and registry settings"),
+            format!("GET {url}{via} failed after {attempts} {tries}: {last_err}; check your network connection, proxy and registry settings"),
         ))
+    }
+}
+
+/// A response's body, each chunk within the policy's time limits.
+async fn read_body(policy: &FetchPolicy, resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    use futures_util::StreamExt;
+    let started = Instant::now();
+    // The length is of the encoded body: a first guess only.
+    let hint = resp.content_length().unwrap_or(0).min(64 << 20) as usize;
+    let mut body = Vec::with_capacity(hint);
+    let mut stream = std::pin::pin!(resp.bytes_stream());
+    loop {
+        match retry::within(policy, started, stream.next()).await {
+            Ok(None) => return Ok(body),
+            Ok(Some(Ok(chunk))) => body.extend_from_slice(&chunk),
+            Ok(Some(Err(e))) => return Err(chain(&e)),
+            Err(limit) => return Err(limit.to_string()),
+        }
     }
 }
 

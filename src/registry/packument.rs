@@ -82,11 +82,14 @@ impl Body {
     }
 }
 
-/// One version: where its manifest is in the body, and the manifest once
-/// parsed (`None` if it does not parse).
+/// One version: where its manifest is in the body, its publish time (from
+/// the document's `time`, milliseconds since the epoch, when it has a
+/// readable one), and the manifest once parsed (`None` if it does not
+/// parse).
 struct Entry {
     key: String,
     span: Range<usize>,
+    published: Option<i64>,
     manifest: OnceLock<Option<Arc<Manifest>>>,
 }
 
@@ -198,29 +201,53 @@ impl Packument {
                 (key, start..start + raw.get().len())
             })
             .collect();
-        Ok(Packument::indexed(doc.name, doc.dist_tags, versions, body))
+        Ok(Packument::indexed(
+            doc.name,
+            doc.dist_tags,
+            versions,
+            &doc.time,
+            body,
+        ))
     }
 
     /// Indexes a document as the registry sent it, cut down first to the
     /// fields brisk reads (see [`super::trim`]); returns the cut document
     /// too, which is what the packument cache stores.
     pub fn from_registry(body: &[u8]) -> serde_json::Result<(Packument, Bytes)> {
-        let cut = super::trim::trim(body)?;
+        Packument::from_registry_with(body, false)
+    }
+
+    /// [`Packument::from_registry`], keeping the document's `time` (publish
+    /// times) when `keep_time` is set.
+    pub fn from_registry_with(
+        body: &[u8],
+        keep_time: bool,
+    ) -> serde_json::Result<(Packument, Bytes)> {
+        let cut = super::trim::trim(body, keep_time)?;
         let doc = Bytes::from(cut.doc);
-        let p = Packument::indexed(cut.name, cut.dist_tags, cut.versions, doc.clone());
+        let p = Packument::indexed(
+            cut.name,
+            cut.dist_tags,
+            cut.versions,
+            &cut.time,
+            doc.clone(),
+        );
         Ok((p, doc))
     }
 
-    /// A packument of `versions` (key, where its manifest is in `body`).
+    /// A packument of `versions` (key, where its manifest is in `body`),
+    /// with publish times from `time` (version → ISO 8601 date).
     fn indexed(
         name: String,
         dist_tags: BTreeMap<String, String>,
         versions: impl IntoIterator<Item = (String, Range<usize>)>,
+        time: &IndexMap<String, String>,
         body: Bytes,
     ) -> Packument {
         let entries = versions
             .into_iter()
             .map(|(key, span)| Entry {
+                published: time.get(&key).and_then(|t| crate::date::parse_iso(t)),
                 key,
                 span,
                 manifest: OnceLock::new(),
@@ -253,6 +280,7 @@ impl Packument {
             .map(|m| Entry {
                 key: m.version.clone(),
                 span: 0..0,
+                published: None,
                 manifest: OnceLock::from(Some(Arc::new(m))),
             })
             .collect();
@@ -262,6 +290,34 @@ impl Packument {
             entries: sorted_unique(entries),
             ..Default::default()
         }
+    }
+
+    /// Sets publish times (version, milliseconds since the epoch), as a
+    /// document's `time` would.
+    #[cfg(test)]
+    pub(crate) fn with_times<'a>(
+        mut self,
+        times: impl IntoIterator<Item = (&'a str, i64)>,
+    ) -> Self {
+        for (version, at) in times {
+            if let Ok(i) = self
+                .entries
+                .binary_search_by(|e| e.key.as_str().cmp(version))
+            {
+                self.entries[i].published = Some(at);
+            }
+        }
+        self
+    }
+
+    /// When `version` was published (milliseconds since the epoch), if the
+    /// document said so.
+    pub fn published(&self, version: &str) -> Option<i64> {
+        let i = self
+            .entries
+            .binary_search_by(|e| e.key.as_str().cmp(version))
+            .ok()?;
+        self.entries[i].published
     }
 
     /// The version keys, in string order.
@@ -288,12 +344,20 @@ impl Packument {
         (0..self.entries.len()).filter_map(|i| self.manifest_at(i))
     }
 
-    /// The versions that parse as semver, highest first, each with a
-    /// function that gives its manifest (parsed on the first call: a pick
-    /// passes over many versions and reads few manifests).
+    /// The versions that parse as semver, highest first, each with its
+    /// publish time and a function that gives its manifest (parsed on the
+    /// first call: a pick passes over many versions and reads few
+    /// manifests).
+    #[allow(clippy::type_complexity)]
     pub(crate) fn by_version<'a>(
         &'a self,
-    ) -> impl Iterator<Item = (&'a Version, impl Fn() -> Option<&'a Arc<Manifest>>)> {
+    ) -> impl Iterator<
+        Item = (
+            &'a Version,
+            Option<i64>,
+            impl Fn() -> Option<&'a Arc<Manifest>>,
+        ),
+    > {
         let sorted = self.by_version.get_or_init(|| {
             let mut v: Vec<(Version, usize)> = self
                 .entries
@@ -306,7 +370,7 @@ impl Packument {
         });
         sorted
             .iter()
-            .map(move |(v, i)| (v, move || self.manifest_at(*i)))
+            .map(move |(v, i)| (v, self.entries[*i].published, move || self.manifest_at(*i)))
     }
 
     /// How many manifests have been parsed so far.
@@ -359,6 +423,8 @@ struct Document<'a> {
     name: String,
     dist_tags: BTreeMap<String, String>,
     versions: Vec<(String, &'a RawValue)>,
+    /// `time`: version (and `created`, `modified`) → ISO 8601 date.
+    time: IndexMap<String, String>,
 }
 
 impl<'de> Deserialize<'de> for Document<'de> {
@@ -371,6 +437,8 @@ impl<'de> Deserialize<'de> for Document<'de> {
             DistTags,
             #[serde(rename = "versions")]
             Versions,
+            #[serde(rename = "time")]
+            Time,
             #[serde(other)]
             Other,
         }
@@ -385,6 +453,7 @@ impl<'de> Deserialize<'de> for Document<'de> {
                     name: String::new(),
                     dist_tags: BTreeMap::new(),
                     versions: Vec::new(),
+                    time: IndexMap::new(),
                 };
                 while let Some(key) = map.next_key::<Field>()? {
                     match key {
@@ -395,6 +464,7 @@ impl<'de> Deserialize<'de> for Document<'de> {
                             doc.dist_tags = map.next_value::<StrMap>()?.0.into_iter().collect()
                         }
                         Field::Versions => doc.versions = map.next_value::<RawVersions>()?.0,
+                        Field::Time => doc.time = map.next_value::<StrMap>()?.0,
                         Field::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }

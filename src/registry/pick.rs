@@ -15,6 +15,11 @@ pub struct PickOptions {
     /// are only picked when nothing else matches, as npm does with
     /// `process.version`. `None` skips the engine check.
     pub node_version: Option<String>,
+    /// `before` / `min-release-age` (milliseconds since the epoch): a
+    /// version the packument's `time` says was published later is not
+    /// picked for a range, a tag or an exact version (npm-pick-manifest's
+    /// `before`; versions without a time pass).
+    pub before: Option<i64>,
 }
 
 /// What npm-package-arg makes of a registry spec.
@@ -46,12 +51,16 @@ pub fn pick_version<'a>(p: &'a Packument, spec: &str) -> Result<&'a Arc<Manifest
 ///
 /// Prereleases only satisfy a range that names a prerelease of the same
 /// `major.minor.patch` (node-semver's rule).
+///
+/// With `before`, versions published after it are passed over; a dist-tag
+/// naming one picks, as npm does, from the range `<=<tagged version>`.
 pub fn pick_version_with<'a>(
     p: &'a Packument,
     spec: &str,
     opts: &PickOptions,
 ) -> Result<&'a Arc<Manifest>> {
     let spec = spec.trim();
+    let old_enough = |version: &str| is_before(p.published(version), opts.before);
     match classify(spec) {
         Some(SpecKind::Tag) => {
             let Some(version) = p.dist_tags.get(spec) else {
@@ -65,9 +74,19 @@ pub fn pick_version_with<'a>(
                     ),
                 ));
             };
-            p.manifest(version).ok_or_else(|| no_match(p, spec))
+            if old_enough(version) {
+                return p.manifest(version).ok_or_else(|| no_match(p, spec, opts));
+            }
+            let below = format!("<={version}");
+            match Range::parse(&below) {
+                Ok(range) => pick_range(p, spec, &range, false, opts),
+                Err(_) => Err(no_match(p, spec, opts)),
+            }
         }
-        Some(SpecKind::Version(v)) => p.manifest(&v).ok_or_else(|| no_match(p, spec)),
+        Some(SpecKind::Version(v)) => p
+            .manifest(&v)
+            .filter(|_| old_enough(&v))
+            .ok_or_else(|| no_match(p, spec, opts)),
         Some(SpecKind::Range { range, star }) => pick_range(p, spec, &range, star, opts),
         None => Err(Error::new(
             Code::Manifest,
@@ -98,7 +117,8 @@ fn pick_range<'a>(
     };
 
     if let Some(latest) = p.dist_tags.get("latest") {
-        let fits = star || Version::parse(latest).is_ok_and(|v| v.satisfies(range));
+        let fits = (star || Version::parse(latest).is_ok_and(|v| v.satisfies(range)))
+            && is_before(p.published(latest), opts.before);
         if let Some(m) = fits.then(|| p.manifest(latest)).flatten() {
             if m.deprecated.is_none() && engine_ok(m) {
                 return Ok(m);
@@ -109,8 +129,8 @@ fn pick_range<'a>(
     // The highest satisfying version that is good, else the highest; only
     // the satisfying manifests on the way are parsed.
     let mut fallback = None;
-    for (v, manifest) in p.by_version() {
-        if !v.satisfies(range) {
+    for (v, published, manifest) in p.by_version() {
+        if !v.satisfies(range) || !is_before(published, opts.before) {
             continue;
         }
         let Some(m) = manifest() else { continue };
@@ -119,18 +139,37 @@ fn pick_range<'a>(
         }
         fallback.get_or_insert(m);
     }
-    fallback.ok_or_else(|| no_match(p, spec))
+    fallback.ok_or_else(|| no_match(p, spec, opts))
 }
 
-fn no_match(p: &Packument, spec: &str) -> Error {
+/// npm-pick-manifest's `isBefore`: a version without a publish time passes.
+fn is_before(published: Option<i64>, before: Option<i64>) -> bool {
+    match (published, before) {
+        (Some(at), Some(cutoff)) => at <= cutoff,
+        _ => true,
+    }
+}
+
+fn no_match(p: &Packument, spec: &str, opts: &PickOptions) -> Error {
     let latest = match p.dist_tags.get("latest") {
         Some(l) => format!("latest is {l}"),
         None if p.is_empty() => "it has no versions".to_string(),
         None => "it has no 'latest' tag".to_string(),
     };
+    let Some(cutoff) = opts.before else {
+        return Error::new(
+            Code::NoMatchingVersion,
+            format!("no version of {} matches {spec}; {latest}", p.name),
+        );
+    };
     Error::new(
         Code::NoMatchingVersion,
-        format!("no version of {} matches {spec}; {latest}", p.name),
+        format!(
+            "no version of {} matching {spec} was published before {} (before / min-release-age); {latest}. \
+             Wait until a matching version is old enough, or lower min-release-age (or move --before) for this install",
+            p.name,
+            crate::date::format_iso(cutoff)
+        ),
     )
 }
 
@@ -355,6 +394,7 @@ mod tests {
         );
         let opts = |v: &str| PickOptions {
             node_version: Some(v.into()),
+            ..Default::default()
         };
         let with = |spec: &str, node: &str| {
             pick_version_with(&p, spec, &opts(node))
@@ -369,6 +409,97 @@ mod tests {
             pick(&p, "^1.0.0").unwrap(),
             "1.2.0",
             "no engine check by default"
+        );
+    }
+
+    /// leaf-like: latest 1.1.0, next 2.1.0; 1.x published long ago, 2.x
+    /// and the prerelease recently.
+    fn dated() -> Packument {
+        let day = 86_400_000;
+        pack(
+            &[
+                ("1.0.0", None),
+                ("1.1.0", None),
+                ("1.2.0", Some("old and deprecated")),
+                ("2.0.0", None),
+                ("2.1.0", None),
+                ("3.0.0-beta.1", None),
+                ("4.0.0", None),
+            ],
+            &[
+                ("latest", "2.1.0"),
+                ("next", "3.0.0-beta.1"),
+                ("old", "1.1.0"),
+            ],
+        )
+        .with_times([
+            ("1.0.0", 10 * day),
+            ("1.1.0", 20 * day),
+            ("1.2.0", 25 * day),
+            ("2.0.0", 30 * day),
+            ("2.1.0", 40 * day),
+            ("3.0.0-beta.1", 50 * day),
+            // 4.0.0 has no time: it passes, as in npm.
+        ])
+    }
+
+    fn before(p: &Packument, spec: &str, days: i64) -> std::result::Result<String, Code> {
+        let opts = PickOptions {
+            before: Some(days * 86_400_000),
+            ..Default::default()
+        };
+        pick_version_with(p, spec, &opts)
+            .map(|m| m.version.clone())
+            .map_err(|e| e.code)
+    }
+
+    #[test]
+    fn before_passes_over_newer_versions() {
+        let p = dated();
+        let ok = |s: &str| Ok::<String, Code>(s.to_string());
+        let cases: &[(&str, i64, std::result::Result<String, Code>)] = &[
+            // Ranges: latest only when old enough, else the highest old enough.
+            ("^2.0.0", 100, ok("2.1.0")),
+            ("^2.0.0", 40, ok("2.1.0")), // published exactly at the cutoff
+            ("^2.0.0", 39, ok("2.0.0")),
+            ("^2.0.0", 29, Err(Code::NoMatchingVersion)),
+            ("*", 35, ok("4.0.0")), // no time: passes
+            ("^1.0.0", 21, ok("1.1.0")),
+            ("^1.0.0", 26, ok("1.1.0")), // 1.2.0 is deprecated
+            ("~1.2.0", 26, ok("1.2.0")), // all deprecated: highest
+            // Tags: the tagged version if old enough, else `<=tagged`.
+            ("latest", 100, ok("2.1.0")),
+            ("latest", 35, ok("2.0.0")),
+            ("latest", 25, ok("1.1.0")),
+            ("next", 45, ok("2.1.0")),
+            ("old", 5, Err(Code::NoMatchingVersion)),
+            // Exact versions: only if old enough.
+            ("2.1.0", 100, ok("2.1.0")),
+            ("2.1.0", 39, Err(Code::NoMatchingVersion)),
+            ("4.0.0", 1, ok("4.0.0")),
+        ];
+        for (spec, days, want) in cases {
+            assert_eq!(&before(&p, spec, *days), want, "{spec:?} before day {days}");
+        }
+        assert_eq!(pick(&p, "^2.0.0").unwrap(), "2.1.0", "no cutoff: as before");
+    }
+
+    #[test]
+    fn nothing_old_enough_names_the_cutoff() {
+        let p = dated();
+        let opts = PickOptions {
+            before: Some(crate::date::parse_iso("1970-01-30T00:00:00Z").unwrap()),
+            ..Default::default()
+        };
+        let err = pick_version_with(&p, "^2.0.0", &opts).unwrap_err();
+        assert_eq!(err.code, Code::NoMatchingVersion);
+        assert!(
+            err.message
+                .contains("published before 1970-01-30T00:00:00.000Z")
+                && err.message.contains("^2.0.0")
+                && err.message.contains("min-release-age"),
+            "{}",
+            err.message
         );
     }
 }

@@ -530,3 +530,143 @@ async fn first_request_goes_alone_then_all_at_once() {
         .await
         .expect("after the first answer, requests run at once");
 }
+
+/// Runs `fut`, failing the test after 30 s: a retry that ignored
+/// `Retry-After` would sleep that long (the guard is not a timing claim).
+async fn guarded<T>(fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), fut)
+        .await
+        .expect("the retry waited for the backoff, not for Retry-After")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured_on_429_and_503() {
+    let server = Server::start(|n, _| match n {
+        0 => {
+            let mut r = Resp::status(429);
+            r.headers.push(("retry-after", "0".into()));
+            r
+        }
+        1 => {
+            let mut r = Resp::status(503);
+            r.headers
+                .push(("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT".into()));
+            r
+        }
+        _ => Resp::json(DOC),
+    })
+    .await;
+    let env = Env::new();
+    let client = env.client(&format!("registry={}\n", server.url()));
+    // Without Retry-After the retries would wait 60 s each.
+    client.set_retry_backoff(Duration::from_secs(3600));
+    let p = guarded(client.packument("a")).await.unwrap();
+    assert_eq!(p.name, "a");
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_capped_by_fetch_retry_maxtimeout() {
+    let server = Server::start(|n, _| {
+        if n == 0 {
+            let mut r = Resp::status(429);
+            r.headers.push(("retry-after", "86400".into()));
+            r
+        } else {
+            Resp::json(DOC)
+        }
+    })
+    .await;
+    let env = Env::new();
+    let client = env.client(&format!(
+        "registry={}\nfetch-retry-maxtimeout=20\n",
+        server.url()
+    ));
+    guarded(client.packument("a")).await.unwrap();
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_retries_sets_the_attempts() {
+    let server = Server::start(|_, _| Resp::status(503)).await;
+    let env = Env::new();
+    let client = env.client(&format!("registry={}\nfetch-retries=0\n", server.url()));
+    let err = client.packument("a").await.unwrap_err();
+    assert_eq!(err.code, Code::Network);
+    assert!(err.message.contains("after 1 attempt:"), "{}", err.message);
+    assert_eq!(server.requests().len(), 1);
+
+    let server = Server::start(|_, _| Resp::status(503)).await;
+    let client = env.client(&format!("registry={}\nfetch-retries=4\n", server.url()));
+    let err = client.packument("a").await.unwrap_err();
+    assert!(err.message.contains("after 5 attempts"), "{}", err.message);
+    assert_eq!(server.requests().len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_that_never_answers_fails_at_fetch_timeout() {
+    let server = Server::start(|_, _| {
+        let mut r = Resp::json(DOC);
+        r.delay = Duration::from_secs(3600);
+        r
+    })
+    .await;
+    let env = Env::new();
+    let client = env.client(&format!(
+        "registry={}\nfetch-timeout=200\nfetch-retries=1\n",
+        server.url()
+    ));
+    let err = guarded(client.packument("a")).await.unwrap_err();
+    assert_eq!(err.code, Code::Network);
+    assert!(
+        err.message.contains("timed out") && err.message.contains("fetch-timeout=200"),
+        "{}",
+        err.message
+    );
+    assert_eq!(server.requests().len(), 2);
+}
+
+/// `a`: 1.0.0 published in 2020, 2.0.0 (latest) in 2024.
+const DATED: &str = r#"{"name":"a","dist-tags":{"latest":"2.0.0"},
+  "time":{"created":"2020-01-01T00:00:00.000Z","1.0.0":"2020-01-01T00:00:00.000Z","2.0.0":"2024-01-01T00:00:00.000Z"},
+  "versions":{"1.0.0":{"name":"a","version":"1.0.0","dist":{"tarball":"http://x/a-1.0.0.tgz"}},
+              "2.0.0":{"name":"a","version":"2.0.0","dist":{"tarball":"http://x/a-2.0.0.tgz"}}}}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_fetches_whole_documents_and_caches_them_apart() {
+    let server = Server::start(|_, _| Resp::json(DATED)).await;
+    let env = Env::new();
+    let rc = format!("registry={}\nbefore=2022-06-01\n", server.url());
+    let client = env.client(&rc);
+    let p = client.packument("a").await.unwrap();
+    assert_eq!(server.requests()[0].headers["accept"], ACCEPT_FULL);
+    let opts = PickOptions {
+        before: client.config().before,
+        ..Default::default()
+    };
+    assert_eq!(
+        pick_version_with(&p, "latest", &opts).unwrap().version,
+        "1.0.0"
+    );
+    drop((p, client));
+
+    // The times survive the cache.
+    let cached = env.client(&rc);
+    cached.set_offline(true);
+    let p = cached.packument("a").await.unwrap();
+    assert_eq!(
+        p.published("2.0.0"),
+        crate::date::parse_iso("2024-01-01T00:00:00Z")
+    );
+    // The abbreviated cache got nothing.
+    let plain = env.client(&format!("registry={}\n", server.url()));
+    plain.set_offline(true);
+    let err = plain.packument("a").await.unwrap_err();
+    assert_eq!(err.code, Code::NotCached);
+    assert!(!env.cache().join("packuments/v2").exists());
+
+    // Without `before`, the abbreviated document is asked for.
+    let plain = env.client(&format!("registry={}\n", server.url()));
+    plain.packument("a").await.unwrap();
+    assert_eq!(server.requests()[1].headers["accept"], ACCEPT_CORGI);
+}

@@ -14,7 +14,8 @@
 //! The cut document is JSON that [`Packument::from_bytes`] reads to the same
 //! manifests: each version keeps the keys of [`Field`] (with `dist` and
 //! `scripts` reduced to the keys read from them), in their order, values as
-//! they came; the top level keeps `name`, `dist-tags` and `versions`.
+//! they came; the top level keeps `name`, `dist-tags` and `versions`, and
+//! `time` when asked to (`before` needs the publish times).
 //!
 //! [`Packument::from_bytes`]: super::Packument::from_bytes
 
@@ -23,6 +24,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
+use indexmap::IndexMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -35,19 +37,23 @@ pub(super) struct Trimmed {
     /// Each version's key and where its manifest lies in `doc` (the last
     /// `versions` object's, as a map would keep; non-object values dropped).
     pub versions: Vec<(String, Range<usize>)>,
+    /// `time` (empty unless kept): key → ISO 8601 date.
+    pub time: IndexMap<String, String>,
     pub doc: Vec<u8>,
 }
 
-/// Cuts `body` down (errors if it is not a JSON object).
-pub(super) fn trim(body: &[u8]) -> serde_json::Result<Trimmed> {
+/// Cuts `body` down, keeping `time` if `keep_time` (errors if it is not a
+/// JSON object).
+pub(super) fn trim(body: &[u8], keep_time: bool) -> serde_json::Result<Trimmed> {
     let mut t = Trimmed {
         name: String::new(),
         dist_tags: BTreeMap::new(),
         versions: Vec::new(),
+        time: IndexMap::new(),
         doc: Vec::with_capacity(body.len() / 3),
     };
     let mut de = serde_json::Deserializer::from_slice(body);
-    Top(&mut t).deserialize(&mut de)?;
+    Top(&mut t, keep_time).deserialize(&mut de)?;
     de.end()?;
     Ok(t)
 }
@@ -92,7 +98,7 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
 /// The top level: an object, as [`Packument::from_bytes`] requires.
 ///
 /// [`Packument::from_bytes`]: super::Packument::from_bytes
-struct Top<'t>(&'t mut Trimmed);
+struct Top<'t>(&'t mut Trimmed, bool);
 
 impl<'de> DeserializeSeed<'de> for Top<'_> {
     type Value = ();
@@ -107,7 +113,7 @@ impl<'de> Visitor<'de> for Top<'_> {
         f.write_str("a packument object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let t = self.0;
+        let Top(t, keep_time) = self;
         let mut first = true;
         t.doc.push(b'{');
         while let Some(Key(k)) = map.next_key()? {
@@ -133,6 +139,13 @@ impl<'de> Visitor<'de> for Top<'_> {
                     key(&mut t.doc, &mut first, &k);
                     t.versions.clear();
                     map.next_value_seed(Versions(t))?;
+                }
+                "time" if keep_time => {
+                    let raw: &RawValue = map.next_value()?;
+                    t.time = serde_json::from_str::<StrMap>(raw.get())
+                        .map_err(de::Error::custom)?
+                        .0;
+                    copy(&mut t.doc, &mut first, &k, raw);
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -363,6 +376,28 @@ pub(super) mod tests {
         assert_eq!(
             cut,
             r#"{"name":"a","dist-tags":{"latest":"1.0.0"},"versions":{"1.0.0":{"name":"a","version":"1.0.0","scripts":{"postinstall":"node x"},"dependencies":{"b":"^1"},"dist":{"tarball":"https://r/a.tgz","integrity":"sha512-x"},"bin":"cli.js"}}}"#
+        );
+    }
+
+    #[test]
+    fn keeps_time_when_asked() {
+        let doc = r#"{"name":"a","time":{"created":"2020-01-01T00:00:00.000Z","1.0.0":"2021-02-03T04:05:06.789Z","2.0.0":7},
+            "dist-tags":{"latest":"1.0.0"},"versions":{"1.0.0":{"version":"1.0.0"},"2.0.0":{"version":"2.0.0"}}}"#;
+        let at = crate::date::parse_iso("2021-02-03T04:05:06.789Z");
+        let (plain, _) = Packument::from_registry(doc.as_bytes()).unwrap();
+        assert_eq!(plain.published("1.0.0"), None, "dropped by default");
+        let (cut, text) = Packument::from_registry_with(doc.as_bytes(), true).unwrap();
+        let reread = Packument::from_bytes(text).unwrap();
+        for p in [&cut, &reread] {
+            assert_eq!(p.published("1.0.0"), at);
+            assert_eq!(p.published("2.0.0"), None, "not a string");
+            assert_eq!(p.published("3.0.0"), None);
+        }
+        assert_eq!(
+            Packument::from_slice(doc.as_bytes())
+                .unwrap()
+                .published("1.0.0"),
+            at
         );
     }
 
