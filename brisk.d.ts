@@ -27,7 +27,8 @@ export interface BriskError extends Error {
 }
 
 export interface ProgressEvent {
-  phase: 'resolve' | 'fetch' | 'link' | 'done'
+  /** `wait`: another install holds this project's lock (sent once, then the wait goes on). */
+  phase: 'wait' | 'resolve' | 'fetch' | 'link' | 'done'
   /** Units of work finished in this phase (best effort). */
   done: number
   /** Units of work known so far in this phase (may grow). */

@@ -222,3 +222,46 @@ test('an invalid range is E_MANIFEST even when a lockfile pins the package', T, 
     assert.equal(p.read('package-lock.json'), lockBefore, 'the lockfile is unchanged')
   }
 })
+
+test('two installs into one project at once: one waits for the other, both succeed, the tree is whole', T, async (t) => {
+  const deps = { a: '^1.0.0', b: '^1.0.0', '@s/c': '^1.0.0' }
+  const p = setup(t, { dependencies: deps })
+  await brisk.install(opts(p)) // warm cache and a lockfile
+  const expected = h.installedTree(p.dir)
+  const args = ['install', '--registry', reg.url, '--cache-dir', p.cache]
+  for (let round = 0; round < 5; round++) {
+    fs.rmSync(p.file('node_modules'), { recursive: true, force: true })
+    const [x, y] = await Promise.all([h.cli(args, { cwd: p.dir, env: p.env }), h.cli(args, { cwd: p.dir, env: p.env })])
+    assert.equal(x.status, 0, `round ${round}: ${x.stderr}`)
+    assert.equal(y.status, 0, `round ${round}: ${y.stderr}`)
+    assert.deepEqual(h.installedTree(p.dir), expected, `round ${round}: the tree is whole`)
+    for (const name of Object.keys(deps)) assert.equal(h.requireIn(p.dir, name, p.env).name, name)
+  }
+  // In one process too, through the API: the second waits and says so.
+  fs.rmSync(p.file('node_modules'), { recursive: true, force: true })
+  const phases = []
+  const [r1, r2] = await Promise.all([
+    brisk.install(opts(p)),
+    new Promise((resolve) => setTimeout(resolve, 5)).then(() => brisk.install(opts(p, { onProgress: (e) => phases.push(e.phase) })))
+  ])
+  assert.ok(r1.packages === 3 && r2.packages === 3)
+  assert.deepEqual(h.installedTree(p.dir), expected)
+  if (phases.includes('wait')) assert.equal(phases[0], 'wait', 'the wait is reported first')
+})
+
+test('an install waiting for the project lock can be cancelled', T, async (t) => {
+  if (!fs.existsSync('/usr/bin/flock')) return t.skip('no flock(1) to hold the lock from outside')
+  const p = setup(t, { dependencies: { a: '^1.0.0' } })
+  // Hold the project's lock from another process, as a running brisk would.
+  const holder = require('node:child_process').spawn('flock', [p.dir, 'sleep', '30'], { stdio: 'ignore' })
+  t.after(() => holder.kill())
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const phases = []
+  const err = await expectCode(brisk.install(opts(p, {
+    signal: AbortSignal.timeout(500),
+    onProgress: (e) => phases.push(e.phase)
+  })), 'E_CANCELLED')
+  assert.ok(err)
+  assert.deepEqual(phases, ['wait'], 'it said it was waiting, and did nothing else')
+  assert.equal(p.exists('node_modules'), false)
+})

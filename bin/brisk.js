@@ -276,7 +276,8 @@ function progressPrinter(stream) {
       if (now - last < 80 && event.phase !== 'done') return
       last = now
       const count = event.total ? ` ${event.done}/${event.total}` : ''
-      stream.write(`\r\x1b[2K${event.phase}${count}`)
+      const label = event.phase === 'wait' ? 'waiting for another brisk to finish in this project' : event.phase
+      stream.write(`\r\x1b[2K${label}${count}`)
       shown = true
     },
     clear() {

@@ -23,18 +23,27 @@ pub async fn install(call: Call) -> Result<Summary> {
     let o = &call.options;
     let config = Context::config(&call)?;
     let editing = add::requested(o);
-    if !o.clean && !o.lockfile_only && !editing && o.workspaces.is_empty() {
-        if let Some(packages) = state::current(&o.cwd, &state::fingerprint(o, &config)) {
-            return Ok(Summary {
-                up_to_date: true,
-                packages,
-                timings: super::Timings {
-                    total_ms: t0.elapsed().as_secs_f64() * 1e3,
-                    ..Default::default()
-                },
+    let fast = !o.clean && !o.lockfile_only && !editing && o.workspaces.is_empty();
+    let up_to_date = || {
+        let packages = state::current(&o.cwd, &state::fingerprint(o, &config))?;
+        Some(Summary {
+            up_to_date: true,
+            packages,
+            timings: super::Timings {
+                total_ms: t0.elapsed().as_secs_f64() * 1e3,
                 ..Default::default()
-            });
-        }
+            },
+            ..Default::default()
+        })
+    };
+    if let Some(summary) = up_to_date().filter(|_| fast) {
+        return Ok(summary);
+    }
+    // One writer at a time; whoever held the lock may have just made the
+    // project up to date.
+    let _lock = call.lock_project().await?;
+    if let Some(summary) = up_to_date().filter(|_| fast) {
+        return Ok(summary);
     }
     Context::scoped(&call, config, async |ctx| {
         let edit = match editing {

@@ -14,10 +14,9 @@ use super::{Call, Phase, Summary};
 pub async fn link(call: Call) -> Result<Summary> {
     let t0 = Instant::now();
     let call = call.at_workspace_root();
-    Context::scoped(&call, Context::config(&call)?, async |ctx| {
-        run(ctx, &call, t0).await
-    })
-    .await
+    let config = Context::config(&call)?;
+    let _lock = call.lock_project().await?;
+    Context::scoped(&call, config, async |ctx| run(ctx, &call, t0).await).await
 }
 
 async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {

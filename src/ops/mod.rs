@@ -110,6 +110,8 @@ pub struct Summary {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
+    /// Another install holds this project's lock.
+    Wait,
     Resolve,
     Fetch,
     Link,
@@ -119,6 +121,7 @@ pub enum Phase {
 impl Phase {
     pub fn as_str(self) -> &'static str {
         match self {
+            Phase::Wait => "wait",
             Phase::Resolve => "resolve",
             Phase::Fetch => "fetch",
             Phase::Link => "link",
@@ -162,6 +165,14 @@ impl Call {
             self.options.cwd = root;
         }
         self
+    }
+
+    /// This project's write lock, waited for (reporting [`Phase::Wait`]).
+    async fn lock_project(&self) -> crate::Result<crate::project::ProjectLock> {
+        crate::project::ProjectLock::acquire(&self.options.cwd, &self.cancel, || {
+            self.report(Phase::Wait, 0, 0)
+        })
+        .await
     }
 
     fn report(&self, phase: Phase, done: usize, total: usize) {

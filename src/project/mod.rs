@@ -1,6 +1,7 @@
 //! The project's `package.json`, read as npm reads it.
 
 pub mod edit;
+mod lock;
 pub mod request;
 mod workspaces;
 
@@ -13,6 +14,7 @@ use serde_json::{Map, Value};
 use crate::error::{Code, Error, Result};
 use crate::tree::Overrides;
 
+pub use lock::ProjectLock;
 pub use workspaces::{workspace_root, Workspace};
 
 /// A dependency map in declaration order.
