@@ -5,7 +5,7 @@
 // what a user would: nothing outside the project changed, the error code,
 // the cache as it was.
 
-const { test, before, after } = require('node:test')
+const { test, before, after, beforeEach } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
@@ -36,6 +36,7 @@ const packages = {
 let reg
 before(async () => { reg = await startRegistry({ packages }) })
 after(async () => { await reg.close() })
+beforeEach(() => reg.reset())
 
 const opts = (p, extra = {}) => ({ cwd: p.dir, cacheDir: p.cache, registry: reg.url, env: p.env, ...extra })
 function setup (t, manifest, extra) {
@@ -264,4 +265,40 @@ test('an install waiting for the project lock can be cancelled', T, async (t) =>
   assert.ok(err)
   assert.deepEqual(phases, ['wait'], 'it said it was waiting, and did nothing else')
   assert.equal(p.exists('node_modules'), false)
+})
+
+test('a lockfile entry on a host that is not the registry installs with a warning naming it', T, async (t) => {
+  const other = await startRegistry({ packages })
+  t.after(() => other.close())
+  const p = setup(t, { dependencies: { a: '^1.0.0', b: '^1.0.0' } })
+  await brisk.install(opts(p))
+  const lock = p.lock()
+  lock.packages['node_modules/a'].resolved = `${other.url}a/-/a-1.1.0.tgz`
+  fs.writeFileSync(p.file('package-lock.json'), JSON.stringify(lock, null, 2))
+  fs.rmSync(p.file('node_modules'), { recursive: true })
+  fs.rmSync(p.cache, { recursive: true })
+  const r = await brisk.install(opts(p, { clean: true }))
+  const warning = r.warnings.find((w) => w.includes('not one of your registries'))
+  assert.ok(warning, `warned: ${JSON.stringify(r.warnings)}`)
+  assert.match(warning, /a@1\.1\.0/)
+  assert.match(warning, new RegExp(other.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+  assert.doesNotMatch(warning, /b@1\.0\.0/, 'only the foreign one')
+  assert.equal(other.requestsOf('tarball', 'a').length, 1, 'fetched from where the lockfile says, as npm does')
+})
+
+test('a lockfile entry without integrity is checked against the registry\'s', T, async (t) => {
+  const p = setup(t, { dependencies: { a: '^1.0.0' } })
+  await brisk.install(opts(p))
+  const lock = p.lock()
+  delete lock.packages['node_modules/a'].integrity
+  fs.writeFileSync(p.file('package-lock.json'), JSON.stringify(lock, null, 2))
+  fs.rmSync(p.file('node_modules'), { recursive: true })
+  fs.rmSync(p.cache, { recursive: true })
+  reg.fault('a', { on: 'tarball', tamper: true })
+  const err = await expectCode(brisk.install(opts(p, { clean: true })), 'E_INTEGRITY')
+  assert.match(err.message, /a@1\.1\.0/)
+  assert.equal(p.exists('node_modules', 'a'), false)
+  reg.reset()
+  await brisk.install(opts(p, { clean: true }))
+  assert.equal(h.requireIn(p.dir, 'a', p.env).version, '1.1.0')
 })

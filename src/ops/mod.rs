@@ -10,6 +10,7 @@ mod link;
 mod overlap;
 mod prefetch;
 mod prepare;
+mod provenance;
 mod reify;
 mod scripts;
 mod state;

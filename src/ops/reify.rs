@@ -20,7 +20,7 @@ use crate::tree::{NodeId, Tree};
 
 use super::context::Context;
 use super::overlap::{self, EarlyLinker, ToLink};
-use super::{scripts, state, Call, Phase, Summary};
+use super::{provenance, scripts, state, Call, Phase, Summary};
 
 /// Where the package files come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -578,15 +578,29 @@ async fn fetch_all(
     // One task per distinct tarball (the fetcher bounds the concurrency), so
     // hashing and TLS spread over the runtime's workers; progress is
     // reported as each lands, and the first error aborts the rest.
+    summary
+        .warnings
+        .extend(provenance::foreign_warning(&provenance::foreign_hosts(
+            ctx, tree, ids,
+        )));
     let mut users: HashMap<String, Vec<usize>> = HashMap::new();
     let mut distinct = Vec::new();
+    let mut registry = None;
     for (i, &id) in ids.iter().enumerate() {
         let t = ctx.tarball(&tree.nodes[id].pkg);
         let key = t.integrity.clone().unwrap_or_else(|| t.url.clone());
         let entry = users.entry(key.clone()).or_default();
         entry.push(i);
         if entry.len() == 1 {
-            distinct.push((key, t));
+            // A registry package locked without integrity is checked
+            // against what its registry says.
+            let check =
+                (t.integrity.is_none() && provenance::from_registry(tree, id, &t)).then(|| {
+                    registry
+                        .get_or_insert_with(|| ctx.registry(call.options.prefer_offline))
+                        .clone()
+                });
+            distinct.push((key, t, check));
         }
     }
     let mut distinct = distinct.into_iter();
@@ -598,9 +612,14 @@ async fn fetch_all(
         // package is found within microseconds, and cloning starts then
         // (spawning all of ant-design's 3,300 first took 5-20 ms).
         let joined = match distinct.next() {
-            Some((key, t)) => {
+            Some((key, mut t, check)) => {
                 let f = ctx.fetcher.clone();
-                pending.spawn(async move { (key, f.ensure(t).await) });
+                pending.spawn(async move {
+                    if let Some(client) = check {
+                        t.integrity = provenance::registry_integrity(&client, &t).await;
+                    }
+                    (key, f.ensure(t).await)
+                });
                 match pending.try_join_next() {
                     Some(joined) => joined,
                     None => continue,
