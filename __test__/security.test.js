@@ -302,3 +302,22 @@ test('a lockfile entry without integrity is checked against the registry\'s', T,
   await brisk.install(opts(p, { clean: true }))
   assert.equal(h.requireIn(p.dir, 'a', p.env).version, '1.1.0')
 })
+
+test('two installs sharing a cold cache download each tarball once', T, async (t) => {
+  const deps = { a: '^1.0.0', b: '^1.0.0', '@s/c': '^1.0.0' }
+  const one = setup(t, { dependencies: deps })
+  const two = setup(t, { dependencies: deps })
+  // Slow tarballs, so the two installs overlap.
+  for (const name of Object.keys(deps)) reg.fault(name, { on: 'tarball', delayMs: 300 })
+  const cache = one.cache
+  const args = ['install', '--registry', reg.url, '--cache-dir', cache]
+  const [x, y] = await Promise.all([h.cli(args, { cwd: one.dir, env: one.env }), h.cli(args, { cwd: two.dir, env: two.env })])
+  assert.equal(x.status, 0, x.stderr)
+  assert.equal(y.status, 0, y.stderr)
+  for (const p of [one, two]) {
+    for (const name of Object.keys(deps)) assert.equal(h.requireIn(p.dir, name, p.env).name, name)
+  }
+  const urls = reg.requestsOf('tarball').map((r) => r.url).sort()
+  assert.deepEqual(urls, [...new Set(urls)], `each tarball once: ${urls.join(', ')}`)
+  assert.equal(urls.length, 3)
+})

@@ -284,6 +284,25 @@ impl Fetcher {
         if is_git_url(&t.url) {
             return self.fetch_git(&t.url, label).await;
         }
+        // Another process fetching the same tarball into this cache: wait
+        // for it, then take what it stored.
+        let _claim = match sri {
+            Some(sri) => loop {
+                match self.inner.store.try_claim(&sri.digests()[0]) {
+                    Some(None) => {}
+                    claimed => break claimed.flatten(),
+                }
+                if let Some(fetched) = self.cached(t, Some(sri)) {
+                    return Ok(fetched);
+                }
+                self.inner.opts.cancel.check()?;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            },
+            None => None,
+        };
+        if let Some(fetched) = self.cached(t, sri) {
+            return Ok(fetched);
+        }
         let algorithm = sri.map_or(Algorithm::Sha512, Sri::algorithm);
         let downloaded = download::download(&self.inner, t, algorithm, label).await?;
         if let Some(sri) = sri {

@@ -17,6 +17,7 @@
 
 mod bins;
 mod buffers;
+mod claim;
 mod direct;
 mod extract;
 mod index;
@@ -29,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
+pub use claim::Claim;
 pub use extract::Limits;
 use extract::{Crc, Extractor};
 
