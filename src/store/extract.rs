@@ -2,8 +2,11 @@
 //! the first path component is stripped, only files and directories are
 //! created, modes are normalized, `bin` targets are made executable.
 //!
-//! The archive is inflated in one call into one buffer (libdeflate, sized
-//! by the gzip trailer) and files are written straight from that buffer.
+//! An archive up to [`ONE_SHOT_MAX`] is inflated in one call into one
+//! buffer (libdeflate, sized by the gzip trailer) and files are written
+//! straight from that buffer; a bigger one, or one whose trailer cannot be
+//! believed, is extracted entry by entry as it inflates. Either way it may
+//! inflate only as far as its [`Limits`] allow.
 //! Measured on ant-design's 3,569 tarballs: 5.5 s of CPU, against 9.2 s for
 //! flate2 streaming through the `tar` reader, which copies every entry
 //! through small buffers. Files are created relative to a descriptor of the
