@@ -55,7 +55,7 @@ function walk (root) {
   return { dirs, files }
 }
 
-// brisk's cache: store/v1/<algo>/<2 hex>/<rest>/pkg/...
+// brisk's cache: store/v2/<algo>/<2 hex>/<rest>/pkg/...
 function packages (cache) {
   const v1 = path.join(cache, 'store', 'v1')
   const out = []

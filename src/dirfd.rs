@@ -9,6 +9,13 @@ use std::path::Path;
 
 pub(crate) struct DirFd(#[cfg(target_os = "linux")] std::os::unix::io::RawFd);
 
+/// What [`DirFd::stat`] reports (times in nanoseconds since the epoch).
+pub(crate) struct Stat {
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+}
+
 #[cfg(target_os = "linux")]
 fn c_path(rel: &Path) -> io::Result<std::ffi::CString> {
     use std::os::unix::ffi::OsStrExt;
@@ -40,6 +47,31 @@ impl DirFd {
         {
             let _ = path;
             None
+        }
+    }
+
+    /// `fstatat(rel)`, not following a symlink.
+    pub(crate) fn stat(&self, rel: &Path) -> io::Result<Stat> {
+        #[cfg(target_os = "linux")]
+        {
+            let c = c_path(rel)?;
+            // SAFETY: `st` is a plain C struct filled by the kernel; the
+            // descriptor is open and `c` is NUL-terminated.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            check(unsafe {
+                libc::fstatat(self.0, c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW)
+            })?;
+            let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+            Ok(Stat {
+                size: st.st_size as u64,
+                mtime_ns: ns(st.st_mtime, st.st_mtime_nsec),
+                ctime_ns: ns(st.st_ctime, st.st_ctime_nsec),
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = rel;
+            Err(io::Error::from(io::ErrorKind::Unsupported))
         }
     }
 

@@ -25,7 +25,7 @@ use crate::cancel::CancelToken;
 use crate::config::FetchPolicy;
 use crate::error::{Code, Error, Result};
 use crate::registry::Http;
-use crate::store::{Algorithm, Sri, Store, StoredPackage};
+use crate::store::{Algorithm, Found, Sri, Store, StoredPackage};
 
 /// A tarball to make available: where it is and what it must hash to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +166,8 @@ struct Inner {
     downloaded: AtomicU64,
     reused: AtomicU64,
     bytes: AtomicU64,
+    /// Cache entries found changed and restored, for the summary.
+    warnings: std::sync::Mutex<Vec<String>>,
 }
 
 impl Fetcher {
@@ -187,6 +189,7 @@ impl Fetcher {
                 downloaded: AtomicU64::new(0),
                 reused: AtomicU64::new(0),
                 bytes: AtomicU64::new(0),
+                warnings: Default::default(),
             }),
         }
     }
@@ -204,7 +207,20 @@ impl Fetcher {
         }
     }
 
-    /// Makes sure `t` is in the store. Errors: `E_INTEGRITY` (bad or
+    /// Warnings since the last call: cache entries that were found changed
+    /// and restored from their tarballs.
+    pub fn take_warnings(&self) -> Vec<String> {
+        let mut w = self
+            .inner
+            .warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut *w)
+    }
+
+    /// Makes sure `t` is in the store. A cached entry is checked file by
+    /// file first (see [`Store::find`]); a changed one is fetched again
+    /// and reported by [`Fetcher::take_warnings`]. Errors: `E_INTEGRITY` (bad or
     /// mismatching SRI; nothing is stored), `E_NOT_FOUND` (HTTP 404),
     /// `E_NETWORK` (after retries), `E_TARBALL`, `E_CANCELLED`, `E_IO`.
     pub async fn ensure(&self, mut t: Tarball) -> Result<Fetched> {
@@ -214,7 +230,8 @@ impl Fetcher {
             Some(s) => Some(Sri::parse(s).map_err(|e| prefix(&label, e))?),
             None => None,
         };
-        if let Some(fetched) = self.cached(&t, sri.as_ref()) {
+        let mut changed = None;
+        if let Some(fetched) = self.cached(&t, sri.as_ref(), &mut changed) {
             return Ok(fetched);
         }
         let key = match &sri {
@@ -229,7 +246,7 @@ impl Fetcher {
                 // Boxed: a download's future is ~5 KB, and inline it would
                 // sit in every caller's task, cached or not (ant-design's
                 // p4 spawned 3,300 of them at once: 17.5 MB of peak heap).
-                Box::pin(self.fetch_now(&t, sri.as_ref(), &label))
+                Box::pin(self.fetch_now(&t, sri.as_ref(), &label, changed.take()))
             })
             .await
             .clone();
@@ -265,9 +282,25 @@ impl Fetcher {
         Ok(results.into_iter().flatten().collect())
     }
 
-    fn cached(&self, t: &Tarball, sri: Option<&Sri>) -> Option<Fetched> {
+    /// The cached entry, if intact; a changed one sets `changed` to the
+    /// file found changed.
+    fn cached(
+        &self,
+        t: &Tarball,
+        sri: Option<&Sri>,
+        changed: &mut Option<std::path::PathBuf>,
+    ) -> Option<Fetched> {
         let integrity = t.integrity.clone()?;
-        let package = self.inner.store.get_sri(sri?)?;
+        // Checked here, before anything links it, so a changed entry is
+        // simply fetched again like a missing one (no second link pass).
+        let package = match self.inner.store.find(sri?) {
+            Found::Intact(p) => p,
+            Found::Changed(file) => {
+                *changed = Some(file);
+                return None;
+            }
+            Found::Missing => return None,
+        };
         self.inner.reused.fetch_add(1, Ordering::Relaxed);
         Some(Fetched {
             package,
@@ -276,9 +309,15 @@ impl Fetcher {
         })
     }
 
-    async fn fetch_now(&self, t: &Tarball, sri: Option<&Sri>, label: &str) -> Result<Fetched> {
+    async fn fetch_now(
+        &self,
+        t: &Tarball,
+        sri: Option<&Sri>,
+        label: &str,
+        mut changed: Option<std::path::PathBuf>,
+    ) -> Result<Fetched> {
         // Another process may have stored it while we waited for the cell.
-        if let Some(fetched) = self.cached(t, sri) {
+        if let Some(fetched) = self.cached(t, sri, &mut changed) {
             return Ok(fetched);
         }
         if is_git_url(&t.url) {
@@ -352,6 +391,9 @@ impl Fetcher {
         };
         self.inner.downloaded.fetch_add(1, Ordering::Relaxed);
         self.inner.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if let Some(file) = changed {
+            self.warn(restored(label, &file));
+        }
         Ok(Fetched {
             package,
             integrity: t.integrity.clone().unwrap_or(key),
@@ -401,7 +443,14 @@ impl Fetcher {
             })?;
         let store = self.inner.store.clone();
         if let Some(integrity) = crate::git::cache::lookup(store.root(), url) {
-            if let Some(package) = store.get(&integrity) {
+            let found = match Sri::parse(&integrity) {
+                Ok(sri) => store.find(&sri),
+                Err(_) => Found::Missing,
+            };
+            if let Found::Changed(file) = &found {
+                self.warn(restored(label, file));
+            }
+            if let Found::Intact(package) = found {
                 self.inner.reused.fetch_add(1, Ordering::Relaxed);
                 return Ok(Fetched {
                     package,
@@ -444,6 +493,25 @@ impl Fetcher {
             downloaded_bytes: bytes,
         })
     }
+}
+
+impl Fetcher {
+    fn warn(&self, message: String) {
+        let mut w = self
+            .inner
+            .warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        w.push(message);
+    }
+}
+
+/// The warning for a cache entry found changed and extracted again.
+pub fn restored(label: &str, file: &std::path::Path) -> String {
+    format!(
+        "the cached copy of {label} was modified ({}); it was restored from its tarball",
+        file.display()
+    )
 }
 
 fn prefix(label: &str, e: Error) -> Error {

@@ -550,13 +550,24 @@ async fn fetch_all(
                     .filter(|u| crate::fetch::is_git_url(u))?;
                 crate::git::cache::lookup(store.root(), url)
             });
-            match integrity.as_deref().and_then(|i| store.get(i)) {
-                Some(package) => out.push(Some(Fetched {
+            let sri = integrity
+                .as_deref()
+                .and_then(|i| crate::store::Sri::parse(i).ok());
+            match sri.map_or(crate::store::Found::Missing, |s| store.find(&s)) {
+                crate::store::Found::Intact(package) => out.push(Some(Fetched {
                     package,
                     integrity: p.integrity.clone().unwrap_or_default(),
                     downloaded_bytes: 0,
                 })),
-                None => missing.push(p.id()),
+                crate::store::Found::Changed(file) => {
+                    summary.warnings.push(format!(
+                        "the cached copy of {} was modified ({}); it was removed from the cache",
+                        p.id(),
+                        file.display()
+                    ));
+                    missing.push(p.id())
+                }
+                crate::store::Found::Missing => missing.push(p.id()),
             }
         }
         if !missing.is_empty() {
@@ -656,6 +667,7 @@ async fn fetch_all(
         done += users.len();
         call.report(Phase::Fetch, done, total);
     }
+    summary.warnings.extend(ctx.fetcher.take_warnings());
     // Counted per distinct tarball, like prefetch.
     let stats = ctx.fetcher.stats();
     summary.downloaded = stats.downloaded as usize;

@@ -7,8 +7,13 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use rayon::prelude::*;
+
 use crate::error::Result;
+use crate::fetch::Tarball;
+use crate::link;
 use crate::scripts::{self, pending, DepPackage, Policy};
+use crate::store::{Check, Sri};
 use crate::tree::diff::Plan;
 use crate::tree::{NodeId, Tree};
 
@@ -64,7 +69,10 @@ pub async fn run_dependencies(
     let outcome = if pkgs.is_empty() {
         scripts::DepOutcome::default()
     } else {
-        scripts::run_dependency_scripts(&ctx.script_runner(call), &pkgs).await?
+        let since = ctx.fetcher.store().clock()?;
+        let outcome = scripts::run_dependency_scripts(&ctx.script_runner(call), &pkgs).await;
+        protect_cache(ctx, tree, included, since, summary).await?;
+        outcome?
     };
     summary.scripts_run.extend(outcome.ran);
     summary.warnings.extend(outcome.warnings);
@@ -102,6 +110,59 @@ pub async fn run_dependencies(
     }
     summary.scripts_not_run = still.values().cloned().collect();
     pending::write(cwd, &still)
+}
+
+/// After dependency scripts ran: a cache entry of this project's packages
+/// with a file changed since `since` (a script wrote into a hardlinked
+/// sibling, or changed its mode or times) is moved out of the cache and
+/// extracted again, so no other project sees the change; this project
+/// keeps the changed files, now its own.
+async fn protect_cache(
+    ctx: &Context,
+    tree: &Tree,
+    included: &[bool],
+    since: i128,
+    summary: &mut Summary,
+) -> Result<()> {
+    let store = ctx.fetcher.store().clone();
+    let mut seen = HashSet::new();
+    let entries: Vec<(Sri, Tarball)> = (tree.nodes.iter().enumerate())
+        .filter(|(id, n)| included.get(*id) == Some(&true) && !n.pkg.link && n.path.is_none())
+        .filter_map(|(_, n)| {
+            let integrity = n.pkg.integrity.as_deref()?;
+            let sri = Sri::parse(integrity).ok()?;
+            seen.insert(integrity).then(|| (sri, ctx.tarball(&n.pkg)))
+        })
+        .collect();
+    let changed = super::reify::blocking(move || {
+        Ok(link::pool().install(|| {
+            entries
+                .into_par_iter()
+                .filter_map(|(sri, t)| {
+                    let p = store.get_sri(&sri)?;
+                    let Ok(Check::Changed(file)) = p.check(Some(since)) else {
+                        return None;
+                    };
+                    store.set_aside(&p);
+                    Some((t, file))
+                })
+                .collect::<Vec<_>>()
+        }))
+    })
+    .await?;
+    for (t, file) in changed {
+        let label = format!("{}@{}", t.name, t.version);
+        let done = match ctx.fetcher.ensure(t).await {
+            Ok(_) => "it was restored from its tarball".to_string(),
+            Err(e) => format!("it was removed from the cache ({})", e.message),
+        };
+        summary.warnings.push(format!(
+            "a dependency script modified the cached copy of {label} ({}); {done}, \
+             and this project keeps the modified files as its own",
+            file.display()
+        ));
+    }
+    Ok(())
 }
 
 fn dep_package(cwd: &Path, tree: &Tree, id: NodeId) -> DepPackage {

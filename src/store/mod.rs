@@ -4,8 +4,8 @@
 //! Layout under the cache dir:
 //!
 //! ```text
-//! store/v1/<algo>/<hex[0..2]>/<hex[2..]>/pkg/...   the package contents
-//! store/v1/<algo>/<hex[0..2]>/<hex[2..]>/index     dirs + files of pkg/
+//! store/v2/<algo>/<hex[0..2]>/<hex[2..]>/pkg/...   the package contents
+//! store/v2/<algo>/<hex[0..2]>/<hex[2..]>/index     dirs, files + stamps of pkg/
 //! tmp/<unique>/                                     staging for inserts
 //! ```
 //!
@@ -13,7 +13,11 @@
 //! An entry is built in `tmp/` and renamed into place in one step, so it is
 //! either absent or complete; a crash leaves only garbage in `tmp/` (swept
 //! by [`Store::open`] once it is a day old). Store files are never modified
-//! after the rename: `node_modules` hardlinks to them.
+//! after the rename: `node_modules` hardlinks to them. Since a write through
+//! such a hardlink (an editor, a script) would change the entry for every
+//! project, the index stamps each file (size, mtime) and [`Store::find`]
+//! checks them before an entry is handed out; a changed entry is moved
+//! aside (into `tmp/`, swept a day later) and fetched again.
 
 mod bins;
 mod buffers;
@@ -27,6 +31,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
@@ -36,7 +41,7 @@ use extract::{Crc, Extractor};
 
 pub use bins::package_bins;
 pub(crate) use extract::inflated_size;
-pub use index::FileIndex;
+pub use index::{FileIndex, Stamp};
 pub use integrity::{digest, sha512_sri, verify, Algorithm, Digest, Hasher, Sri};
 
 /// Staging dirs older than this are leftovers of a crashed process.
@@ -53,19 +58,76 @@ pub struct Store {
     extractor: Extractor,
 }
 
-/// A complete entry of the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A complete entry of the store (equal to another for the same entry).
+#[derive(Debug, Clone)]
 pub struct StoredPackage {
     /// The package contents (what goes to `node_modules/<name>`).
     pub dir: PathBuf,
     index_path: PathBuf,
+    /// The index, when [`Store::find`] read it to check the files.
+    checked: Option<Arc<FileIndex>>,
+}
+
+impl PartialEq for StoredPackage {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.dir, &self.index_path) == (&other.dir, &other.index_path)
+    }
+}
+
+impl Eq for StoredPackage {}
+
+/// What [`StoredPackage::check`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// Every file is as stored; the index read to tell.
+    Intact(FileIndex),
+    /// This file (absolute path) was written, replaced or removed.
+    Changed(PathBuf),
+    /// The index records no stamps (format 1): nothing can be told.
+    Unverifiable,
+}
+
+/// What [`Store::find`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// A complete entry whose files are as stored.
+    Intact(StoredPackage),
+    /// The entry had this file changed: it was moved aside, as if missing.
+    Changed(PathBuf),
+    /// No entry (or one that could not be checked, now moved aside).
+    Missing,
 }
 
 impl StoredPackage {
     /// The entry's directories (parents first) and files, relative to `dir`,
     /// as recorded at extraction time (no directory walk).
     pub fn index(&self) -> Result<FileIndex> {
-        index::read(&self.index_path)
+        match &self.checked {
+            Some(index) => Ok(FileIndex::clone(index)),
+            None => index::read(&self.index_path),
+        }
+    }
+
+    /// Compares each file with its stamp, one `fstatat` per file. With
+    /// `since` (a ctime in ns, see [`Store::clock`]), a file whose status
+    /// changed after it counts as changed too, which catches a write whose
+    /// mtime was put back.
+    pub fn check(&self, since: Option<i128>) -> Result<Check> {
+        let index = self.index()?;
+        if !index.checkable() {
+            return Ok(Check::Unverifiable);
+        }
+        let fd = crate::dirfd::DirFd::open(&self.dir);
+        for (rel, want) in index.files.iter().zip(&index.stamps) {
+            let changed = match index::stamp_at(fd.as_ref(), &self.dir, rel) {
+                Ok((got, ctime)) => got != *want || since.is_some_and(|t| ctime > t),
+                Err(_) => true,
+            };
+            if changed {
+                return Ok(Check::Changed(self.dir.join(rel)));
+            }
+        }
+        Ok(Check::Intact(index))
     }
 }
 
@@ -73,7 +135,9 @@ impl Store {
     /// Opens (creating if needed) the store under `cache_dir`.
     pub fn open(cache_dir: &Path) -> Result<Store> {
         let root = cache_dir.to_path_buf();
-        let entries = root.join("store").join("v1");
+        // v2: stamped indexes. Older brisk versions keep to `v1`, whose
+        // unstamped entries cannot be checked, so the two never share one.
+        let entries = root.join("store").join("v2");
         let tmp = root.join("tmp");
         for dir in [&entries, &tmp] {
             fs::create_dir_all(dir)
@@ -120,6 +184,61 @@ impl Store {
         sri.digests().iter().find_map(|d| self.existing(d))
     }
 
+    /// The entry for `sri` if its files are as stored (one `fstatat` per
+    /// file; the index read stays with the package for the cloner). A
+    /// changed or uncheckable entry is moved aside, so that it is fetched
+    /// and extracted again, and never linked.
+    pub fn find(&self, sri: &Sri) -> Found {
+        let Some(pkg) = self.get_sri(sri) else {
+            return Found::Missing;
+        };
+        match pkg.check(None) {
+            Ok(Check::Intact(index)) => Found::Intact(StoredPackage {
+                checked: Some(Arc::new(index)),
+                ..pkg
+            }),
+            Ok(Check::Changed(file)) => {
+                self.set_aside(&pkg);
+                Found::Changed(file)
+            }
+            Ok(Check::Unverifiable) | Err(_) => {
+                self.set_aside(&pkg);
+                Found::Missing
+            }
+        }
+    }
+
+    /// Moves an entry out of the store in one rename (a process linking
+    /// from it keeps its descriptors); the sweep removes it a day later.
+    pub fn set_aside(&self, pkg: &StoredPackage) {
+        let Some(entry) = pkg.dir.parent() else {
+            return;
+        };
+        let junk = Staging::reserve(&self.tmp);
+        if fs::rename(entry, &junk.path).is_ok() {
+            // The sweep goes by mtime: the day counts from now.
+            let _ = fs::File::open(&junk.path).and_then(|f| f.set_modified(SystemTime::now()));
+        }
+        junk.disarm();
+    }
+
+    /// The filesystem's clock now, as a ctime in ns: files whose ctime is
+    /// later were changed (or linked) after this call.
+    pub fn clock(&self) -> Result<i128> {
+        let mark = Staging::reserve(&self.tmp);
+        let res = fs::write(&mark.path, b"").and_then(|()| {
+            index::stamp_at(
+                None,
+                &self.tmp,
+                mark.path.strip_prefix(&self.tmp).unwrap_or(&mark.path),
+            )
+        });
+        let _ = fs::remove_file(&mark.path);
+        mark.disarm();
+        res.map(|(_, ctime)| ctime)
+            .map_err(|e| Error::io(format!("writing in {}", self.tmp.display()), e))
+    }
+
     fn existing(&self, digest: &Digest) -> Option<StoredPackage> {
         let pkg = self.package_at(self.entry_dir(digest));
         pkg.index_path.is_file().then_some(pkg)
@@ -150,7 +269,7 @@ impl Store {
         let pkg_dir = staging.path.join("pkg");
         fs::create_dir(&pkg_dir).map_err(|e| Error::io(pkg_dir.display(), e))?;
         let extracted = self.extractor.extract(tgz, &pkg_dir, crc)?;
-        index::write(&staging.path.join("index"), &extracted)?;
+        index::write(&staging.path.join("index"), &pkg_dir, &extracted)?;
         self.publish(staging, digest)
     }
 
@@ -203,6 +322,7 @@ impl Store {
         StoredPackage {
             dir: entry.join("pkg"),
             index_path: entry.join("index"),
+            checked: None,
         }
     }
 }

@@ -57,11 +57,11 @@ fn extracts_files_modes_and_index() {
         paths(&["lib/deep/a.js", "package.json", "run.sh"])
     );
 
-    // The layout: store/v1/sha512/<2 hex>/<rest>/pkg, and get() finds it.
+    // The layout: store/v2/sha512/<2 hex>/<rest>/pkg, and get() finds it.
     let hex = verify(&data, &sri).unwrap().to_hex();
     let expected = cache
         .path()
-        .join("store/v1/sha512")
+        .join("store/v2/sha512")
         .join(&hex[..2])
         .join(&hex[2..])
         .join("pkg");
@@ -149,7 +149,7 @@ fn unsafe_paths_are_rejected_and_nothing_is_kept() {
         assert!(tmp_is_empty(&store), "{bad}: staging left behind");
         assert!(!cache.path().join("evil").exists());
         assert!(!cache.path().join("tmp/evil").exists());
-        let v1 = cache.path().join("store/v1");
+        let v1 = cache.path().join("store/v2");
         assert!(fs::read_dir(v1).unwrap().next().is_none());
     }
 }
@@ -273,13 +273,13 @@ fn sha1_entries_use_their_own_layout() {
     let sri = digest(Algorithm::Sha1, &data).to_sri();
     assert!(sri.starts_with("sha1-"));
     let pkg = store.insert_tarball(&sri, &data).unwrap();
-    assert!(pkg.dir.starts_with(cache.path().join("store/v1/sha1")));
+    assert!(pkg.dir.starts_with(cache.path().join("store/v2/sha1")));
     assert!(store.get(&sri).is_some());
     // Several hashes: the strongest one is the key.
     let both = format!("{sri} {}", sha512_sri(&data));
     assert!(store.get(&both).is_none());
     let pkg = store.insert_tarball(&both, &data).unwrap();
-    assert!(pkg.dir.starts_with(cache.path().join("store/v1/sha512")));
+    assert!(pkg.dir.starts_with(cache.path().join("store/v2/sha512")));
     assert_eq!(store.get(&both), Some(pkg));
 }
 
@@ -418,7 +418,8 @@ fn archives_too_big_for_memory_extract_streaming_with_the_same_result() {
     two.extend(gzip(b""));
     let b = store.insert_tarball(&sha512_sri(&two), &two).unwrap();
     assert_eq!(listing(&a.dir), listing(&b.dir));
-    assert_eq!(a.index().unwrap(), b.index().unwrap());
+    let (ia, ib) = (a.index().unwrap(), b.index().unwrap());
+    assert_eq!((ia.dirs, ia.files), (ib.dirs, ib.files));
     assert_eq!(mode(&b.dir.join("bin/s.js")), 0o755);
     assert_eq!(fs::read(b.dir.join("lib/a.js")).unwrap(), b"new");
 }
@@ -480,4 +481,101 @@ fn names_that_are_not_utf8_are_refused() {
     let err = store.insert_tarball(&sha512_sri(&data), &data).unwrap_err();
     assert_eq!(err.code, Code::Tarball);
     assert!(err.message.contains("UTF-8"), "{err}");
+}
+
+/// The index records each file's size and mtime and reads them back.
+#[test]
+fn index_round_trips_stamps() {
+    use std::os::unix::fs::MetadataExt;
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+    let data = simple_package("stamped");
+    let pkg = store.insert_tarball(&sha512_sri(&data), &data).unwrap();
+    let index = pkg.index().unwrap();
+    assert!(index.checkable());
+    assert_eq!(index.stamps.len(), index.files.len());
+    for (rel, s) in index.files.iter().zip(&index.stamps) {
+        let m = fs::metadata(pkg.dir.join(rel)).unwrap();
+        assert_eq!(s.size, m.size());
+        let ns = i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec());
+        assert_eq!(s.mtime_ns, ns, "{}", rel.display());
+    }
+    let text = fs::read(pkg.dir.parent().unwrap().join("index")).unwrap();
+    assert!(text.starts_with(b"brisk-index 2\n"));
+}
+
+/// A write through a hardlink (same size, even) is found; the entry is
+/// moved aside, never linked, and can be inserted again.
+#[test]
+fn a_file_written_through_a_hardlink_is_found_and_set_aside() {
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+    let data = simple_package("edited");
+    let sri = sha512_sri(&data);
+    let pkg = store.insert_tarball(&sri, &data).unwrap();
+    let parsed = Sri::parse(&sri).unwrap();
+    let Found::Intact(found) = store.find(&parsed) else {
+        panic!("an untouched entry is intact")
+    };
+    assert_eq!(found.dir, pkg.dir);
+
+    let proj = cache.path().join("proj-index.js");
+    fs::hard_link(pkg.dir.join("index.js"), &proj).unwrap();
+    let len = fs::metadata(&proj).unwrap().len() as usize;
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    fs::write(&proj, "x".repeat(len)).unwrap(); // in place, same size
+    assert_eq!(
+        pkg.check(None).unwrap(),
+        Check::Changed(pkg.dir.join("index.js"))
+    );
+    assert_eq!(
+        store.find(&parsed),
+        Found::Changed(pkg.dir.join("index.js"))
+    );
+    assert!(store.get(&sri).is_none(), "moved out of the store");
+    assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 1);
+    let again = store.insert_tarball(&sri, &data).unwrap();
+    assert!(matches!(store.find(&parsed), Found::Intact(_)));
+    assert_ne!(
+        fs::read(again.dir.join("index.js")).unwrap(),
+        fs::read(&proj).unwrap()
+    );
+}
+
+/// With `since`, a status change after it counts (a script that put the
+/// mtime back, a chmod); before it, not.
+#[test]
+fn a_status_change_since_the_clock_is_found() {
+    use std::os::unix::fs::PermissionsExt;
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+    let data = simple_package("chmodded");
+    let pkg = store.insert_tarball(&sha512_sri(&data), &data).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let since = store.clock().unwrap();
+    assert!(matches!(pkg.check(Some(since)).unwrap(), Check::Intact(_)));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let file = pkg.dir.join("package.json");
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o666)).unwrap();
+    assert!(matches!(pkg.check(None).unwrap(), Check::Intact(_)));
+    assert_eq!(pkg.check(Some(since)).unwrap(), Check::Changed(file));
+}
+
+/// An entry with a format-1 index (no stamps) cannot be checked: it is
+/// moved aside and fetched again.
+#[test]
+fn an_old_index_is_re_extracted() {
+    let cache = tempfile::tempdir().unwrap();
+    let store = Store::open(cache.path()).unwrap();
+    let data = simple_package("old");
+    let sri = sha512_sri(&data);
+    let pkg = store.insert_tarball(&sri, &data).unwrap();
+    let index = pkg.dir.parent().unwrap().join("index");
+    fs::write(&index, b"brisk-index 1\nfindex.js\0fpackage.json\0").unwrap();
+    let old = pkg.index().unwrap();
+    assert_eq!(old.files, paths(&["index.js", "package.json"]));
+    assert!(!old.checkable());
+    assert_eq!(pkg.check(None).unwrap(), Check::Unverifiable);
+    assert_eq!(store.find(&Sri::parse(&sri).unwrap()), Found::Missing);
+    assert!(store.get(&sri).is_none());
 }
