@@ -331,7 +331,7 @@ impl Fetcher {
                     Some(None) => {}
                     claimed => break claimed.flatten(),
                 }
-                if let Some(fetched) = self.cached(t, Some(sri)) {
+                if let Some(fetched) = self.cached(t, Some(sri), &mut changed) {
                     return Ok(fetched);
                 }
                 self.inner.opts.cancel.check()?;
@@ -339,7 +339,7 @@ impl Fetcher {
             },
             None => None,
         };
-        if let Some(fetched) = self.cached(t, sri) {
+        if let Some(fetched) = self.cached(t, sri, &mut changed) {
             return Ok(fetched);
         }
         let algorithm = sri.map_or(Algorithm::Sha512, Sri::algorithm);
