@@ -230,8 +230,20 @@ impl Fetcher {
             Some(s) => Some(Sri::parse(s).map_err(|e| prefix(&label, e))?),
             None => None,
         };
-        let mut changed = None;
-        if let Some(fetched) = self.cached(&t, sri.as_ref(), &mut changed) {
+        // Checking an entry is a stat per file: on the cloner's threads, as
+        // linking is, so the inode reads overlap instead of queueing on the
+        // async workers.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (this, t2, sri2) = (self.clone(), t.clone(), sri.clone());
+        crate::link::pool().spawn(move || {
+            let mut changed = None;
+            let found = this.cached(&t2, sri2.as_ref(), &mut changed);
+            let _ = tx.send((found, changed));
+        });
+        let (found, mut changed) = rx
+            .await
+            .map_err(|_| Error::new(Code::Io, format!("{label}: checking the cache failed")))?;
+        if let Some(fetched) = found {
             return Ok(fetched);
         }
         let key = match &sri {

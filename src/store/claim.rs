@@ -2,6 +2,7 @@
 //! cache (two projects, two CI jobs) download and extract each tarball
 //! once; the second waits for the first and then finds it in the store.
 //! Only an optimization: publishing into the store is atomic either way.
+//! Claims live in `<cache>/claims`, apart from the staging area.
 
 use std::fs::{self, File, OpenOptions};
 use std::path::PathBuf;
@@ -28,7 +29,7 @@ impl Store {
     /// process holds it (or when claims cannot work here: then the caller
     /// just fetches).
     pub fn try_claim(&self, digest: &Digest) -> Option<Option<Claim>> {
-        let dir = self.tmp_dir().join("claims");
+        let dir = self.root().join("claims");
         let path = dir.join(format!("{}-{}", digest.algorithm.name(), digest.to_hex()));
         let open = || {
             OpenOptions::new()
@@ -84,9 +85,7 @@ mod tests {
         drop(held);
         let again = b.try_claim(d).unwrap().expect("free again");
         drop(again);
-        let left = fs::read_dir(cache.path().join("tmp/claims"))
-            .unwrap()
-            .count();
+        let left = fs::read_dir(cache.path().join("claims")).unwrap().count();
         assert_eq!(left, 0);
     }
 

@@ -193,10 +193,9 @@ impl Store {
             return Found::Missing;
         };
         match pkg.check(None) {
-            Ok(Check::Intact(index)) => Found::Intact(StoredPackage {
-                checked: Some(Arc::new(index)),
-                ..pkg
-            }),
+            // The index is read again when the entry is linked: kept from
+            // here, thousands of them waited in memory for the cloner.
+            Ok(Check::Intact(_)) => Found::Intact(pkg),
             Ok(Check::Changed(file)) => {
                 self.set_aside(&pkg);
                 Found::Changed(file)
