@@ -7,6 +7,7 @@
 //                     [--rounds 3] [--in-process] [--out bench/results.json]
 //                     [--settle 361] [--min-free 25] [--no-floor]
 //                     [--no-drop-caches] [--keep-page-reporting]
+//                     [--base path/to/brisk.node]   (tool `base`: another brisk build)
 'use strict'
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -32,6 +33,9 @@ const { values: args } = parseArgs({
     'no-drop-caches': { type: 'boolean', default: false },
     // Leave the VM's free page reporting on (see steadyMemory()).
     'keep-page-reporting': { type: 'boolean', default: false },
+    // A baseline brisk build (a .node file), run as the tool `base` through
+    // the same shim, to measure a change before and after in one run.
+    base: { type: 'string' },
     out: { type: 'string', default: path.join(__dirname, 'results.json') },
     work: { type: 'string', default: path.join(os.tmpdir(), 'brisk-bench') },
   },
@@ -74,6 +78,12 @@ function toolTable (peers) {
       // Started as npx and node_modules/.bin start it (see bin/brisk.js).
       install: (c) => [briskJs, ['install', '--ignore-scripts', '--silent', '--cache-dir', c]],
       resolve: (c) => [briskJs, ['install', '--lockfile-only', '--silent', '--cache-dir', c]],
+    },
+    base: {
+      lockfiles: ['package-lock.json'],
+      warm: [process.execPath, ['-e', `require(${JSON.stringify(path.join(repo, 'brisk.js'))})`]],
+      install: (c) => [briskJs, ['install', '--ignore-scripts', '--silent', '--cache-dir', c], { NAPI_RS_NATIVE_LIBRARY_PATH: args.base }],
+      resolve: (c) => [briskJs, ['install', '--lockfile-only', '--silent', '--cache-dir', c], { NAPI_RS_NATIVE_LIBRARY_PATH: args.base }],
     },
     npm: {
       lockfiles: ['package-lock.json'],
@@ -275,6 +285,7 @@ function record (project, round, phase, tool, m) {
 
 function main () {
   const tools = args.tools.split(',')
+  if (tools.includes('base') && !args.base) throw new Error('--tools base needs --base <path to a brisk .node build>')
   const phases = args.phases.split(',')
   const rounds = Number(args.rounds)
   const peers = ensurePeers()
@@ -344,6 +355,10 @@ function main () {
 function toolVersions (tools, table) {
   const out = {}
   for (const tool of tools) {
+    if (tool === 'base') {
+      out.base = `brisk build ${args.base}`
+      continue
+    }
     if (tool === 'brisk') {
       const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo, encoding: 'utf8' }).stdout.trim()
       out.brisk = `${require(path.join(repo, 'package.json')).version} (${commit || 'no git'})`
