@@ -110,7 +110,10 @@ impl Spec {
             "file" | "link" => {
                 let path = if kind == "link" {
                     strip("link:")
-                } else if raw.len() >= 5 && raw[..5].eq_ignore_ascii_case("file:") {
+                } else if raw
+                    .get(..5)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("file:"))
+                {
                     strip("file:")
                 } else {
                     raw.to_string()
@@ -326,6 +329,22 @@ mod tests {
         match Spec::parse(name, raw).unwrap() {
             Spec::Registry { name, req, .. } => (name, req),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn tarball_name_with_multibyte_char_near_the_start() {
+        // Fuzzing found this: slicing the first 5 bytes for `file:` panicked
+        // when byte 5 fell inside a character.
+        for raw in [
+            "^0.0\u{6a6}mple.com/o.tgz",
+            "\u{10c}\u{411}>~l:../local/pkg.tgz",
+            "file\u{e9}.tgz",
+        ] {
+            assert!(matches!(
+                Spec::parse("a", raw).unwrap(),
+                Spec::File { path } if path == raw.trim()
+            ));
         }
     }
 
