@@ -321,3 +321,14 @@ test('two installs sharing a cold cache download each tarball once', T, async (t
   assert.deepEqual(urls, [...new Set(urls)], `each tarball once: ${urls.join(', ')}`)
   assert.equal(urls.length, 3)
 })
+
+test('project files that are devices fail at once: a package.json, an .npmrc cafile', T, async (t) => {
+  const p = setup(t, { dependencies: { a: '^1.0.0' } })
+  fs.writeFileSync(p.file('.npmrc'), 'cafile=/dev/zero\n')
+  const err = await expectCode(brisk.install(opts(p)), 'E_CONFIG')
+  assert.match(err.message, /cafile/)
+  fs.rmSync(p.file('.npmrc'))
+  fs.rmSync(p.file('package.json'))
+  fs.symlinkSync('/dev/zero', p.file('package.json'))
+  await expectCode(brisk.install(opts(p)), 'E_MANIFEST')
+})

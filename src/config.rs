@@ -337,7 +337,7 @@ fn read_layer(
     env: &HashMap<String, String>,
     merged: &mut HashMap<String, Setting>,
 ) -> Result<()> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::bounded::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => return Ok(()),

@@ -7,6 +7,7 @@
 
 pub mod error;
 
+mod bounded;
 pub mod cancel;
 pub mod config;
 mod date;

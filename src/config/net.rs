@@ -241,7 +241,7 @@ impl NetConfig {
                 let extra = self
                     .extra_ca
                     .as_ref()
-                    .and_then(|path| std::fs::read(path).ok());
+                    .and_then(|path| crate::bounded::read(path.as_ref()).ok());
                 let certs = extra.and_then(|pem| Certificate::from_pem_bundle(&pem).ok());
                 for cert in certs.unwrap_or_default() {
                     builder = builder.add_root_certificate(cert);
@@ -334,7 +334,7 @@ fn read_cafile(
 ) -> Result<CaCerts> {
     let path = expand_path(path.trim(), project_dir, env);
     let source = format!("cafile {} (set in {})", path.display(), s.source);
-    let pem = std::fs::read(&path).map_err(|e| {
+    let pem = crate::bounded::read(&path).map_err(|e| {
         Error::new(
             Code::Config,
             format!("cannot read {source}: {e}; point cafile at a PEM file of CA certificates"),

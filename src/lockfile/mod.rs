@@ -77,7 +77,7 @@ pub struct Lockfile {
 impl Lockfile {
     /// Read `<dir>/<name>`; `Ok(None)` when there is none.
     pub fn read(path: &Path) -> Result<Option<Lockfile>> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::bounded::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(path.display(), e)),

@@ -39,7 +39,7 @@ impl Project {
     /// Read `<dir>/package.json`. Missing or malformed → `E_MANIFEST`.
     pub fn load(dir: &Path) -> Result<Project> {
         let path = dir.join("package.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let text = crate::bounded::read_to_string(&path).map_err(|e| {
             Error::new(
                 Code::Manifest,
                 format!(

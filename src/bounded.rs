@@ -1,0 +1,57 @@
+//! Reading a file the project names (package.json, a lockfile, an .npmrc,
+//! a CA bundle) with a bound: a cloned repository is not fully trusted, and
+//! one whose file is a symlink to a device or a fifo, or is enormous, gets
+//! an error instead of a read that never ends or fills memory.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+/// Far more than any real manifest, lockfile or CA bundle.
+pub const MAX: u64 = 512 << 20;
+
+/// The bytes of the regular file `path`, up to [`MAX`].
+pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut out = Vec::with_capacity(meta.len().min(MAX) as usize);
+    file.take(MAX + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > MAX {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("bigger than {MAX} bytes"),
+        ));
+    }
+    Ok(out)
+}
+
+/// [`read`] as UTF-8 text.
+pub fn read_to_string(path: &Path) -> io::Result<String> {
+    String::from_utf8(read(path)?)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_and_fifos_are_refused_files_are_read() {
+        assert!(read(Path::new("/dev/zero")).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("x");
+        std::fs::write(&f, "hello").unwrap();
+        assert_eq!(read_to_string(&f).unwrap(), "hello");
+        assert!(read(dir.path()).is_err(), "a directory");
+        assert_eq!(
+            read(&dir.path().join("missing")).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+    }
+}
