@@ -218,9 +218,7 @@ impl Fetcher {
         std::mem::take(&mut *w)
     }
 
-    /// Makes sure `t` is in the store. A cached entry is checked file by
-    /// file first (see [`Store::find`]); a changed one is fetched again
-    /// and reported by [`Fetcher::take_warnings`]. Errors: `E_INTEGRITY` (bad or
+    /// Makes sure `t` is in the store. Errors: `E_INTEGRITY` (bad or
     /// mismatching SRI; nothing is stored), `E_NOT_FOUND` (HTTP 404),
     /// `E_NETWORK` (after retries), `E_TARBALL`, `E_CANCELLED`, `E_IO`.
     pub async fn ensure(&self, mut t: Tarball) -> Result<Fetched> {
@@ -230,20 +228,7 @@ impl Fetcher {
             Some(s) => Some(Sri::parse(s).map_err(|e| prefix(&label, e))?),
             None => None,
         };
-        // Checking an entry is a stat per file: on the cloner's threads, as
-        // linking is, so the inode reads overlap instead of queueing on the
-        // async workers.
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let (this, t2, sri2) = (self.clone(), t.clone(), sri.clone());
-        crate::link::pool().spawn(move || {
-            let mut changed = None;
-            let found = this.cached(&t2, sri2.as_ref(), &mut changed);
-            let _ = tx.send((found, changed));
-        });
-        let (found, mut changed) = rx
-            .await
-            .map_err(|_| Error::new(Code::Io, format!("{label}: checking the cache failed")))?;
-        if let Some(fetched) = found {
+        if let Some(fetched) = self.cached(&t, sri.as_ref()) {
             return Ok(fetched);
         }
         let key = match &sri {
@@ -258,7 +243,7 @@ impl Fetcher {
                 // Boxed: a download's future is ~5 KB, and inline it would
                 // sit in every caller's task, cached or not (ant-design's
                 // p4 spawned 3,300 of them at once: 17.5 MB of peak heap).
-                Box::pin(self.fetch_now(&t, sri.as_ref(), &label, changed.take()))
+                Box::pin(self.fetch_now(&t, sri.as_ref(), &label))
             })
             .await
             .clone();
@@ -294,25 +279,12 @@ impl Fetcher {
         Ok(results.into_iter().flatten().collect())
     }
 
-    /// The cached entry, if intact; a changed one sets `changed` to the
-    /// file found changed.
-    fn cached(
-        &self,
-        t: &Tarball,
-        sri: Option<&Sri>,
-        changed: &mut Option<std::path::PathBuf>,
-    ) -> Option<Fetched> {
+    /// The cached entry, unchecked: its files are checked against their
+    /// stamps when it is linked (`ops::overlap::prepare`), where the stats
+    /// overlap the links instead of queueing before them.
+    fn cached(&self, t: &Tarball, sri: Option<&Sri>) -> Option<Fetched> {
         let integrity = t.integrity.clone()?;
-        // Checked here, before anything links it, so a changed entry is
-        // simply fetched again like a missing one (no second link pass).
-        let package = match self.inner.store.find(sri?) {
-            Found::Intact(p) => p,
-            Found::Changed(file) => {
-                *changed = Some(file);
-                return None;
-            }
-            Found::Missing => return None,
-        };
+        let package = self.inner.store.get_sri(sri?)?;
         self.inner.reused.fetch_add(1, Ordering::Relaxed);
         Some(Fetched {
             package,
@@ -321,15 +293,9 @@ impl Fetcher {
         })
     }
 
-    async fn fetch_now(
-        &self,
-        t: &Tarball,
-        sri: Option<&Sri>,
-        label: &str,
-        mut changed: Option<std::path::PathBuf>,
-    ) -> Result<Fetched> {
+    async fn fetch_now(&self, t: &Tarball, sri: Option<&Sri>, label: &str) -> Result<Fetched> {
         // Another process may have stored it while we waited for the cell.
-        if let Some(fetched) = self.cached(t, sri, &mut changed) {
+        if let Some(fetched) = self.cached(t, sri) {
             return Ok(fetched);
         }
         if is_git_url(&t.url) {
@@ -343,7 +309,7 @@ impl Fetcher {
                     Some(None) => {}
                     claimed => break claimed.flatten(),
                 }
-                if let Some(fetched) = self.cached(t, Some(sri), &mut changed) {
+                if let Some(fetched) = self.cached(t, Some(sri)) {
                     return Ok(fetched);
                 }
                 self.inner.opts.cancel.check()?;
@@ -351,7 +317,7 @@ impl Fetcher {
             },
             None => None,
         };
-        if let Some(fetched) = self.cached(t, sri, &mut changed) {
+        if let Some(fetched) = self.cached(t, sri) {
             return Ok(fetched);
         }
         let algorithm = sri.map_or(Algorithm::Sha512, Sri::algorithm);
@@ -403,9 +369,6 @@ impl Fetcher {
         };
         self.inner.downloaded.fetch_add(1, Ordering::Relaxed);
         self.inner.bytes.fetch_add(bytes, Ordering::Relaxed);
-        if let Some(file) = changed {
-            self.warn(restored(label, &file));
-        }
         Ok(Fetched {
             package,
             integrity: t.integrity.clone().unwrap_or(key),

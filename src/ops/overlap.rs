@@ -37,15 +37,27 @@ pub(super) struct Prepared {
     /// A candidate whose scripts may run: it gets a private copy, since
     /// its scripts may write into its folder.
     pub private: bool,
+    /// A file of the cache entry that was changed since it was stored
+    /// (through a hardlink in some project): the entry must not be linked
+    /// but restored from its tarball first.
+    pub changed: Option<PathBuf>,
+    pub package: StoredPackage,
 }
 
+/// Reads a package's index and checks its cache entry's files against the
+/// stamps recorded at extraction (one `stat` each, on the thread that then
+/// links the same inodes).
 pub(super) fn prepare(t: ToLink) -> Result<Prepared> {
     let index = t.package.index()?;
+    let changed = match t.package.changed_file(&index, None) {
+        Some(changed) => changed,
+        None => Some(t.package.dir.join("package.json")), // no stamps: re-extract
+    };
     let gyp = index.files.iter().any(|f| f.as_os_str() == "binding.gyp");
     let candidate = t.scripted || gyp;
     Ok(Prepared {
         job: LinkJob {
-            src: t.package.dir,
+            src: t.package.dir.clone(),
             dest: t.dest,
             dirs: index.dirs,
             files: index.files,
@@ -53,6 +65,8 @@ pub(super) fn prepare(t: ToLink) -> Result<Prepared> {
         id: t.id,
         candidate,
         private: candidate && t.trusted,
+        changed,
+        package: t.package,
     })
 }
 
@@ -112,8 +126,9 @@ impl Shared {
             if self.stop.is_cancelled() {
                 continue;
             }
+            // A changed entry is left to the link stage, which restores it.
             let cloned = prepare(t).and_then(|p| {
-                if p.private {
+                if p.private || p.changed.is_some() {
                     return Ok(None);
                 }
                 self.cloner.clone_package(&p.job).map(|()| Some(p))

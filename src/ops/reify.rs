@@ -343,12 +343,14 @@ async fn reify_into(
         removals.extend(failed.iter().map(|l| cwd.join(l)));
     }
     let cancel = call.cancel.clone();
-    let candidates = blocking(move || {
+    let (mut candidates, changed) = blocking(move || {
         link::pool().install(|| {
             let jobs = to_link
                 .into_par_iter()
                 .map(overlap::prepare)
                 .collect::<Result<Vec<_>>>()?;
+            let (changed, jobs): (Vec<_>, Vec<_>) =
+                jobs.into_iter().partition(|p| p.changed.is_some());
             let mut candidates = early.candidates;
             candidates.extend(jobs.iter().filter(|p| p.candidate).map(|p| p.id));
             let (private, jobs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|p| p.private);
@@ -368,10 +370,13 @@ async fn reify_into(
                 },
             )?;
             link::link_bins(&bins)?;
-            Ok(candidates)
+            Ok((candidates, changed))
         })
     })
     .await?;
+    if !changed.is_empty() {
+        candidates.extend(restore(ctx, call, tree, source, changed, &policy, summary).await?);
+    }
     summary.added = (plan.link.len() + links.len() - failed.len()).saturating_sub(relinked.len());
     let wanted_locs: HashSet<&str> = wanted.iter().map(|(l, _)| l.as_str()).collect();
     summary.removed = plan
@@ -394,6 +399,82 @@ async fn reify_into(
     summary.timings.link_ms = t_link.elapsed().as_secs_f64() * 1e3;
 
     Ok(Reified { included, hidden })
+}
+
+/// Cache entries found changed as they were about to be linked (a file
+/// written through a hardlink in some project): each is set aside, fetched
+/// again from its tarball (verified against its integrity), and linked, with
+/// a warning. Returns the script candidates among them.
+async fn restore(
+    ctx: &Context,
+    call: &Call,
+    tree: &Tree,
+    source: Source,
+    changed: Vec<overlap::Prepared>,
+    policy: &crate::scripts::Policy,
+    summary: &mut Summary,
+) -> Result<Vec<NodeId>> {
+    let store = ctx.fetcher.store();
+    let mut again = Vec::with_capacity(changed.len());
+    for p in changed {
+        let pkg = &tree.nodes[p.id].pkg;
+        let file = p.changed.unwrap_or_default();
+        store.set_aside(&p.package);
+        if source == Source::CacheOnly {
+            return Err(Error::new(
+                Code::NotCached,
+                format!(
+                    "the cached copy of {} was modified ({}) and was removed from the cache; \
+                     run `brisk prefetch` (it needs the network) to restore it, then `brisk link`",
+                    pkg.id(),
+                    file.display()
+                ),
+            ));
+        }
+        let fetched = ctx.fetcher.ensure(ctx.tarball(pkg)).await?;
+        summary
+            .warnings
+            .push(crate::fetch::restored(&pkg.id(), &file));
+        again.push(ToLink {
+            package: fetched.package,
+            dest: p.job.dest,
+            id: p.id,
+            scripted: pkg.has_install_script,
+            trusted: policy.allows(&pkg.name),
+        });
+    }
+    let cancel = call.cancel.clone();
+    blocking(move || {
+        link::pool().install(|| {
+            let jobs = again
+                .into_par_iter()
+                .map(overlap::prepare)
+                .collect::<Result<Vec<_>>>()?;
+            if let Some(file) = jobs.iter().find_map(|p| p.changed.as_ref()) {
+                return Err(Error::new(
+                    Code::Io,
+                    format!(
+                        "{} changed again right after it was restored into the cache; is another program writing there?",
+                        file.display()
+                    ),
+                ));
+            }
+            let candidates = jobs.iter().filter(|p| p.candidate).map(|p| p.id).collect();
+            let (private, jobs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|p| p.private);
+            let private: Vec<LinkJob> = private.into_iter().map(|p| p.job).collect();
+            let jobs: Vec<LinkJob> = jobs.into_iter().map(|p| p.job).collect();
+            link::clone_private(&private, &cancel)?;
+            link::clone_packages(
+                &jobs,
+                &LinkOptions {
+                    method: None,
+                    cancel,
+                },
+            )?;
+            Ok(candidates)
+        })
+    })
+    .await
 }
 
 /// Before anything is written: every folder the plan creates or removes is

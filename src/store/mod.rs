@@ -114,20 +114,29 @@ impl StoredPackage {
     /// mtime was put back.
     pub fn check(&self, since: Option<i128>) -> Result<Check> {
         let index = self.index()?;
+        Ok(match self.changed_file(&index, since) {
+            Some(Some(file)) => Check::Changed(file),
+            Some(None) => Check::Intact(index),
+            None => Check::Unverifiable,
+        })
+    }
+
+    /// [`StoredPackage::check`] with the index already read: the first
+    /// file found changed (`Some(None)`: none), or `None` when the index
+    /// records no stamps.
+    pub fn changed_file(&self, index: &FileIndex, since: Option<i128>) -> Option<Option<PathBuf>> {
         if !index.checkable() {
-            return Ok(Check::Unverifiable);
+            return None;
         }
         let fd = crate::dirfd::DirFd::open(&self.dir);
-        for (rel, want) in index.files.iter().zip(&index.stamps) {
-            let changed = match index::stamp_at(fd.as_ref(), &self.dir, rel) {
-                Ok((got, ctime)) => got != *want || since.is_some_and(|t| ctime > t),
-                Err(_) => true,
-            };
-            if changed {
-                return Ok(Check::Changed(self.dir.join(rel)));
-            }
-        }
-        Ok(Check::Intact(index))
+        let changed =
+            index.files.iter().zip(&index.stamps).find(|(rel, want)| {
+                match index::stamp_at(fd.as_ref(), &self.dir, rel) {
+                    Ok((got, ctime)) => got != **want || since.is_some_and(|t| ctime > t),
+                    Err(_) => true,
+                }
+            });
+        Some(changed.map(|(rel, _)| self.dir.join(rel)))
     }
 }
 
