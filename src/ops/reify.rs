@@ -353,22 +353,12 @@ async fn reify_into(
                 jobs.into_iter().partition(|p| p.changed.is_some());
             let mut candidates = early.candidates;
             candidates.extend(jobs.iter().filter(|p| p.candidate).map(|p| p.id));
-            let (private, jobs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|p| p.private);
-            let private: Vec<LinkJob> = private.into_iter().map(|p| p.job).collect();
-            let jobs: Vec<LinkJob> = jobs.into_iter().map(|p| p.job).collect();
             link::remove_dirs(&removals)?;
             for b in stale_bins {
                 let _ = std::fs::remove_file(b);
             }
             link::link_folders(&folders)?;
-            link::clone_private(&private, &cancel)?;
-            link::clone_packages(
-                &jobs,
-                &LinkOptions {
-                    method: None,
-                    cancel,
-                },
-            )?;
+            clone_prepared(jobs, cancel)?;
             link::link_bins(&bins)?;
             Ok((candidates, changed))
         })
@@ -399,6 +389,23 @@ async fn reify_into(
     summary.timings.link_ms = t_link.elapsed().as_secs_f64() * 1e3;
 
     Ok(Reified { included, hidden })
+}
+
+/// Clones prepared packages: private copies for those whose scripts may
+/// run, links into the cache for the rest. Blocking.
+fn clone_prepared(jobs: Vec<overlap::Prepared>, cancel: crate::cancel::CancelToken) -> Result<()> {
+    let (private, jobs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|p| p.private);
+    let private: Vec<LinkJob> = private.into_iter().map(|p| p.job).collect();
+    let jobs: Vec<LinkJob> = jobs.into_iter().map(|p| p.job).collect();
+    link::clone_private(&private, &cancel)?;
+    link::clone_packages(
+        &jobs,
+        &LinkOptions {
+            method: None,
+            cancel,
+        },
+    )?;
+    Ok(())
 }
 
 /// Cache entries found changed as they were about to be linked (a file
@@ -460,17 +467,7 @@ async fn restore(
                 ));
             }
             let candidates = jobs.iter().filter(|p| p.candidate).map(|p| p.id).collect();
-            let (private, jobs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|p| p.private);
-            let private: Vec<LinkJob> = private.into_iter().map(|p| p.job).collect();
-            let jobs: Vec<LinkJob> = jobs.into_iter().map(|p| p.job).collect();
-            link::clone_private(&private, &cancel)?;
-            link::clone_packages(
-                &jobs,
-                &LinkOptions {
-                    method: None,
-                    cancel,
-                },
-            )?;
+            clone_prepared(jobs, cancel)?;
             Ok(candidates)
         })
     })
