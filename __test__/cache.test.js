@@ -62,6 +62,16 @@ test('a file edited in place in one project is not what the next project gets', 
   assert.equal(B.read('node_modules/a/index.js'), original)
 })
 
+test('verify-store-integrity=false skips the check (pnpm\'s setting), so the edit is linked', T, async (t) => {
+  const { A, B, opts } = pair(t, { dependencies: { a: '1.0.0' } }, { dependencies: { a: '1.0.0' } })
+  await brisk.install(opts(A))
+  fs.appendFileSync(A.file('node_modules/a/index.js'), TAMPER)
+  fs.writeFileSync(B.file('.npmrc'), 'verify-store-integrity=false\n')
+  const r = await brisk.install(opts(B))
+  assert.deepEqual(r.warnings.filter(w => /cached copy/.test(w)), [])
+  assert.ok(B.read('node_modules/a/index.js').endsWith(TAMPER), 'unchecked, the edited entry is linked as it is')
+})
+
 test('a trusted script writing into a sibling cannot change the cache for other projects', T, async (t) => {
   const { A, B, opts } = pair(t,
     { dependencies: { writer: '1.0.0' }, trustedDependencies: ['writer'] },

@@ -62,6 +62,9 @@ pub struct Config {
     pub scoped_registries: HashMap<String, String>,
     /// brisk's cache root (packuments, package store).
     pub cache_dir: PathBuf,
+    /// `verify-store-integrity` (pnpm's name; default `true`): check each
+    /// cached file against its stamp before linking it.
+    pub verify_store_integrity: bool,
     /// How far a tarball may inflate (`brisk-max-unpacked-size`,
     /// `brisk-max-compression-ratio`).
     pub tarball_limits: crate::store::Limits,
@@ -173,6 +176,7 @@ impl Config {
             scoped_registries,
             cache_dir,
             tarball_limits,
+            verify_store_integrity: flag("verify-store-integrity").unwrap_or(true),
             legacy_peer_deps: flag("legacy-peer-deps").unwrap_or(false),
             strict_peer_deps: flag("strict-peer-deps").unwrap_or(false),
             force: flag("force").unwrap_or(false),
@@ -293,6 +297,7 @@ impl fmt::Debug for Config {
             .field("net", &self.net)
             .field("engine_strict", &self.engine_strict)
             .field("tarball_limits", &self.tarball_limits)
+            .field("verify_store_integrity", &self.verify_store_integrity)
             .field("before", &self.before.map(crate::date::format_iso))
             .finish()
     }

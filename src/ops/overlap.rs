@@ -26,6 +26,9 @@ pub(super) struct ToLink {
     pub scripted: bool,
     /// Its scripts may run (so it gets a private copy if it has any).
     pub trusted: bool,
+    /// Check the cache entry's files before linking them (`.npmrc`
+    /// `verify-store-integrity`, on by default).
+    pub verify: bool,
 }
 
 /// A package's clone job, read from its cache entry's index.
@@ -49,9 +52,10 @@ pub(super) struct Prepared {
 /// links the same inodes).
 pub(super) fn prepare(t: ToLink) -> Result<Prepared> {
     let index = t.package.index()?;
-    let changed = match t.package.changed_file(&index, None) {
-        Some(changed) => changed,
-        None => Some(t.package.dir.join("package.json")), // no stamps: re-extract
+    let changed = match t.verify.then(|| t.package.changed_file(&index, None)) {
+        None => None,
+        Some(Some(changed)) => changed,
+        Some(None) => Some(t.package.dir.join("package.json")), // no stamps: re-extract
     };
     let gyp = index.files.iter().any(|f| f.as_os_str() == "binding.gyp");
     let candidate = t.scripted || gyp;
@@ -257,6 +261,7 @@ mod tests {
                     id,
                     scripted: false,
                     trusted: false,
+                    verify: true,
                 }
             })
             .collect()

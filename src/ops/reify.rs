@@ -247,6 +247,7 @@ async fn reify_into(
                 id,
                 scripted: pkg.has_install_script,
                 trusted: policy.allows(&pkg.name),
+                verify: ctx.config.verify_store_integrity,
             });
         }
     };
@@ -312,6 +313,7 @@ async fn reify_into(
                 id,
                 scripted: pkg.has_install_script,
                 trusted: policy.allows(&pkg.name),
+                verify: ctx.config.verify_store_integrity,
             });
         }
         if !pkg.bin.is_empty() {
@@ -448,6 +450,7 @@ async fn restore(
             id: p.id,
             scripted: pkg.has_install_script,
             trusted: policy.allows(&pkg.name),
+            verify: true,
         });
     }
     let cancel = call.cancel.clone();
