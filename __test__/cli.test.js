@@ -75,6 +75,38 @@ describe('argument parsing', () => {
     fails(['prefetch', '--lockfile-only'], 'E_CONFIG', /lockfile-only/)
   })
 
+  test('npm habits: no-op flags accepted, --flag=true|false, --no-<flag>, --include, --no-optional', () => {
+    const opts = (...argv) => { const o = { ...parse(argv).options }; delete o.cwd; return o }
+    assert.deepEqual(opts('ci', '--no-audit', '--no-fund', '--no-update-notifier', '--no-progress', '--no-color',
+      '--quiet', '--verbose', '--loglevel', 'error', '--audit-level=high', '--package-lock', '--install-strategy=hoisted'),
+    { frozenLockfile: true, clean: true })
+    assert.equal(parse(['i', '--loglevel=silent']).output.silent, true)
+    assert.equal(parse(['i', '--loglevel', 'warn']).output.silent, false)
+    assert.deepEqual(opts('i', '--frozen-lockfile=true'), { frozenLockfile: true })
+    assert.deepEqual(opts('i', '--frozen-lockfile=false'), {})
+    assert.deepEqual(opts('i', '--no-frozen-lockfile', '--no-ignore-scripts'), {})
+    assert.deepEqual(opts('add', 'x', '--save=false'), { add: ['x'], save: false })
+    assert.deepEqual(opts('i', '--no-optional'), { omit: ['optional'] })
+    assert.deepEqual(opts('i', '--omit=dev', '--omit=optional', '--include=dev'), { omit: ['optional'] })
+    assert.deepEqual(opts('i', '--production', '--include', 'dev'), {})
+  })
+
+  test('npm flags brisk does not implement are refused, saying so; typos get a did-you-mean', () => {
+    const fails = (argv, code, re) => {
+      assert.throws(() => parse(argv), (err) => err.code === code && re.test(err.message), argv.join(' '))
+    }
+    fails(['i', '-g', 'x'], 'E_UNSUPPORTED', /global installs are not supported/)
+    fails(['i', '--global'], 'E_UNSUPPORTED', /global installs are not supported/)
+    fails(['i', '--offline'], 'E_UNSUPPORTED', /brisk link/)
+    fails(['i', '--dry-run'], 'E_UNSUPPORTED', /--dry-run/)
+    fails(['i', '--no-package-lock'], 'E_UNSUPPORTED', /package-lock/)
+    fails(['i', '--install-strategy=linked'], 'E_UNSUPPORTED', /hoisted/)
+    fails(['i', '--frozen-lockfil'], 'E_CONFIG', /did you mean "--frozen-lockfile"/)
+    fails(['i', '--no-ignore-script'], 'E_CONFIG', /did you mean "--no-ignore-scripts"/)
+    fails(['i', '--frozen-lockfile=maybe'], 'E_CONFIG', /true or false/)
+    fails(['i', '--include=everything'], 'E_CONFIG', /dev, optional, peer/)
+  })
+
   test('summary lines', () => {
     const base = { added: 0, removed: 0, reused: 0, downloaded: 0, bytes: 0, packages: 0, upToDate: false, lockfileWritten: true, scriptsNotRun: [], warnings: [], timings: { resolveMs: 1, fetchMs: 2, linkMs: 3, totalMs: 1234 } }
     assert.deepEqual(summary('install', {}, { ...base, added: 123, packages: 123, downloaded: 45, bytes: 3.2 * 1024 * 1024 }),
@@ -159,6 +191,19 @@ describe('brisk binary against a registry', () => {
     const again = await run(p, ['i'])
     assert.equal(again.status, 0, again.stderr)
     assert.match(again.stdout, /^up to date, 11 packages in \d+\.\d\ds\n$/)
+  })
+
+  test('npm ci --no-audit --no-fund habits: the same command line works with brisk', T, async (t) => {
+    const p = setup(t, scenarios['nested-conflicts'].manifest)
+    assert.equal((await run(p, ['install', '--no-audit', '--no-fund', '--loglevel=error'])).status, 0)
+    fs.rmSync(p.file('node_modules'), { recursive: true })
+    const r = await run(p, ['ci', '--no-audit', '--no-fund', '--no-progress', '--frozen-lockfile=true', '--loglevel', 'silent'])
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.stdout, '', '--loglevel silent is --silent')
+    assert.deepEqual(h.installedTree(p.dir), scenarios['nested-conflicts'].npmTree)
+    const g = await run(p, ['i', '-g', 'leaf'])
+    assert.equal(g.status, 1)
+    assert.match(g.stderr, /^brisk ERR! E_UNSUPPORTED .*global installs are not supported/m)
   })
 
   test('warnings go to stderr, the scripts note to stdout', T, async (t) => {

@@ -69,6 +69,14 @@ Flags:
   --json                    print the result as JSON on stdout
   --timings                 print how long each stage took
   --silent                  print nothing but errors
+  --include <type>          install a dependency type even if --omit or --production leaves it out
+  --no-optional             same as --omit=optional
+
+  npm's --no-audit, --no-fund, --no-update-notifier, --loglevel <level> (silent = --silent),
+  --quiet, --verbose, --no-progress and --no-color are accepted and change nothing;
+  --flag=true|false and --no-<flag> work for every flag. Not supported: -g/--global,
+  --offline (see link), --dry-run, --no-package-lock, --install-strategy other than hoisted.
+
   -h, --help                show this help
   -v, --version             print the version
 `
@@ -124,6 +132,118 @@ const FLAGS = {
   version: { type: 'boolean', short: 'v' }
 }
 
+// npm flags that change nothing brisk does (no audit, no funding messages,
+// no update check, no colours yet, progress only on a terminal): accepted
+// and ignored, with or without `no-` and a value, so npm habits keep working.
+const IGNORED = new Set([
+  'audit', 'fund', 'update-notifier', 'progress', 'color', 'colors', 'unicode',
+  'audit-level', 'fund-level', 'loglevel', 'quiet', 'verbose', 'd', 'dd', 'ddd',
+  'strict-ssl-checks', 'package-lock-only-warnings', 'no-bin-links-warnings',
+  'prefer-dedupe', 'install-links', 'bin-links', 'engine-strict', 'node-options'
+])
+// npm flags whose meaning brisk does not implement: refused, saying so,
+// rather than ignored (they would change what gets installed).
+const UNSUPPORTED = {
+  global: 'brisk installs into a project; global installs are not supported (use npm i -g)',
+  g: 'brisk installs into a project; global installs are not supported (use npm i -g)',
+  location: 'brisk installs into a project; --location=global is not supported (use npm i -g)',
+  offline: 'not supported; `brisk link` installs from package-lock.json and the cache alone, and --prefer-offline uses cached metadata',
+  'dry-run': 'not supported yet; brisk would change node_modules',
+  'package-lock': 'not supported; brisk always reads and writes package-lock.json',
+  'install-strategy': 'only the hoisted install strategy (npm\'s default) is supported',
+  'global-style': 'only the hoisted install strategy (npm\'s default) is supported',
+  'legacy-bundling': 'only the hoisted install strategy (npm\'s default) is supported'
+}
+
+/** The known flag nearest to `name` by edit distance, if it is close. */
+function nearestFlag(name) {
+  const distance = (a, b) => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i)
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0]
+      row[0] = i
+      for (let j = 1; j <= b.length; j++) {
+        const next = row[j]
+        row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+        prev = next
+      }
+    }
+    return row[b.length]
+  }
+  let best = null
+  for (const known of Object.keys(FLAGS)) {
+    const d = distance(name, known)
+    if (d <= Math.max(1, Math.floor(known.length / 4)) && (!best || d < best.d)) best = { known, d }
+  }
+  return best && best.known
+}
+
+/**
+ * npm's argv forms over parseArgs': `--flag=true|false`, `--no-flag` for
+ * any boolean, `--include=<type>` and `--no-optional` (omit), npm's
+ * no-op flags dropped, unsupported ones refused, and a did-you-mean for
+ * the rest. Returns the argv to parse and what `--include` named.
+ */
+function npmArgv(argv) {
+  const out = []
+  const include = []
+  const omitted = []
+  let loglevelSilent = false
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--') { out.push(...argv.slice(i)); break }
+    const m = /^(--?)(no-)?([^=]+)(?:=(.*))?$/.exec(arg)
+    if (!m || (m[1] === '-' && m[3].length > 1 && !UNSUPPORTED[m[3]])) { out.push(arg); continue }
+    const [, dashes, no, name, value] = m
+    const spec = dashes === '--' ? FLAGS[name] : undefined
+    if (dashes === '-' && !UNSUPPORTED[name]) { out.push(arg); continue }
+    // What brisk does anyway: --package-lock, --install-strategy=hoisted.
+    if (name === 'install-strategy') {
+      const v = value ?? argv[++i]
+      if (v === 'hoisted') continue
+    }
+    if (UNSUPPORTED[name] && !(name === 'package-lock' && !no)) {
+      throw new UsageError(`${dashes}${no || ''}${name}: ${UNSUPPORTED[name]}`, 'E_UNSUPPORTED')
+    }
+    if (name === 'package-lock') continue // --package-lock (true) is what brisk does anyway
+    if (IGNORED.has(name)) {
+      // A separate value belongs to the ignored flag only for those that take one.
+      const takesValue = ['loglevel', 'audit-level', 'fund-level', 'node-options'].includes(name)
+      let v = value
+      if (takesValue && v === undefined && i + 1 < argv.length && !argv[i + 1].startsWith('-')) v = argv[++i]
+      if (name === 'loglevel' && v === 'silent') loglevelSilent = true
+      continue
+    }
+    if (name === 'include') {
+      const v = value ?? argv[++i]
+      if (v === undefined) throw new UsageError('--include needs a dependency type: dev, optional or peer')
+      include.push(...v.split(','))
+      continue
+    }
+    if (name === 'optional' && no) { omitted.push('optional'); continue }
+    if (!spec && !no) {
+      const near = nearestFlag(name)
+      throw new UsageError(`unknown flag "${dashes}${name}"${near ? ` (did you mean "--${near}"?)` : ''}. Run "brisk --help" for the flags brisk knows.`)
+    }
+    if (no) {
+      if (name === 'save') { out.push('--no-save'); continue }
+      if (!spec || spec.type !== 'boolean') {
+        const near = nearestFlag(name)
+        throw new UsageError(`unknown flag "--no-${name}"${near ? ` (did you mean "--no-${near}"?)` : ''}. Run "brisk --help" for the flags brisk knows.`)
+      }
+      continue // --no-<boolean>: the default, false
+    }
+    if (spec.type === 'boolean' && value !== undefined) {
+      if (value === 'true') out.push(`--${name}`)
+      else if (value === 'false' && name === 'save') out.push('--no-save')
+      else if (value !== 'false') throw new UsageError(`--${name} takes true or false (got "${value}")`)
+      continue
+    }
+    out.push(arg)
+  }
+  return { argv: out, include, omitted, loglevelSilent }
+}
+
 class UsageError extends Error {
   constructor(message, code = 'E_CONFIG') {
     super(message)
@@ -134,8 +254,9 @@ class UsageError extends Error {
 /** argv → { command, options, output } or { help } / { version }. Throws UsageError. */
 function parse(argv) {
   let parsed
+  const npm = npmArgv(argv)
   try {
-    parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true })
+    parsed = parseArgs({ args: npm.argv, options: FLAGS, allowPositionals: true, strict: true })
   } catch (err) {
     throw new UsageError(`${err.message.replace(/\. To specify a positional.*$/s, '')}. Run "brisk --help" for the flags brisk knows.`)
   }
@@ -169,6 +290,12 @@ function parse(argv) {
     }
   }
   if (values.production) omit.add('dev')
+  for (const part of npm.omitted) omit.add(part)
+  // npm: --include wins over --omit (and over --production).
+  for (const part of npm.include) {
+    if (!OMIT.includes(part)) throw new UsageError(`--include must be one of ${OMIT.join(', ')} (got "${part}")`)
+    omit.delete(part)
+  }
   if (values['cache-dir'] !== undefined && values.cache !== undefined && values['cache-dir'] !== values.cache) {
     throw new UsageError('--cache-dir and --cache name different directories: give one')
   }
@@ -214,7 +341,7 @@ function parse(argv) {
     command,
     operation: command === 'ci' || command === 'add' || command === 'remove' ? 'install' : command,
     options,
-    output: { json: !!values.json, silent: !!values.silent, timings: !!values.timings }
+    output: { json: !!values.json, silent: !!values.silent || npm.loglevelSilent, timings: !!values.timings }
   }
 }
 
