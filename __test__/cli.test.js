@@ -206,6 +206,18 @@ describe('brisk binary against a registry', () => {
     assert.match(g.stderr, /^brisk ERR! E_UNSUPPORTED .*global installs are not supported/m)
   })
 
+  test('run from a folder deep inside the project, it installs the project (npm walks up too)', T, async (t) => {
+    const p = setup(t, scenarios['nested-conflicts'].manifest)
+    const deep = p.file('src', 'deep')
+    fs.mkdirSync(deep, { recursive: true })
+    const r = await h.cli(['install', '--cache-dir', p.cache], { cwd: deep, env: p.env })
+    assert.equal(r.status, 0, r.stderr)
+    assert.deepEqual(h.installedTree(p.dir), scenarios['nested-conflicts'].npmTree)
+    assert.ok(p.exists('package-lock.json'))
+    assert.equal(fs.existsSync(path.join(deep, 'node_modules')), false)
+    assert.equal(fs.existsSync(path.join(deep, 'package-lock.json')), false)
+  })
+
   test('warnings go to stderr, the scripts note to stdout', T, async (t) => {
     const p = setup(t, { dependencies: { 'has-native': '1.0.0', scripted: '1.0.0' } })
     const r = await run(p, ['install'])

@@ -45,7 +45,7 @@ Commands:
 Flags:
   --registry <url>          registry to use (default: .npmrc, else https://registry.npmjs.org/)
   --cache-dir <dir>         cache directory (alias: --cache)
-  --prefix <dir>            project directory (default: the current directory)
+  --prefix <dir>            project directory (default: the nearest folder up with a package.json)
   --lockfile-only           only write package-lock.json (alias: --package-lock-only)
   --frozen-lockfile         fail instead of changing package-lock.json
   --omit <dev|optional|peer>  leave a dependency type out of node_modules (repeatable)
@@ -251,6 +251,18 @@ class UsageError extends Error {
   }
 }
 
+/**
+ * The project a command run in `dir` means, as npm finds it: the nearest
+ * folder, `dir` or above, with a package.json or a node_modules; `dir`
+ * itself when there is none.
+ */
+function projectDir(dir) {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'package.json')) || fs.existsSync(path.join(d, 'node_modules'))) return d
+    if (path.dirname(d) === d) return dir
+  }
+}
+
 /** argv → { command, options, output } or { help } / { version }. Throws UsageError. */
 function parse(argv) {
   let parsed
@@ -300,7 +312,7 @@ function parse(argv) {
     throw new UsageError('--cache-dir and --cache name different directories: give one')
   }
 
-  const options = { cwd: path.resolve(values.prefix ?? process.cwd()) }
+  const options = { cwd: values.prefix !== undefined ? path.resolve(values.prefix) : projectDir(process.cwd()) }
   if (values.registry !== undefined) options.registry = values.registry
   const cacheDir = values['cache-dir'] ?? values.cache
   if (cacheDir !== undefined) options.cacheDir = path.resolve(cacheDir)
