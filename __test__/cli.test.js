@@ -102,6 +102,8 @@ describe('argument parsing', () => {
     fails(['i', '--no-package-lock'], 'E_UNSUPPORTED', /package-lock/)
     fails(['i', '--install-strategy=linked'], 'E_UNSUPPORTED', /hoisted/)
     fails(['i', '--frozen-lockfil'], 'E_CONFIG', /did you mean "--frozen-lockfile"/)
+    fails(['instal'], 'E_CONFIG', /unknown command "instal" \(did you mean "install"\?\)/)
+    fails(['prefech'], 'E_CONFIG', /did you mean "prefetch"/)
     fails(['i', '--no-ignore-script'], 'E_CONFIG', /did you mean "--no-ignore-scripts"/)
     fails(['i', '--frozen-lockfile=maybe'], 'E_CONFIG', /true or false/)
     fails(['i', '--include=everything'], 'E_CONFIG', /dev, optional, peer/)

@@ -155,8 +155,8 @@ const UNSUPPORTED = {
   'legacy-bundling': 'only the hoisted install strategy (npm\'s default) is supported'
 }
 
-/** The known flag nearest to `name` by edit distance, if it is close. */
-function nearestFlag(name) {
+/** The word among `known` nearest to `name` by edit distance, if it is close. */
+function nearest(name, known) {
   const distance = (a, b) => {
     const row = Array.from({ length: b.length + 1 }, (_, i) => i)
     for (let i = 1; i <= a.length; i++) {
@@ -171,12 +171,14 @@ function nearestFlag(name) {
     return row[b.length]
   }
   let best = null
-  for (const known of Object.keys(FLAGS)) {
-    const d = distance(name, known)
-    if (d <= Math.max(1, Math.floor(known.length / 4)) && (!best || d < best.d)) best = { known, d }
+  for (const word of known) {
+    const d = distance(name, word)
+    if (d <= Math.max(1, Math.floor(word.length / 4)) && (!best || d < best.d)) best = { word, d }
   }
-  return best && best.known
+  return best && best.word
 }
+
+const nearestFlag = (name) => nearest(name, Object.keys(FLAGS))
 
 /**
  * npm's argv forms over parseArgs': `--flag=true|false`, `--no-flag` for
@@ -279,7 +281,10 @@ function parse(argv) {
 
   const [word, ...rest] = positionals
   const command = COMMANDS[word]
-  if (!command) throw new UsageError(`unknown command "${word}". Run "brisk --help" for the commands brisk knows.`)
+  if (!command) {
+    const near = nearest(word, Object.keys(COMMANDS))
+    throw new UsageError(`unknown command "${word}"${near ? ` (did you mean "${near}"?)` : ''}. Run "brisk --help" for the commands brisk knows.`)
+  }
   const adding = command === 'add' || (command === 'install' && rest.length > 0)
   if ((command === 'add' || command === 'remove') && rest.length === 0) {
     throw new UsageError(`"brisk ${word}" needs at least one package name, e.g. "brisk ${word} react"`)
