@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use reqwest::header::{HeaderValue, ACCEPT_ENCODING, AUTHORIZATION};
 use reqwest::StatusCode;
-use tokio::io::AsyncReadExt;
 use tokio::sync::SemaphorePermit;
 
 use crate::cancel::CancelToken;
@@ -120,38 +119,26 @@ async fn read_local<'a>(
     algorithm: Algorithm,
     label: &str,
 ) -> Result<Downloaded<'a>> {
-    let failed = |e: std::io::Error| {
-        let code = if e.kind() == std::io::ErrorKind::NotFound {
-            Code::NotFound
-        } else {
-            Code::Io
-        };
-        Error::new(
-            code,
-            format!("{label}: cannot read the tarball {path}: {e}"),
-        )
-    };
     let max = inner.store.limits().max_unpacked;
-    let meta = tokio::fs::metadata(path).await.map_err(failed)?;
-    if !meta.is_file() {
-        return Err(Error::new(
+    let at = std::path::PathBuf::from(path);
+    let read = tokio::task::spawn_blocking(move || crate::bounded::read_max(&at, max))
+        .await
+        .map_err(|e| Error::new(Code::Io, format!("{label}: reading {path} failed: {e}")))?;
+    let body = read.map_err(|e| match e.kind() {
+        std::io::ErrorKind::FileTooLarge => too_big(label, max),
+        std::io::ErrorKind::InvalidInput => Error::new(
             Code::Tarball,
             format!("{label}: {path} is not a regular file; a tarball must be one"),
-        ));
-    }
-    if meta.len() > max {
-        return Err(too_big(label, max));
-    }
-    let mut body = Vec::new();
-    let file = tokio::fs::File::open(path).await.map_err(failed)?;
-    // The file may grow after the check: read no more than allowed.
-    file.take(max + 1)
-        .read_to_end(&mut body)
-        .await
-        .map_err(failed)?;
-    if body.len() as u64 > max {
-        return Err(too_big(label, max));
-    }
+        ),
+        kind => Error::new(
+            if kind == std::io::ErrorKind::NotFound {
+                Code::NotFound
+            } else {
+                Code::Io
+            },
+            format!("{label}: cannot read the tarball {path}: {e}"),
+        ),
+    })?;
     let mut hasher = Hasher::new(algorithm);
     hasher.update(&body);
     Ok(Downloaded {

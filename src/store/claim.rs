@@ -25,9 +25,9 @@ impl Drop for Claim {
 }
 
 impl Store {
-    /// Claims the fetch of the tarball `digest` names: `None` while another
-    /// process holds it (or when claims cannot work here: then the caller
-    /// just fetches).
+    /// Claims the fetch of the tarball `digest` names: `Some(None)` while
+    /// another process holds it, `None` when claims cannot work here (then
+    /// the caller just fetches).
     pub fn try_claim(&self, digest: &Digest) -> Option<Option<Claim>> {
         let dir = self.root().join("claims");
         let path = dir.join(format!("{}-{}", digest.algorithm.name(), digest.to_hex()));
@@ -45,28 +45,12 @@ impl Store {
                 open().ok()?
             }
         };
-        match lock(&file) {
-            Some(true) => Some(Some(Claim { path, _file: file })),
-            Some(false) => Some(None),
-            None => None,
+        match file.try_lock() {
+            Ok(()) => Some(Some(Claim { path, _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Some(None),
+            Err(std::fs::TryLockError::Error(_)) => None,
         }
     }
-}
-
-/// `Some(false)` when another holder has it, `None` when locking fails.
-#[cfg(unix)]
-fn lock(file: &File) -> Option<bool> {
-    use std::os::unix::io::AsRawFd;
-    // SAFETY: flock on a descriptor this File owns.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-        return Some(true);
-    }
-    (std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)).then_some(false)
-}
-
-#[cfg(not(unix))]
-fn lock(_file: &File) -> Option<bool> {
-    None
 }
 
 #[cfg(test)]
