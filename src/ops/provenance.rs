@@ -7,15 +7,13 @@ use crate::fetch::Tarball;
 use crate::spec::Spec;
 use crate::tree::{NodeId, Tree};
 
-use super::context::Context;
+use crate::config::Config;
 
-/// `scheme://host[:port]` of an http(s) URL.
-fn origin(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
-    let host_end = rest.find('/').unwrap_or(rest.len());
-    Some(&url[..url.len() - rest.len() + host_end])
+/// `scheme://host[:port]` of an http(s) URL, as the URL standard
+/// serializes an origin (lowercase host, no default port).
+fn origin(url: &str) -> Option<String> {
+    let url = reqwest::Url::parse(url).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.origin().ascii_serialization())
 }
 
 /// Did the project ask for this package by URL, path or git (so its host
@@ -34,31 +32,43 @@ pub fn from_registry(tree: &Tree, id: NodeId, t: &Tarball) -> bool {
     origin(&t.url).is_some() && !asked_by_location(tree, id)
 }
 
-/// The registry packages in `ids` whose tarball is on a host none of the
-/// configured registries is on, as `name@version (url)`.
-pub fn foreign_hosts(ctx: &Context, tree: &Tree, ids: &[NodeId]) -> Vec<String> {
-    let config = &ctx.config;
-    let registries: Vec<&str> = std::iter::once(config.registry.as_str())
-        .chain(config.scoped_registries.values().map(String::as_str))
-        .filter_map(origin)
-        .collect();
-    ids.iter()
-        .filter_map(|&id| {
-            let t = ctx.tarball(&tree.nodes[id].pkg);
-            let host = origin(&t.url)?;
-            (!registries.contains(&host) && from_registry(tree, id, &t)).then(|| {
-                format!(
-                    "{}@{} ({})",
-                    t.name,
-                    t.version,
-                    crate::config::redact_credentials(&t.url)
-                )
-            })
-        })
-        .collect()
+/// The configured registries (the default and the scoped): their URLs and
+/// origins.
+pub struct Registries {
+    urls: Vec<String>,
+    origins: Vec<String>,
 }
 
-/// The warning for [`foreign_hosts`], naming a few of them.
+impl Registries {
+    pub fn new(config: &Config) -> Registries {
+        let urls: Vec<String> = std::iter::once(&config.registry)
+            .chain(config.scoped_registries.values())
+            .cloned()
+            .collect();
+        let origins = urls.iter().filter_map(|u| origin(u)).collect();
+        Registries { urls, origins }
+    }
+
+    /// `name@version (url)` when `t`, the tarball of registry package `id`,
+    /// is on a host none of the registries is on.
+    pub fn foreign(&self, tree: &Tree, id: NodeId, t: &Tarball) -> Option<String> {
+        // Nearly every tarball sits under its registry's URL: no parsing.
+        if self.urls.iter().any(|r| t.url.starts_with(r.as_str())) {
+            return None;
+        }
+        let host = origin(&t.url)?;
+        (!self.origins.contains(&host) && !asked_by_location(tree, id)).then(|| {
+            format!(
+                "{}@{} ({})",
+                t.name,
+                t.version,
+                crate::config::redact_credentials(&t.url)
+            )
+        })
+    }
+}
+
+/// The warning for what [`Registries::foreign`] found, naming a few.
 pub fn foreign_warning(found: &[String]) -> Option<String> {
     let first = found.first()?;
     let more = match found.len() {
@@ -91,14 +101,14 @@ mod tests {
     #[test]
     fn origins() {
         assert_eq!(
-            origin("https://r.example/a/-/a-1.tgz"),
+            origin("https://r.example/a/-/a-1.tgz").as_deref(),
             Some("https://r.example")
         );
         assert_eq!(
-            origin("http://127.0.0.1:4873/"),
+            origin("http://127.0.0.1:4873/").as_deref(),
             Some("http://127.0.0.1:4873")
         );
-        assert_eq!(origin("https://h"), Some("https://h"));
+        assert_eq!(origin("https://h").as_deref(), Some("https://h"));
         assert_eq!(origin("file:///x.tgz"), None);
         assert_eq!(origin("git+https://h/x.git"), None);
     }

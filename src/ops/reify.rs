@@ -670,16 +670,14 @@ async fn fetch_all(
     // One task per distinct tarball (the fetcher bounds the concurrency), so
     // hashing and TLS spread over the runtime's workers; progress is
     // reported as each lands, and the first error aborts the rest.
-    summary
-        .warnings
-        .extend(provenance::foreign_warning(&provenance::foreign_hosts(
-            ctx, tree, ids,
-        )));
+    let registries = provenance::Registries::new(&ctx.config);
+    let mut foreign = Vec::new();
     let mut users: HashMap<String, Vec<usize>> = HashMap::new();
     let mut distinct = Vec::new();
     let mut registry = None;
     for (i, &id) in ids.iter().enumerate() {
         let t = ctx.tarball(&tree.nodes[id].pkg);
+        foreign.extend(registries.foreign(tree, id, &t));
         let key = t.integrity.clone().unwrap_or_else(|| t.url.clone());
         let entry = users.entry(key.clone()).or_default();
         entry.push(i);
@@ -695,6 +693,9 @@ async fn fetch_all(
             distinct.push((key, t, check));
         }
     }
+    summary
+        .warnings
+        .extend(provenance::foreign_warning(&foreign));
     let mut distinct = distinct.into_iter();
     let mut pending = tokio::task::JoinSet::new();
     let mut out: Vec<Option<Fetched>> = vec![None; total];

@@ -85,19 +85,24 @@ pub fn record(cwd: &Path, fingerprint: &str, folders: &[String], packages: usize
     write(&text)
 }
 
+/// A `watch <path>=<stamp>` line: the path, and whether it still has that
+/// stamp.
+fn watch<'a>(cwd: &Path, line: &'a str) -> Option<(&'a str, bool)> {
+    let (path, recorded) = line.strip_prefix("watch ")?.rsplit_once('=')?;
+    Some((path, stamp(&cwd.join(path)).unwrap_or_default() == recorded))
+}
+
 /// The installed package count when nothing changed since [`record`].
 pub fn current(cwd: &Path, fingerprint: &str) -> Option<usize> {
     let s = std::fs::read_to_string(cwd.join(FILE)).ok()?;
-    let mut rest = s.strip_prefix(fingerprint)?;
-    while let Some(watch) = rest.strip_prefix("watch ") {
-        let (line, tail) = watch.split_once('\n')?;
-        let (file, recorded) = line.rsplit_once('=')?;
-        if stamp(&cwd.join(file)).unwrap_or_default() != recorded {
-            return None;
+    for line in s.strip_prefix(fingerprint)?.lines() {
+        match watch(cwd, line) {
+            Some((_, true)) => {}
+            Some((_, false)) => return None,
+            None => return line.strip_prefix("packages=")?.parse().ok(),
         }
-        rest = tail;
     }
-    rest.strip_prefix("packages=")?.trim_end().parse().ok()
+    None
 }
 
 /// Whether `node_modules` and the folders recorded with it (scope folders,
@@ -109,19 +114,10 @@ pub fn folders_unchanged(cwd: &Path) -> bool {
     let Ok(s) = std::fs::read_to_string(cwd.join(FILE)) else {
         return false;
     };
-    let mut any = false;
-    for line in s.lines() {
-        let Some((dir, recorded)) = line.strip_prefix("watch ").and_then(|w| w.rsplit_once('='))
-        else {
-            continue;
-        };
-        if dir.ends_with("package.json") {
-            continue;
-        }
-        any = true;
-        if stamp(&cwd.join(dir)).unwrap_or_default() != recorded {
-            return false;
-        }
-    }
-    any
+    let mut folders = s
+        .lines()
+        .filter_map(|line| watch(cwd, line))
+        .filter(|(path, _)| !path.ends_with("package.json"))
+        .peekable();
+    folders.peek().is_some() && folders.all(|(_, same)| same)
 }
