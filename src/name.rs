@@ -52,6 +52,17 @@ pub fn url_safe(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b)
 }
 
+/// The package folder names of a location inside a `node_modules`
+/// (`packages/w/node_modules/a/node_modules/@s/b` → `a`, `@s/b`), each
+/// to be checked as a name; `None` when `loc` is not inside one.
+pub fn installed_names(loc: &str) -> Option<std::str::Split<'_, &'static str>> {
+    let rest = match loc.strip_prefix("node_modules/") {
+        Some(rest) => rest,
+        None => &loc[loc.find("/node_modules/")? + "/node_modules/".len()..],
+    };
+    Some(rest.split("/node_modules/"))
+}
+
 /// Is `name` a package name?
 pub fn is_valid(name: &str) -> bool {
     check(name).is_ok()

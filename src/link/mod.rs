@@ -127,14 +127,10 @@ pub fn check_location(loc: &str) -> Result<()> {
     if !loc.split('/').all(plain) {
         return refuse("it is not a plain path inside the project");
     }
-    let names = match loc.strip_prefix("node_modules/") {
-        Some(rest) => rest,
-        None => match loc.find("/node_modules/") {
-            Some(i) => &loc[i + "/node_modules/".len()..],
-            None => return refuse("it is not inside a node_modules folder"),
-        },
+    let Some(names) = crate::name::installed_names(loc) else {
+        return refuse("it is not inside a node_modules folder");
     };
-    for name in names.split("/node_modules/") {
+    for name in names {
         if let Err(why) = crate::name::check(name) {
             return refuse(&format!("{name:?} is not a package name ({why})"));
         }

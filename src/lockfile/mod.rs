@@ -34,14 +34,8 @@ fn check_entry(loc: &str, entry: &Map<String, Value>) -> std::result::Result<(),
     if loc.starts_with('/') || loc.contains('\\') || loc.contains('\0') {
         return bad("is not a relative path".into());
     }
-    let names = match loc.strip_prefix("node_modules/") {
-        Some(rest) => Some(rest),
-        None => loc
-            .find("/node_modules/")
-            .map(|i| &loc[i + "/node_modules/".len()..]),
-    };
-    if let Some(names) = names {
-        for name in names.split("/node_modules/") {
+    if let Some(names) = crate::name::installed_names(loc) {
+        for name in names {
             if let Err(why) = crate::name::check(name) {
                 return bad(format!("installs into a folder named {name:?} ({why})"));
             }
