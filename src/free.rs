@@ -1,11 +1,11 @@
 //! Freeing a large structure on a thread of its own, so that the caller
 //! (and the process behind the CLI, which exits right after) does not wait
-//! for it. A resolve of ant-design ends by freeing tens of thousands of
-//! small allocations: its packuments (30-46 ms), its tree (21-30 ms) and the
-//! lockfile's JSON document (5-15 ms), one after the other, on the path to
-//! the answer. The value must not do anything but free memory when dropped:
-//! whatever reaches the disk or the network is done before it is handed
-//! here, because nothing waits for that thread.
+//! for it. A resolve of a large tree ends by freeing tens of thousands of
+//! small allocations (its packuments, its tree and the lockfile's JSON
+//! document), one after the other, on the path to the answer. The value
+//! must not do anything but free memory when dropped: whatever reaches the
+//! disk or the network is done before it is handed here, because nothing
+//! waits for that thread.
 
 /// Drop `value` on a new thread (inline if no thread can be started).
 pub(crate) fn later<T: Send + 'static>(value: T) {

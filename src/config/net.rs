@@ -11,7 +11,7 @@
 //!   store unless `NODE_USE_SYSTEM_CA=1` (recent Node versions), which
 //!   brisk honours too. Reading the store (on Debian a bundle and a
 //!   directory of ~300 files) delayed the first connection of every
-//!   command by 20-150 ms, the most right after the page cache was cold.
+//!   command, the most right after the page cache was cold.
 //! - `ca` (a PEM string or a `ca[]=` list) and `cafile` (a PEM file, several
 //!   certificates allowed) *replace* the built-in CA list: npm hands them to
 //!   Node as the TLS `ca` option, which does the same. `cafile` wins over

@@ -46,14 +46,12 @@ pub type AuthFn = Arc<dyn Fn(&Tarball) -> Option<String> + Send + Sync>;
 pub const MAX_PENDING_BYTES: usize = 64 << 20;
 
 /// Default [`FetchOptions::max_inflated_bytes`]: one of the biggest
-/// archives common trees hold (ant-design's largest inflates to 119 MB)
-/// next to a few small ones.
+/// archives common trees hold next to a few small ones.
 pub const MAX_INFLATED_BYTES: usize = 128 << 20;
 
 /// See [`FetchOptions::max_inflated_bytes`]: with the default budget,
-/// archives inflating to 8 MB or less skip it. ant-design's p3 had 85-220
-/// small archives at a time waiting behind one of 80-124 MB, with one
-/// extraction running on two cores.
+/// archives inflating to 8 MB or less skip it, so that small archives do
+/// not queue behind a big one while a core sits idle.
 pub const SMALL_ARCHIVE_SHARE: usize = 16;
 
 /// Scheduler settings. Build with `FetchOptions { .., ..Default::default() }`.
@@ -241,8 +239,8 @@ impl Fetcher {
             .get_or_init(|| {
                 ran = true;
                 // Boxed: a download's future is ~5 KB, and inline it would
-                // sit in every caller's task, cached or not (ant-design's
-                // p4 spawned 3,300 of them at once: 17.5 MB of peak heap).
+                // sit in every caller's task, cached or not (a warm install
+                // spawns thousands of them at once).
                 Box::pin(self.fetch_now(&t, sri.as_ref(), &label))
             })
             .await

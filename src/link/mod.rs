@@ -86,10 +86,9 @@ pub struct LinkStats {
 /// bitmaps read back after the page cache dropped them); with one thread
 /// per core, such a wait idles the core. Callers run their parallel
 /// filesystem work inside it (`pool().install`); nested `par_iter`s stay in
-/// it. ant-design's p4 (caches dropped), interleaved: 2 threads 1.77-2.39 s,
-/// 8 threads 1.71-1.90 s. Not for packages that trickle in: idle rayon
-/// workers spin (`sched_yield`) before they sleep (the early linker in
-/// `ops::overlap` has threads of its own).
+/// it. Not for packages that trickle in: idle rayon workers spin
+/// (`sched_yield`) before they sleep (the early linker in `ops::overlap`
+/// has threads of its own).
 pub fn pool() -> &'static rayon::ThreadPool {
     static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
     POOL.get_or_init(|| {
@@ -418,10 +417,8 @@ pub fn link_folders(links: &[(PathBuf, PathBuf)]) -> Result<()> {
 /// Remove package directories in parallel, on the cloner's [`pool`].
 /// Missing paths are fine; a file or symlink at a path is removed itself (a
 /// symlink is never followed). A `node_modules` folder is removed package
-/// by package (a scope's packages too): `brisk ci` over ant-design's
-/// (184,000 files, caches dropped) spent 2.9-3.0 s removing it in one
-/// thread; `xargs -P` over its entries took 1.8 s with 2, 1.3 s with 4
-/// and 1.0 s with 8 (unlinking waits on inode tables read back from disk).
+/// by package (a scope's packages too), in parallel: unlinking waits on
+/// inode tables read back from disk, and one thread leaves the cores idle.
 pub fn remove_dirs(paths: &[PathBuf]) -> Result<()> {
     pool().install(|| {
         paths

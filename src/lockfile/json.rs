@@ -31,8 +31,8 @@ fn key_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// Pretty JSON with a trailing newline, every object's keys in npm's order:
 /// what `serde_json::to_string_pretty` writes for the value with each
 /// object reordered, in one pass that sorts references instead of
-/// rebuilding the maps (the hidden lockfile is written on every install:
-/// ant-design's 4,751 entries took 30 ms to reorder and print as values).
+/// rebuilding the maps (the hidden lockfile is written on every install, so
+/// this cost is paid every time).
 pub fn to_string(v: &Value) -> String {
     let mut out = Vec::with_capacity(1 << 16);
     write_nice(&mut out, v, 0);
@@ -43,8 +43,8 @@ pub fn to_string(v: &Value) -> String {
 /// [`to_string`] of the object made of `head`'s members (scalars) and
 /// then `key`, an object of the members `members` yields in
 /// [`sort_members`] order. Each member is written as it comes and dropped,
-/// so a lockfile's entries are never all in memory at once: ant-design's
-/// hidden lockfile, rendered that way, held 7 MB of them at p4's peak.
+/// so a lockfile's entries are never all in memory at once (held as values,
+/// a large tree's entries add to a warm install's peak memory).
 pub fn to_string_streamed(
     head: &Map<String, Value>,
     key: &str,

@@ -182,7 +182,7 @@ impl Lockfile {
             )
         };
         // Packages in a folder, with their edges, built in parallel (the
-        // bulk of the work: ~4,700 entries for ant-design); links and
+        // bulk of the work: thousands of entries in a large tree); links and
         // linked folders need other nodes and are read in order below. They
         // come in the root override set (see `propagate_overrides`).
         let set = (!opts.overrides.is_empty()).then_some(ROOT_RULE);

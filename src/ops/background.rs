@@ -166,8 +166,7 @@ fn look_ahead(
         };
         // Optional peers are only used when something else brings them in,
         // and no peer is installed under legacy-peer-deps: fetching them (and
-        // what they depend on) ahead was 794 needless packuments, 96 MB, in
-        // ant-design's resolve.
+        // what they depend on) ahead downloads packuments nobody reads.
         let wanted_peers = manifest.peer_dependencies.iter().filter(|(dep, _)| {
             peers
                 && !manifest

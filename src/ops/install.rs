@@ -233,9 +233,8 @@ pub(super) async fn ideal_tree(
 /// Starts downloading the lockfile's first required tarball (unless it is
 /// cached) while the tree is built: the HTTP client (its CA certificates),
 /// the TLS handshake and the first answer, which every other request waits
-/// for (see `Http::send`), are then under way when reify asks for the rest.
-/// ant-design p3 on tmpfs, ten interleaved pairs: 8.73 -> 8.37 s median,
-/// faster in nine pairs (bench/README, "The first download during set-up").
+/// for (see `Http::send`), are then under way when reify asks for the rest
+/// (bench/README, "The first download during set-up").
 fn fetch_first(ctx: &Context, lock: &lockfile::Lockfile) {
     let platform = Platform::current();
     let Some(pkg) = lock

@@ -92,8 +92,8 @@ pub struct Reified {
     /// The nodes the hidden lockfile was rendered for, and its text:
     /// rendered on the blocking pool while packages were fetched and
     /// cloned (None under `--workspace`, which records nothing). Rendered
-    /// after the last clone, it ran alone on one core: 45-52 ms of
-    /// ant-design's p4.
+    /// after the last clone, it would run alone on one core, on the path to
+    /// the answer.
     hidden: Option<tokio::task::JoinHandle<Result<Rendered>>>,
 }
 
@@ -703,7 +703,7 @@ async fn fetch_all(
     loop {
         // What is done is handed on while the rest are spawned: a cached
         // package is found within microseconds, and cloning starts then
-        // (spawning all of ant-design's 3,300 first took 5-20 ms).
+        // instead of after every fetch of a large tree was spawned.
         let joined = match distinct.next() {
             Some((key, mut t, check)) => {
                 let f = ctx.fetcher.clone();

@@ -4,8 +4,7 @@
 //! Each client appends what it fetches to one batch file of its own and
 //! renames it into place when it goes away, instead of writing one file per
 //! package: creating thousands of small files (inode allocation, directory
-//! locks) cost a cold ant-design resolve 3.3 s of system CPU on ext4, against
-//! 1.3 s now (and 0.9 s of wall time in the A/B runs). Readers take, per
+//! locks) cost a cold resolve much of its system CPU. Readers take, per
 //! package, the entry of the newest batch that has it; only the newest
 //! [`KEEP`] batches are kept.
 //!
@@ -13,17 +12,17 @@
 //! then the index length (8 bytes, little endian) and [`MAGIC`]. An entry is
 //! a small JSON header line ([`CacheMeta`]: format version, URL, ETag,
 //! Last-Modified) followed by the registry's document, cut down to the
-//! fields brisk reads as it was indexed ([`super::trim`]: ant-design's 307
-//! MB become 82 MB; entries written before the cut hold whole documents,
-//! which read the same). Keeping the header on its own line lets a
-//! revalidation read the ETag without parsing the packument.
+//! fields brisk reads as it was indexed ([`super::trim`]; entries written
+//! before the cut hold whole documents, which read the same). Keeping the
+//! header on its own line lets a revalidation read the ETag without parsing
+//! the packument.
 //!
 //! A batch is written to a temp file and renamed, so readers see whole
 //! batches or none; anything unreadable is a miss.
 //!
 //! Once indexed, a packument reads its manifests from the batch file (see
-//! [`Body`]) instead of keeping its document in memory: holding ant-design's
-//! 309 MB of documents made a cold resolve peak at 550 MB RSS. (Memory maps
+//! [`Body`]) instead of keeping its document in memory: holding a large
+//! tree's documents dominated a cold resolve's peak memory. (Memory maps
 //! of the batches were tried: the kernel maps 64 KB around every touched
 //! page, and parsing one manifest per document touched most of them.)
 

@@ -2,11 +2,10 @@
 //! [`TTL`]) instead of once per new connection.
 //!
 //! reqwest's default resolver runs `getaddrinfo` on a blocking thread for
-//! every connection it opens. Measured here (strace of a cold ant-design
-//! resolve): 58 connections made 66 lookups, and with the link saturated by
-//! downloads some UDP answers were lost, leaving lookups waiting out the
-//! 5 s resolver timeout while holding one of the few connect slots (and,
-//! at exit, delaying the runtime's shutdown by its 100 ms join timeout).
+//! every connection it opens; with the link saturated by downloads some
+//! UDP answers are lost, leaving lookups waiting out the 5 s resolver
+//! timeout while holding one of the few connect slots (and, at exit,
+//! delaying the runtime's shutdown by its 100 ms join timeout).
 //! A lookup that has not answered within [`RETRY_AFTER`] is raced by a new
 //! one.
 

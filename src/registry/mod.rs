@@ -85,10 +85,9 @@ pub(crate) fn tls_failure(url: &str, cause: &str) -> Option<String> {
 }
 
 /// The shared HTTP client, built on first use and at most once: building
-/// one loads the system's CA certificates (8 ms warm, 25 ms after the
-/// kernel's caches were dropped), which an install that needs no network
-/// (everything locked and in the cache) should not pay. Cheap to clone;
-/// clones share the client.
+/// one loads the system's CA certificates, which an install that needs no
+/// network (everything locked and in the cache) should not pay. Cheap to
+/// clone; clones share the client.
 #[derive(Clone)]
 pub struct Http {
     config: Option<Arc<Config>>,
@@ -185,9 +184,8 @@ fn http_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         // HTTP/2 where the server offers it (ALPN), one connection per host
         // (see `Http::send`). With hyper's defaults (a 5 MB connection
-        // window, 16 KB frames) that one connection throttled ant-design's
-        // cold resolve (294 MB of packuments): 1.61-2.93 s against 1.43-1.66
-        // s with these, four interleaved rounds.
+        // window, 16 KB frames) that one connection throttled the cold
+        // resolve of a large tree.
         .http2_initial_stream_window_size(H2_STREAM_WINDOW)
         .http2_initial_connection_window_size(H2_CONNECTION_WINDOW)
         .http2_max_frame_size(H2_MAX_FRAME)
@@ -199,10 +197,8 @@ fn http_client_builder() -> reqwest::ClientBuilder {
         .user_agent(concat!("brisk/", env!("CARGO_PKG_VERSION")))
         // One lookup per host for the whole process (see `dns`).
         .dns_resolver(Arc::new(RESOLVER.clone()))
-        // Opening many TLS connections at once stalled the network path here
-        // (64 requests with unlimited connects: 12.9 s for ant-design's
-        // packuments, 3.5-4.0 s with at most 8 connects at a time; measured
-        // before the DNS cache, which removed most of the stalls).
+        // Opening many TLS connections at once stalled the network path
+        // (before the DNS cache, which removed most of the stalls).
         .connector_layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONNECTS))
 }
 
@@ -245,15 +241,13 @@ impl Drop for Inner {
     }
 }
 
-/// Concurrent packument requests per client (see `Inner::requests`).
-/// ant-design's cold resolve, interleaved A/B after the DNS cache: 64
-/// requests with 16 connects 1.58-1.72 s, 48 with 8 1.67-1.79 s, 32 with 8
-/// 1.99-2.57 s, 96 with 16 no better.
+/// Concurrent packument requests per client (see `Inner::requests`):
+/// fewer left a cold resolve waiting on the network, more gained nothing.
 pub const MAX_REQUESTS: usize = 64;
 
-/// Concurrent tarball downloads (the fetcher's default): `brisk prefetch`
-/// of ant-design into tmpfs takes 4.5-4.7 s at 16 and at 32 (CPU-bound:
-/// gunzip, hashing, file creation), so 16, for less memory.
+/// Concurrent tarball downloads (the fetcher's default): more gain nothing,
+/// since the work after a download is CPU-bound (gunzip, hashing, file
+/// creation), and fewer in flight hold less memory.
 pub const MAX_DOWNLOADS: usize = 16;
 
 /// TLS connections being opened at once, per HTTP client.

@@ -31,10 +31,8 @@ use serde_json::Value;
 /// manifest lies in the document (kept in memory, or in the packument cache
 /// after [`Packument::rehome`]); a manifest is parsed the first time it is
 /// asked for. A resolve looks at one or two versions of most
-/// packuments, and building every version's [`Manifest`] up front was most of
-/// a cold resolve's CPU time (ant-design's 2,790 full documents, 266 MB:
-/// 0.63 s to build the manifests, 0.3 s to free them, 1.2 s more of page
-/// faults on a fresh heap; the index alone takes 0.18 s).
+/// packuments, and building (and freeing) every version's [`Manifest`] up
+/// front was most of a cold resolve's CPU time.
 #[derive(Default)]
 pub struct Packument {
     pub name: String,

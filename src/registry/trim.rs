@@ -2,14 +2,12 @@
 //! indexes it.
 //!
 //! This registry answers every packument request with whole version
-//! manifests (`scripts`, `devDependencies`, `exports`, `contributors`, …):
-//! ant-design's cold resolve receives 307 MB, of which the fields a manifest
-//! is built from ([`Field`]) are about a quarter. Writing all of it into the
-//! packument cache cost a cold install more than a second: the extra page
-//! cache pushed the install's dirty data past the kernel's background
-//! writeback threshold, and writeback then competed for the two cores
-//! (ant-design p0, three interleaved pairs: 9.60-9.92 s caching whole
-//! documents, 8.44-8.56 s caching nothing).
+//! manifests (`scripts`, `devDependencies`, `exports`, `contributors`, …),
+//! of which the fields a manifest is built from ([`Field`]) are a small
+//! part. Writing all of it into the packument cache slowed a cold install:
+//! the extra page cache pushed the install's dirty data past the kernel's
+//! background writeback threshold, and writeback then competed for the
+//! cores.
 //!
 //! The cut document is JSON that [`Packument::from_bytes`] reads to the same
 //! manifests: each version keeps the keys of [`Field`] (with `dist` and

@@ -1,14 +1,11 @@
 //! Inflate buffers kept for reuse within one install.
 //!
 //! Fresh memory costs a page fault per 4 KB page on first touch, and on a VM
-//! that reports free pages to its host (as this one does) a host fault as
-//! well. Archives are inflated whole, and ant-design has seven over 64 MB;
-//! buffers that size were freed after each use, so a cold install faulted
-//! in ~600 MB of them (`perf record -e page-faults`: 60 % of its 262k
-//! faults, ~0.9 s of CPU in `clear_page`). Kept, each buffer grows to the
-//! biggest archive it has met and is faulted in once. The pool belongs to
-//! the [`super::Store`] of one install, so a long-lived process keeps
-//! nothing afterwards.
+//! that reports free pages to its host a host fault as well. Archives are
+//! inflated whole, and a buffer freed after each use is faulted in again
+//! for every archive. Kept, each buffer grows to the biggest archive it has
+//! met and is faulted in once. The pool belongs to the [`super::Store`] of
+//! one install, so a long-lived process keeps nothing afterwards.
 //!
 //! Archives of 8 MB and more do not come here: see `extract::MAPPED_MIN`.
 

@@ -2,13 +2,10 @@
 //!
 //! A direct write skips the page-cache copy that is most of a cold
 //! install's system time, but the writing thread waits on the disk. On a
-//! disk that takes ~1.5 GB/s that wait hides behind the CPU work of other
-//! extractions (ant-design p3: system time 4.9-9.5 s → 3.2-3.5 s). On a
-//! slow one (a VM disk allocating fresh blocks at ~0.3 GB/s: 1.5 GB
-//! written by `dd` with `O_DIRECT` took 5.5 s) the install waits on the
+//! fast disk that wait hides behind the CPU work of other extractions. On
+//! a slow one (a VM disk allocating fresh blocks) the install waits on the
 //! disk instead, and a buffered write, which returns once the data is in
-//! the page cache, is faster: ant-design p3 12.1-14.0 s direct against
-//! 11.0-11.6 s buffered.
+//! the page cache, is faster.
 //!
 //! So direct writes are timed: once [`SAMPLE_BYTES`] have gone that way,
 //! a disk that took them at under [`MIN_BYTES_PER_SEC`] (counting the time

@@ -7,21 +7,17 @@
 //! straight from that buffer; a bigger one, or one whose trailer cannot be
 //! believed, is extracted entry by entry as it inflates. Either way it may
 //! inflate only as far as its [`Limits`] allow.
-//! Measured on ant-design's 3,569 tarballs: 5.5 s of CPU, against 9.2 s for
-//! flate2 streaming through the `tar` reader, which copies every entry
-//! through small buffers. Files are created relative to a descriptor of the
-//! package dir (`openat`), not by absolute path.
+//! This takes far less CPU than flate2 streaming through the `tar` reader,
+//! which copies every entry through small buffers. Files are created
+//! relative to a descriptor of the package dir (`openat`), not by absolute
+//! path.
 //!
 //! Big files are written with `O_DIRECT` where the filesystem takes it:
 //! their whole blocks go from the buffer to the disk, without a page-cache
 //! copy now and a writeback later. That copy is most of a cold install's
-//! system time (ant-design: 1.6 GB in 131,593 files; 1.09 GB of it in the
-//! 693 files of 256 KB or more). ant-design's 2,088 files of 64 KB or
-//! more, one thread, caches dropped: buffered 1.08-2.48 s of system time
-//! plus 0.7 s of `sync`, direct 0.17-0.20 s and 0.03 s, same wall time.
-//! A p3, three interleaved rounds: system time 4.9-9.5 s → 3.2-3.5 s.
-//! On a disk too slow for that, the install switches back to the page
-//! cache (see [`super::direct`]).
+//! system time, and most of the bytes are in a few big files. On a disk
+//! too slow for that, the install switches back to the page cache (see
+//! [`super::direct`]).
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -97,9 +93,8 @@ impl Limits {
 /// data (at multiples of 512 bytes in a tar) is aligned for `O_DIRECT`.
 const ALIGN: usize = 4096;
 /// Files this big or bigger are written with `O_DIRECT`: each is a wait on
-/// the disk, and ant-design's p3 was faster with 256 KB than with 64 KB or
-/// 1 MB (interleaved: 4.62-4.69 s against 4.67-5.04 s, then 5.05-5.48 s
-/// against 5.29-5.82 s).
+/// the disk, and a cold install was faster with this threshold than with a
+/// smaller or a bigger one.
 const DIRECT_MIN: usize = 256 << 10;
 /// What `O_DIRECT` asks of the buffer's address (the logical block size of
 /// common disks); the file's offset and length are kept to whole
@@ -111,10 +106,9 @@ const DIRECT_MEM_ALIGN: usize = 512;
 const INFLATE_BUFFERS: usize = 8;
 const INFLATE_BYTES: usize = INFLATE_BUFFERS * MAPPED_MIN;
 /// Archives inflating to this much or more get a mapping of their own,
-/// in huge pages where the kernel gives them, unmapped right after. Kept
-/// in the pool, ant-design's biggest (119, 95 and 81 MB) stayed resident
-/// to the end of the install: 295 of its 600 MB peak. ant-design p3, six
-/// interleaved pairs: peak RSS 451-584 → 365-392 MB, wall within noise.
+/// in huge pages where the kernel gives them, unmapped right after: kept
+/// in the pool, the biggest archives' buffers stayed resident to the end of
+/// the install, a large part of its peak memory.
 const MAPPED_MIN: usize = 8 << 20;
 
 /// What the extractions into one store share: inflate buffers for archives
@@ -235,8 +229,7 @@ pub(crate) enum Crc {
     Check,
     /// For archives whose bytes matched an integrity known before they
     /// were downloaded: the SHA-512 covers every byte the CRC would, and
-    /// recomputing the CRC is a second pass over the inflated bytes
-    /// (ant-design: 1.6 GB, 0.14 s of a cold install's CPU by `perf`).
+    /// recomputing the CRC is a second pass over the inflated bytes.
     /// The inflated length is still checked against the trailer's.
     Skip,
 }
@@ -246,8 +239,8 @@ pub(crate) enum Crc {
 /// report.
 fn inflate_whole(tgz: &[u8], out: &mut [u8], crc: Crc) -> Option<usize> {
     thread_local! {
-        // One per extracting thread instead of one per archive: allocating
-        // and freeing it was 22 ms of CPU in an ant-design p3 (`perf`).
+        // One per extracting thread instead of one per archive, which would
+        // allocate and free it for every package.
         static DECOMPRESSOR: RefCell<libdeflater::Decompressor> =
             RefCell::new(libdeflater::Decompressor::new());
     }
@@ -632,7 +625,7 @@ impl<'a> Dest<'a> {
         let path = || self.root.join(rel);
         match created {
             // Created 0o755 unless the umask masked bits off: one syscall
-            // per directory saved otherwise (~20,000 on a large tree).
+            // per directory saved otherwise (thousands on a large tree).
             Ok(()) if umask() & 0o755 == 0 => {}
             Ok(()) => set_mode(&path(), 0o755).map_err(|e| Error::io(path().display(), e))?,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path().is_dir() => {}

@@ -10,8 +10,8 @@ const PUNCT: &[u8] = b"_-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$";
 
 /// Each byte's primary weight (case folded), ascending in ICU's order:
 /// control and space, then punctuation in [`PUNCT`]'s order, digits,
-/// letters, anything else. A table, because sorting ant-design's 4,751
-/// locations compares ~60k pairs a few dozen bytes deep.
+/// letters, anything else. A table, because sorting a large lockfile's
+/// locations compares tens of thousands of pairs a few dozen bytes deep.
 const PRIMARY: [u16; 256] = {
     let mut t = [0u16; 256];
     let mut b = 0;
