@@ -31,7 +31,6 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
@@ -58,23 +57,13 @@ pub struct Store {
     extractor: Extractor,
 }
 
-/// A complete entry of the store (equal to another for the same entry).
-#[derive(Debug, Clone)]
+/// A complete entry of the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPackage {
     /// The package contents (what goes to `node_modules/<name>`).
     pub dir: PathBuf,
     index_path: PathBuf,
-    /// The index, when [`Store::find`] read it to check the files.
-    checked: Option<Arc<FileIndex>>,
 }
-
-impl PartialEq for StoredPackage {
-    fn eq(&self, other: &Self) -> bool {
-        (&self.dir, &self.index_path) == (&other.dir, &other.index_path)
-    }
-}
-
-impl Eq for StoredPackage {}
 
 /// What [`StoredPackage::check`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,10 +91,7 @@ impl StoredPackage {
     /// The entry's directories (parents first) and files, relative to `dir`,
     /// as recorded at extraction time (no directory walk).
     pub fn index(&self) -> Result<FileIndex> {
-        match &self.checked {
-            Some(index) => Ok(FileIndex::clone(index)),
-            None => index::read(&self.index_path),
-        }
+        index::read(&self.index_path)
     }
 
     /// Compares each file with its stamp, one `fstatat` per file. With
@@ -330,7 +316,6 @@ impl Store {
         StoredPackage {
             dir: entry.join("pkg"),
             index_path: entry.join("index"),
-            checked: None,
         }
     }
 }
