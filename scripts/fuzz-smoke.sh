@@ -19,6 +19,18 @@ fi
 # The same flags for build and run, so `run` does not build again.
 flags=(--sanitizer none --release --debug-assertions)
 
+# libfuzzer-sys builds libFuzzer from C++: a machine with only Rust and
+# Node may lack the compiler (Debian's g++ installs it where we are root).
+if ! command -v c++ >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "fuzz-smoke: installing g++ (libFuzzer is C++)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null
+  else
+    echo "fuzz-smoke: no C++ compiler (c++) to build libFuzzer with; install g++ or clang" >&2
+    exit 1
+  fi
+fi
+
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz-smoke: installing cargo-fuzz"
   cargo install cargo-fuzz --locked
