@@ -1,29 +1,16 @@
 // Types for brisk's public JavaScript API (brisk.js). The native addon's own
 // generated declarations live in index.d.ts.
 
-/** Stable error codes, available as `err.code` on every rejection. */
-export type ErrorCode =
-  | 'E_NOT_FOUND'
-  | 'E_NO_MATCHING_VERSION'
-  | 'E_INTEGRITY'
-  | 'E_NETWORK'
-  | 'E_LOCKFILE'
-  | 'E_FROZEN_LOCKFILE'
-  | 'E_MANIFEST'
-  | 'E_NOT_CACHED'
-  | 'E_CANCELLED'
-  | 'E_TARBALL'
-  | 'E_UNSUPPORTED'
-  | 'E_CONFIG'
-  | 'E_IO'
-  | 'E_GIT'
-  | 'E_SCRIPT'
-  | 'E_OVERRIDE'
-  | 'E_PEER_CONFLICT'
+import type { Code } from './index'
+
+/** Stable error codes, available as `err.code` on every rejection (the values of the addon's `Code`). */
+export type ErrorCode = `${Code}`
 
 /** The error every operation rejects with. */
 export interface BriskError extends Error {
   code: ErrorCode
+  /** The underlying failure (an operating-system error, …), when there is one. */
+  cause?: Error
 }
 
 export interface ProgressEvent {
@@ -40,7 +27,7 @@ export interface Options {
   cwd?: string
   /** Registry URL; overrides .npmrc `registry`. */
   registry?: string
-  /** Cache directory. Default: from .npmrc `cache`, else the user cache dir. */
+  /** Cache directory. Default: `BRISK_CACHE_DIR`, else .npmrc `brisk-cache-dir` (or `cache-dir`), else the user cache dir. */
   cacheDir?: string
   /** Write package-lock.json only; leave node_modules alone. */
   lockfileOnly?: boolean

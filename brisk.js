@@ -8,6 +8,8 @@
 
 const path = require('node:path')
 
+const { OPTIONS } = require('./options.js')
+
 const native = loadNative()
 
 /** The napi-rs loader (index.js), with a clear error when the addon is missing. */
@@ -27,9 +29,6 @@ function loadNative() {
 }
 
 const OPERATIONS = ['install', 'prefetch', 'link']
-const OMIT = ['dev', 'optional', 'peer']
-const SAVE_TYPES = ['prod', 'dev', 'optional', 'peer']
-const CODE_IN_MESSAGE = /^(E_[A-Z_]+):\s*/
 
 /** Make an Error carrying a brisk code. */
 function briskError(code, message) {
@@ -38,18 +37,10 @@ function briskError(code, message) {
   return err
 }
 
-/**
- * Make sure a rejection from the addon carries `err.code` (E_…). The binding
- * sets it; if a message arrives as "E_CODE: text" instead, split it.
- */
+/** The addon rejects with `err.code` set; anything else is an I/O failure. */
 function normalizeError(err) {
   if (!(err instanceof Error)) return briskError('E_IO', String(err))
-  if (typeof err.code === 'string' && err.code.startsWith('E_')) return err
-  const m = CODE_IN_MESSAGE.exec(err.message)
-  if (m) {
-    err.code = m[1]
-    err.message = err.message.slice(m[0].length)
-  }
+  if (typeof err.code !== 'string' || !err.code.startsWith('E_')) err.code = 'E_IO'
   return err
 }
 
@@ -88,42 +79,87 @@ function progressCallback(onProgress) {
   }
 }
 
+/** The word among `known` nearest to `name` (edit distance 2 or less). */
+function nearest(name, known) {
+  let best
+  let bestDistance = 3
+  for (const word of known) {
+    const d = editDistance(name.toLowerCase(), word.toLowerCase())
+    if (d < bestDistance) [best, bestDistance] = [word, d]
+  }
+  return best
+}
+
+function editDistance(a, b) {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    row = next
+  }
+  return row[b.length]
+}
+
+/** Why `value` is not a valid `key` option (undefined when it is). */
+function optionProblem(operation, key, value) {
+  const spec = OPTIONS[key]
+  if (!spec) {
+    const near = nearest(key, Object.keys(OPTIONS))
+    return `options.${key} is not an option of brisk.${operation}${near ? ` (did you mean ${near}?)` : ''}`
+  }
+  const got = `got ${typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? typeof value)}`
+  const list = typeof value === 'string' ? [value] : value
+  switch (spec.type) {
+    case 'boolean':
+      if (typeof value !== 'boolean') return `options.${key} takes true or false (${got})`
+      break
+    case 'string':
+      if (typeof value !== 'string' || value.trim() === '') return `options.${key} takes a non-empty string (${got})`
+      break
+    case 'strings':
+      if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x.trim() === '')) {
+        return `options.${key} takes an array of ${key === 'add' || key === 'remove' ? 'package specs' : 'strings'} (${got})`
+      }
+      if (spec.install && operation !== 'install' && list.length) return `options.${key} only applies to install`
+      break
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+        return `options.${key} takes a number of days that is 0 or more (${got})`
+      }
+      break
+    case 'date':
+      if (value instanceof Date ? Number.isNaN(value.getTime()) : typeof value !== 'string' || value.trim() === '') {
+        return `options.${key} takes a date (a Date or a string such as "2024-05-01"; ${got})`
+      }
+      break
+    case 'env':
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return `options.${key} takes an object of strings (${got})`
+      break
+    case 'signal':
+      if (value === null || typeof value !== 'object' || typeof value.aborted !== 'boolean') return `options.${key} must be an AbortSignal`
+      break
+    case 'function':
+      if (typeof value !== 'function') return `options.${key} must be a function`
+      break
+  }
+  if (spec.values && (Array.isArray(list) ? list : [value]).some((v) => !spec.values.includes(v))) {
+    return `options.${key} takes ${spec.values.join(', ')} (${got})`
+  }
+  return undefined
+}
+
 function run(operation, options = {}) {
   if (options === null || typeof options !== 'object') {
     return Promise.reject(briskError('E_CONFIG', `brisk.${operation}(options): options must be an object`))
   }
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue
+    const problem = optionProblem(operation, key, value)
+    if (problem) return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: ${problem}`))
+  }
   const { signal, onProgress } = options
-  if (signal !== undefined && (signal === null || typeof signal.aborted !== 'boolean')) {
-    return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.signal must be an AbortSignal`))
-  }
-  if (onProgress !== undefined && typeof onProgress !== 'function') {
-    return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.onProgress must be a function`))
-  }
-  const omit = typeof options.omit === 'string' ? [options.omit] : options.omit
-  if (omit !== undefined && (!Array.isArray(omit) || omit.some((o) => !OMIT.includes(o)))) {
-    return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.omit takes ${OMIT.join(', ')} (got ${JSON.stringify(options.omit)})`))
-  }
-  for (const key of ['add', 'remove']) {
-    const list = typeof options[key] === 'string' ? [options[key]] : options[key]
-    if (list === undefined) continue
-    if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x.trim() === '')) {
-      return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.${key} takes an array of package specs (got ${JSON.stringify(options[key])})`))
-    }
-    if (operation !== 'install' && list.length) {
-      return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.${key} only applies to install`))
-    }
-  }
-  const { before, minReleaseAge } = options
-  const validDate = before instanceof Date && !Number.isNaN(before.getTime())
-  if (before !== undefined && !validDate && (typeof before !== 'string' || before.trim() === '')) {
-    return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.before takes a date (a Date or a string such as "2024-05-01"; got ${JSON.stringify(before)})`))
-  }
-  if (minReleaseAge !== undefined && (typeof minReleaseAge !== 'number' || !Number.isFinite(minReleaseAge) || minReleaseAge < 0)) {
-    return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.minReleaseAge takes a number of days that is 0 or more (got ${JSON.stringify(minReleaseAge)})`))
-  }
-  if (options.saveType !== undefined && !SAVE_TYPES.includes(options.saveType)) {
-    return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: options.saveType takes ${SAVE_TYPES.join(', ')} (got ${JSON.stringify(options.saveType)})`))
-  }
   if (signal && signal.aborted) {
     return Promise.reject(briskError('E_CANCELLED', `brisk ${operation} was cancelled before it started`))
   }

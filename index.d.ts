@@ -18,6 +18,44 @@ export declare class CancelHandle {
   cancel(): void
 }
 
+/** Stable error codes. The string form (`E_…`) is part of the public API. */
+export declare const enum Code {
+  /** A package (or a packument) does not exist in the registry. */
+  NotFound = 'E_NOT_FOUND',
+  /** The package exists but no version matches the requested range or tag. */
+  NoMatchingVersion = 'E_NO_MATCHING_VERSION',
+  /** A tarball's content does not match its integrity. */
+  Integrity = 'E_INTEGRITY',
+  /** Connection failures, timeouts, unexpected HTTP status codes. */
+  Network = 'E_NETWORK',
+  /** A malformed or unusable `package-lock.json`. */
+  Lockfile = 'E_LOCKFILE',
+  /** `--frozen-lockfile` / `ci`: the lockfile does not match package.json. */
+  FrozenLockfile = 'E_FROZEN_LOCKFILE',
+  /** A malformed `package.json` or an invalid dependency specifier. */
+  Manifest = 'E_MANIFEST',
+  /** `link`: a package the lockfile needs is not in the cache. */
+  NotCached = 'E_NOT_CACHED',
+  /** The operation was cancelled through an AbortSignal. */
+  Cancelled = 'E_CANCELLED',
+  /** A tarball that cannot be extracted (bad gzip/tar, path escaping the package). */
+  Tarball = 'E_TARBALL',
+  /** A request brisk does not carry out: a global install, an install strategy other than hoisted, a dependency kind it cannot read. */
+  Unsupported = 'E_UNSUPPORTED',
+  /** Invalid options or configuration (.npmrc, CLI flags). */
+  Config = 'E_CONFIG',
+  /** Filesystem failures. */
+  Io = 'E_IO',
+  /** A git dependency's repository cannot be read (unknown, unreachable, no access) or `git` itself is missing. */
+  Git = 'E_GIT',
+  /** A lifecycle script failed (or could not start). */
+  Script = 'E_SCRIPT',
+  /** package.json `overrides` changes a dependency the root declares itself (npm's EOVERRIDE). */
+  Override = 'E_OVERRIDE',
+  /** A peer dependency conflict npm reports as ERESOLVE. */
+  PeerConflict = 'E_PEER_CONFLICT',
+}
+
 /** Resolve (when needed), write package-lock.json, fetch and link. */
 export declare function install(options?: Options | undefined | null, onProgress?: ((event: ProgressEvent) => void) | undefined | null, cancel?: CancelHandle | undefined | null): Promise<InstallResult>
 

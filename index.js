@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.CancelHandle = nativeBinding.CancelHandle
+module.exports.Code = nativeBinding.Code
 module.exports.install = nativeBinding.install
 module.exports.link = nativeBinding.link
 module.exports.prefetch = nativeBinding.prefetch

@@ -110,14 +110,17 @@ test('a throwing progress callback does not fail the operation', async () => {
   assert.ok(warnings.some((w) => /boom/.test(w.message)))
 })
 
-test('errors keep their code; "E_CODE: message" is split into code and message', async () => {
-  const coded = Object.assign(new Error('no such package'), { code: 'E_NOT_FOUND' })
+test('errors keep the code the addon set; anything else is E_IO, its message untouched', async () => {
+  const cause = new Error('No such file or directory (os error 2)')
+  const coded = Object.assign(new Error('no such package'), { code: 'E_NOT_FOUND', cause })
   let next = coded
   const { native } = fakeNative(async () => { throw next })
   const brisk = loadWith(native)
-  await assert.rejects(brisk.install({}), { code: 'E_NOT_FOUND', message: 'no such package' })
-  next = Object.assign(new Error('E_INTEGRITY: leaf@1.0.0 does not match'), { code: 'GenericFailure' })
-  await assert.rejects(brisk.install({}), { code: 'E_INTEGRITY', message: 'leaf@1.0.0 does not match' })
+  await assert.rejects(brisk.install({}), { code: 'E_NOT_FOUND', message: 'no such package', cause })
+  next = Object.assign(new Error('E_INTEGRITY: looks like a code'), { code: 'GenericFailure' })
+  await assert.rejects(brisk.install({}), { code: 'E_IO', message: 'E_INTEGRITY: looks like a code' })
+  next = 'a string'
+  await assert.rejects(brisk.install({}), { code: 'E_IO', message: 'a string' })
 })
 
 test('a synchronous throw from the addon becomes a rejection', async () => {
@@ -144,7 +147,7 @@ test('a missing addon is E_UNSUPPORTED with a way out', () => {
   m.paths = []
   m.require = (id) => {
     if (id === './index.js') throw Object.assign(new Error('Cannot find native binding'), { code: 'MODULE_NOT_FOUND' })
-    return require(id)
+    return require(id.startsWith('.') ? path.join(path.dirname(BRISK), id) : id)
   }
   assert.throws(() => m._compile(fs.readFileSync(BRISK, 'utf8'), BRISK), (err) => err.code === 'E_UNSUPPORTED' && /npm run build/.test(err.message))
 })

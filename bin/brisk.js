@@ -96,7 +96,7 @@ const COMMANDS = {
   r: 'remove',
   un: 'remove'
 }
-const OMIT = ['dev', 'optional', 'peer']
+const { OPTIONS, OMIT } = require('../options.js')
 
 const FLAGS = {
   registry: { type: 'string' },
@@ -190,6 +190,7 @@ function npmArgv(argv) {
   const out = []
   const include = []
   const omitted = []
+  const negated = []
   let loglevelSilent = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
@@ -233,17 +234,19 @@ function npmArgv(argv) {
         const near = nearestFlag(name)
         throw new UsageError(`unknown flag "--no-${name}"${near ? ` (did you mean "--no-${near}"?)` : ''}. Run "brisk --help" for the flags brisk knows.`)
       }
-      continue // --no-<boolean>: the default, false
+      negated.push(name) // false, which overrides .npmrc
+      continue
     }
     if (spec.type === 'boolean' && value !== undefined) {
       if (value === 'true') out.push(`--${name}`)
       else if (value === 'false' && name === 'save') out.push('--no-save')
-      else if (value !== 'false') throw new UsageError(`--${name} takes true or false (got "${value}")`)
+      else if (value === 'false') negated.push(name)
+      else throw new UsageError(`--${name} takes true or false (got "${value}")`)
       continue
     }
     out.push(arg)
   }
-  return { argv: out, include, omitted, loglevelSilent }
+  return { argv: out, include, omitted, negated, loglevelSilent }
 }
 
 class UsageError extends Error {
@@ -350,6 +353,11 @@ function parse(argv) {
   if (values['save-exact']) options.saveExact = true
   if (values['no-save']) options.save = false
   if (values.save) options.save = true
+  // `--no-<flag>` / `--<flag>=false`: false, over .npmrc.
+  for (const name of npm.negated) {
+    const key = Object.keys(OPTIONS).find((k) => OPTIONS[k].type === 'boolean' && OPTIONS[k].flags.includes(`--${name}`))
+    if (key !== undefined && options[key] === undefined) options[key] = false
+  }
   if (options.lockfileOnly && (command === 'prefetch' || command === 'link')) {
     throw new UsageError(`--lockfile-only does not apply to "brisk ${command}"`)
   }
@@ -511,4 +519,4 @@ if (require.main === module) {
   )
 }
 
-module.exports = { parse, summary, timingsLine, formatBytes, main }
+module.exports = { parse, summary, timingsLine, formatBytes, main, FLAGS }

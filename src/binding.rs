@@ -1,7 +1,6 @@
 //! The napi layer: JS option objects → `ops::Options`, progress callback →
 //! `ops::Progress`, `CancelHandle` → `CancelToken`, `Summary` → result object.
-//! No logic. Errors reject with a message starting `E_CODE: `; the JS wrapper
-//! (`brisk.js`) moves that code into `err.code`.
+//! No logic. Errors reject as JS `Error`s with `code` (`E_…`) set.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,6 +11,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use crate::cancel::CancelToken;
+use crate::config::ConfigOverrides;
 use crate::ops::{self, Call, Event, Summary};
 
 #[napi(object)]
@@ -113,49 +113,57 @@ impl CancelHandle {
 
 type ProgressFn = ThreadsafeFunction<ProgressEvent, (), ProgressEvent, Status, false>;
 
+impl From<Options> for ops::Options {
+    fn from(o: Options) -> ops::Options {
+        ops::Options {
+            cwd: o
+                .cwd
+                .map(PathBuf::from)
+                .or_else(|| std::env::current_dir().ok())
+                .unwrap_or_else(|| PathBuf::from(".")),
+            config: ConfigOverrides {
+                registry: o.registry,
+                cache_dir: o.cache_dir.map(PathBuf::from),
+                legacy_peer_deps: o.legacy_peer_deps,
+                strict_peer_deps: o.strict_peer_deps,
+                force: o.force,
+                omit: o.omit,
+                ignore_scripts: o.ignore_scripts,
+                save_exact: o.save_exact,
+                save: o.save,
+                allow_scripts: o.allow_scripts,
+                foreground_scripts: o.foreground_scripts,
+                before: o.before,
+                min_release_age: o.min_release_age,
+                ..Default::default()
+            },
+            lockfile_only: o.lockfile_only.unwrap_or(false),
+            frozen_lockfile: o.frozen_lockfile.unwrap_or(false),
+            // The addon lives in a Node.js process: its executable is node.
+            node_path: std::env::current_exe().ok(),
+            prefer_offline: o.prefer_offline.unwrap_or(false),
+            clean: o.clean.unwrap_or(false),
+            node_version: None,
+            workspaces: o.workspaces.unwrap_or_default(),
+            env: o.env.unwrap_or_else(|| std::env::vars().collect()),
+            add: o.add.unwrap_or_default(),
+            remove: o.remove.unwrap_or_default(),
+            save_type: o.save_type,
+        }
+    }
+}
+
 fn to_call(
     env: &Env,
     o: Option<Options>,
     progress: Option<ProgressFn>,
     cancel: Option<&CancelHandle>,
 ) -> Call {
-    let o = o.unwrap_or_default();
-    let node_version = env
+    let mut options = ops::Options::from(o.unwrap_or_default());
+    options.node_version = env
         .get_node_version()
         .ok()
         .map(|v| format!("{}.{}.{}", v.major, v.minor, v.patch));
-    let options = ops::Options {
-        cwd: o
-            .cwd
-            .map(PathBuf::from)
-            .or_else(|| std::env::current_dir().ok())
-            .unwrap_or_else(|| PathBuf::from(".")),
-        registry: o.registry,
-        cache_dir: o.cache_dir.map(PathBuf::from),
-        lockfile_only: o.lockfile_only.unwrap_or(false),
-        frozen_lockfile: o.frozen_lockfile.unwrap_or(false),
-        omit: o.omit,
-        ignore_scripts: o.ignore_scripts.unwrap_or(false),
-        allow_scripts: o.allow_scripts.unwrap_or(false),
-        foreground_scripts: o.foreground_scripts.unwrap_or(false),
-        // The addon lives in a Node.js process: its executable is node.
-        node_path: std::env::current_exe().ok(),
-        legacy_peer_deps: o.legacy_peer_deps,
-        strict_peer_deps: o.strict_peer_deps,
-        force: o.force,
-        prefer_offline: o.prefer_offline.unwrap_or(false),
-        before: o.before,
-        min_release_age: o.min_release_age,
-        clean: o.clean.unwrap_or(false),
-        workspaces: o.workspaces.unwrap_or_default(),
-        node_version,
-        env: o.env.unwrap_or_else(|| std::env::vars().collect()),
-        add: o.add.unwrap_or_default(),
-        remove: o.remove.unwrap_or_default(),
-        save_type: o.save_type,
-        save_exact: o.save_exact,
-        save: o.save,
-    };
     let progress = progress.map(|f| {
         let f = Arc::new(f);
         Arc::new(move |e: Event| {
@@ -202,11 +210,20 @@ fn run<F>(env: &Env, fut: F) -> napi::Result<PromiseRaw<'_, InstallResult>>
 where
     F: std::future::Future<Output = crate::Result<Summary>> + Send + 'static,
 {
-    env.spawn_future(async move {
-        fut.await
-            .map(to_result)
-            .map_err(|e| napi::Error::from_reason(e.to_string()))
+    env.spawn_future_with_callback(async move { Ok(fut.await) }, |env, result| match result {
+        Ok(summary) => Ok(to_result(summary)),
+        Err(e) => Err(js_error(env, e)),
     })
+}
+
+/// The rejection: a JS `Error` whose `code` is the brisk code (set here,
+/// not parsed from the message) and whose `cause` is the underlying error.
+fn js_error(env: &Env, e: crate::Error) -> napi::Error {
+    let mut err = napi::Error::new(e.code.as_str(), e.detail());
+    if let Some(source) = &e.source {
+        err.set_cause(napi::Error::from_reason(source.to_string()));
+    }
+    napi::Error::from(JsError::from(err).into_unknown(*env))
 }
 
 /// Resolve (when needed), write package-lock.json, fetch and link.

@@ -16,6 +16,7 @@ pub mod fetch;
 mod free;
 pub mod git;
 pub mod link;
+pub mod locale;
 pub mod lockfile;
 pub mod name;
 pub mod ops;

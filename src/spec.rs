@@ -8,7 +8,6 @@ use std::sync::Arc;
 use nodejs_semver::{Range, Version};
 
 use crate::error::{Code, Error, Result};
-use crate::tree::Package;
 
 /// What a registry specifier asks for.
 #[derive(Debug, Clone)]
@@ -153,61 +152,13 @@ impl Spec {
     }
 
     /// Does a package with `pkg_name@version` satisfy this registry spec?
-    /// (Other kinds need the whole package: [`Spec::satisfied_by_package`].)
+    /// (Other kinds need the whole package: `tree::dep_valid`.)
     pub fn satisfied_by(&self, pkg_name: &str, version: &str) -> bool {
         match self {
             Spec::Registry { name, req, .. } => name == pkg_name && req.matches(version),
             _ => false,
         }
     }
-
-    /// npm's dep-valid: does `pkg` (as placed in the tree) satisfy this spec?
-    pub fn satisfied_by_package(&self, pkg: &Package) -> bool {
-        let resolved = pkg.resolved.as_deref();
-        match self {
-            Spec::Registry { .. } => self.satisfied_by(&pkg.name, &pkg.version),
-            Spec::Directory { path } => pkg.link && resolved == Some(path.as_str()),
-            Spec::File { path } => {
-                !pkg.link && resolved.and_then(|r| r.strip_prefix("file:")) == Some(path.as_str())
-            }
-            Spec::Url { url } => !pkg.link && resolved == Some(url.as_str()),
-            Spec::Git { raw } => {
-                !pkg.link && resolved.is_some_and(|r| git_satisfies(raw, r, &pkg.version))
-            }
-            Spec::Workspace { req } => pkg.link && req.matches(&pkg.version),
-            Spec::Other { .. } => false,
-        }
-    }
-}
-
-/// npm's dep-valid for git: the same repository; the same commit when the
-/// spec names a full sha; a version in range for `#semver:`.
-fn git_satisfies(raw: &str, resolved: &str, version: &str) -> bool {
-    let (Some(want), Some(have)) = (crate::git::parse(raw), crate::git::parse(resolved)) else {
-        return false;
-    };
-    let same_repo = match (&want.hosted, &have.hosted) {
-        (Some(a), Some(b)) => {
-            a.host == b.host
-                && a.user.eq_ignore_ascii_case(&b.user)
-                && a.project.eq_ignore_ascii_case(&b.project)
-        }
-        (None, None) => want.url == have.url,
-        _ => false,
-    };
-    let is_sha = |c: &str| c.len() == 40 && c.chars().all(|c| c.is_ascii_hexdigit());
-    let commit_ok = match want.committish.as_deref().filter(|c| is_sha(c)) {
-        Some(sha) => have.committish.as_deref() == Some(sha),
-        None => true,
-    };
-    let range_ok =
-        want.range
-            .as_deref()
-            .is_none_or(|r| match (Range::parse(r), Version::parse(version)) {
-                (Ok(r), Ok(v)) => r.satisfies(&v),
-                _ => false,
-            });
-    same_repo && commit_ok && range_ok
 }
 
 /// npm-package-arg: a `file:` spec names a tarball when it ends like one.
@@ -407,31 +358,6 @@ mod tests {
         ] {
             assert_eq!(kind(raw), want, "{raw}");
         }
-    }
-
-    #[test]
-    fn non_registry_satisfaction() {
-        let link = Package {
-            name: "x".into(),
-            version: "1.0.0".into(),
-            resolved: Some("libs/x".into()),
-            link: true,
-            ..Default::default()
-        };
-        let dir = |p: &str| Spec::Directory { path: p.into() };
-        assert!(dir("libs/x").satisfied_by_package(&link));
-        assert!(!dir("libs/y").satisfied_by_package(&link));
-        assert!(Spec::parse("x", "^1").unwrap().satisfied_by_package(&link));
-        let tgz = Package {
-            resolved: Some("file:v/x.tgz".into()),
-            link: false,
-            ..link.clone()
-        };
-        assert!(Spec::File {
-            path: "v/x.tgz".into()
-        }
-        .satisfied_by_package(&tgz));
-        assert!(!dir("v/x.tgz").satisfied_by_package(&tgz));
     }
 
     #[test]

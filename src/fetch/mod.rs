@@ -12,6 +12,9 @@
 //! bytes hashed are the bytes the registry serves, like npm's.
 
 mod download;
+mod many;
+
+pub use many::{resolved_url, Want};
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -487,8 +490,9 @@ pub fn restored(label: &str, file: &std::path::Path) -> String {
     )
 }
 
-fn prefix(label: &str, e: Error) -> Error {
-    Error::new(e.code, format!("{label}: {}", e.message))
+fn prefix(label: &str, mut e: Error) -> Error {
+    e.message = format!("{label}: {}", e.message);
+    e
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::tree::locale_cmp;
+use crate::locale::locale_cmp;
 
 const PREFERRED: &[&str] = &[
     "name",

@@ -275,7 +275,7 @@ pub fn in_sync(lock: &Lockfile, tree: &Tree, project: &Project) -> std::result::
         else {
             continue;
         };
-        let folder = Project::load(&project.dir.join(path)).map_err(|e| e.message)?;
+        let folder = Project::load(&project.dir.join(path)).map_err(|e| e.detail())?;
         same_dependencies(&lock.packages[path], &folder, &format!("{path}'s"))?;
     }
     for (id, node) in tree.nodes.iter().enumerate() {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use futures_util::future::join_all;
 
 use crate::error::{Code, Error, Result};
-use crate::lockfile::{self, RenderOptions};
+use crate::lockfile;
 use crate::project::edit::{Manifest, SaveType};
 use crate::project::request::Request;
 use crate::project::Project;
@@ -22,10 +22,10 @@ use crate::registry::{pick_version_with, PickOptions};
 use crate::spec::Spec;
 use crate::tree::{Package, ROOT};
 
-use super::background::tarball_manifest;
 use super::context::Context;
-use super::install::Ideal;
-use super::{Options, Summary};
+use super::ideal::{lockfile_text, Ideal};
+use super::lookahead::tarball_manifest;
+use super::Options;
 
 /// Is this install an add or a remove?
 pub(super) fn requested(o: &Options) -> bool {
@@ -114,7 +114,7 @@ pub(super) async fn prepare(ctx: &mut Context, o: &Options) -> Result<Edit> {
         resolving.replace_spec(name, spec);
     }
     let resolving = resolving.render();
-    ctx.project = Project::parse(&ctx.cwd, &resolving)?;
+    ctx.set_project(Project::parse(&ctx.cwd, &resolving)?)?;
     Ok(Edit {
         pinned: resolving != text,
         path,
@@ -205,8 +205,8 @@ async fn pick_versions(
 impl Edit {
     /// Put the saved specs into the resolved tree's root and decide what
     /// package-lock.json becomes.
-    pub fn apply(&self, ctx: &Context, ideal: &mut Ideal, summary: &mut Summary) {
-        summary.warnings.extend(self.warnings.iter().cloned());
+    pub fn apply(&self, ctx: &Context, ideal: &mut Ideal) {
+        ideal.warnings.extend(self.warnings.iter().cloned());
         // Not shared yet: no copy.
         Arc::make_mut(&mut ideal.tree).nodes[ROOT].pkg = Arc::new(self.saved_root.clone());
         if !self.save {
@@ -214,17 +214,7 @@ impl Edit {
         } else if self.pinned {
             // Resolved with pinned specs: the lockfile must say the saved
             // ones. (Without pins, resolution already used the saved specs.)
-            let text = lockfile::render(
-                &ideal.tree,
-                RenderOptions {
-                    omit_resolved: ctx.config.omit_lockfile_registry_resolved,
-                    hidden: false,
-                },
-                |_| true,
-            );
-            let unchanged =
-                std::fs::read_to_string(ctx.lock_path()).ok().as_deref() == Some(text.as_str());
-            ideal.lockfile = (!unchanged).then_some(text);
+            ideal.lockfile = lockfile_text(ctx, &ideal.tree);
         }
     }
 

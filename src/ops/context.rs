@@ -4,22 +4,25 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::{Config, ConfigOverrides};
+use crate::config::Config;
 use crate::error::Result;
 use crate::fetch::{FetchOptions, Fetcher, Tarball};
 use crate::lockfile::{self, Lockfile};
 use crate::project::Project;
 use crate::registry::{Http, RegistryClient};
 use crate::store::Store;
-use crate::tree::{EdgeOptions, Package};
+use crate::tree::{EdgeOptions, Overrides, Package};
 
 use super::background::Background;
+use super::git_prepare::{self, Installer};
 use super::Call;
 
 pub struct Context {
     pub cwd: PathBuf,
     pub config: Arc<Config>,
     pub project: Project,
+    /// package.json `overrides` of `project`.
+    pub overrides: Arc<Overrides>,
     /// The project's workspaces (name, folder).
     pub workspaces: Arc<Vec<(String, String)>>,
     pub fetcher: Fetcher,
@@ -32,30 +35,17 @@ impl Context {
     /// Configuration alone (cheap: the up-to-date check needs only this).
     pub fn config(call: &Call) -> Result<Config> {
         let o = &call.options;
-        let overrides = ConfigOverrides {
-            registry: o.registry.clone(),
-            cache_dir: o.cache_dir.clone(),
-            legacy_peer_deps: o.legacy_peer_deps,
-            strict_peer_deps: o.strict_peer_deps,
-            force: o.force,
-            omit: o.omit.clone(),
-            ignore_scripts: o.ignore_scripts.then_some(true),
-            save_exact: o.save_exact,
-            save: o.save,
-            allow_scripts: o.allow_scripts.then_some(true),
-            foreground_scripts: o.foreground_scripts.then_some(true),
-            before: o.before.clone(),
-            min_release_age: o.min_release_age,
-            ..Default::default()
-        };
-        Config::load(&o.cwd, &overrides, &o.env)
+        Config::load(&o.cwd, &o.config, &o.env)
     }
 
-    fn load(call: &Call, config: Config) -> Result<Context> {
+    /// `install` prepares git dependencies that need it (see
+    /// [`git_prepare`]); None leaves them as committed.
+    fn load(call: &Call, config: Config, install: Option<Installer>) -> Result<Context> {
         let o = &call.options;
         let config = Arc::new(config);
         let project = Project::load(&o.cwd)?;
         project.check_specs()?;
+        let overrides = Overrides::of_project(&project)?;
         let workspaces = project
             .workspaces()?
             .into_iter()
@@ -74,14 +64,14 @@ impl Context {
                 auth: Some(Arc::new(move |t: &Tarball| {
                     auth_config.tarball_auth_header(&t.url, &t.name)
                 })),
-                git_prepare: super::prepare::git_prepare_hook(
-                    call,
-                    crate::scripts::Policy::new(
+                git_prepare: install.and_then(|install| {
+                    let policy = crate::scripts::Policy::new(
                         &project,
                         config.ignore_scripts,
                         config.allow_scripts,
-                    ),
-                ),
+                    );
+                    git_prepare::hook(call, policy, install)
+                }),
                 ..Default::default()
             },
         );
@@ -89,6 +79,7 @@ impl Context {
             cwd: o.cwd.clone(),
             config,
             project,
+            overrides,
             workspaces: Arc::new(workspaces),
             fetcher,
             background,
@@ -101,9 +92,10 @@ impl Context {
     pub async fn scoped<T>(
         call: &Call,
         config: Config,
+        install: Option<Installer>,
         op: impl AsyncFnOnce(&mut Context) -> Result<T>,
     ) -> Result<T> {
-        let mut ctx = Context::load(call, config)?;
+        let mut ctx = Context::load(call, config, install)?;
         let result = op(&mut ctx).await;
         ctx.background.finish().await;
         result
@@ -122,7 +114,7 @@ impl Context {
     pub fn edge_options(&self) -> EdgeOptions {
         EdgeOptions {
             legacy_peer_deps: self.config.legacy_peer_deps,
-            overrides: self.project.overrides.clone(),
+            overrides: self.overrides.clone(),
             root_dir: Arc::new(self.cwd.clone()),
             workspaces: self.workspaces.clone(),
             specs: Default::default(),
@@ -160,29 +152,15 @@ impl Context {
         Package::from_project(&self.project)
     }
 
-    /// The download for a package; lockfiles written with
-    /// `omit-lockfile-registry-resolved` have no URL, so build the registry's.
+    /// The download for a package.
     pub fn tarball(&self, p: &Package) -> Tarball {
-        let url = resolved_url(p, &self.cwd).unwrap_or_else(|| {
-            let registry = self.config.registry_for(&p.name);
-            let short = p.name.rsplit('/').next().unwrap_or(&p.name);
-            format!("{registry}{}/-/{short}-{}.tgz", p.name, p.version)
-        });
-        Tarball {
-            name: p.name.clone(),
-            version: p.version.clone(),
-            url,
-            integrity: p.integrity.clone(),
-        }
+        Tarball::of_package(p, &self.cwd, self.config.registry_for(&p.name))
     }
-}
 
-/// Where `p` is fetched from, by its `resolved` (`file:` paths are relative
-/// to the project folder `cwd`); None when the lockfile left it out.
-pub fn resolved_url(p: &Package, cwd: &std::path::Path) -> Option<String> {
-    let resolved = p.resolved.as_deref()?;
-    Some(match resolved.strip_prefix("file:") {
-        Some(path) => format!("file://{}", cwd.join(path).display()),
-        None => resolved.to_string(),
-    })
+    /// Makes `project` (package.json as edited in memory) the one to resolve.
+    pub fn set_project(&mut self, project: Project) -> Result<()> {
+        self.overrides = Overrides::of_project(&project)?;
+        self.project = project;
+        Ok(())
+    }
 }

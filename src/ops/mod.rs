@@ -5,52 +5,46 @@ mod add;
 mod aside;
 mod background;
 mod context;
+mod early_link;
+mod git_prepare;
+mod ideal;
 mod install;
-mod link;
-mod overlap;
+mod installed;
+mod lifecycle;
+mod link_offline;
+mod lookahead;
+mod plan;
 mod prefetch;
-mod prepare;
 mod provenance;
 mod reify;
-mod scripts;
-mod state;
+mod task;
+mod uptodate;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use install::install;
-pub use link::link;
+pub use link_offline::link;
 pub use prefetch::prefetch;
 
 use crate::cancel::CancelToken;
+use crate::config::ConfigOverrides;
 
 /// Options shared by the three operations (the JS API's option object).
+/// Settings `.npmrc` can also give are in `config`, each `None` unless the
+/// caller set it, so that `false` overrides `.npmrc` as `true` does.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub cwd: PathBuf,
-    pub registry: Option<String>,
-    pub cache_dir: Option<PathBuf>,
+    /// Registry, cache, scripts, peers, omit, save and release-age
+    /// settings, over `.npmrc`.
+    pub config: ConfigOverrides,
     pub lockfile_only: bool,
     pub frozen_lockfile: bool,
-    /// `dev`, `optional`, `peer`.
-    pub omit: Option<Vec<String>>,
-    pub ignore_scripts: bool,
-    /// Run every dependency's install scripts, trusted or not.
-    pub allow_scripts: bool,
-    /// Scripts print to the terminal as they run, one at a time.
-    pub foreground_scripts: bool,
     /// The Node.js executable scripts see as `NODE` / `npm_node_execpath`.
     pub node_path: Option<PathBuf>,
-    pub legacy_peer_deps: Option<bool>,
-    pub strict_peer_deps: Option<bool>,
-    /// npm's `--force`: peer dependency conflicts only warn.
-    pub force: Option<bool>,
     pub prefer_offline: bool,
-    /// `--before <date>` (overrides .npmrc `before`).
-    pub before: Option<String>,
-    /// `--min-release-age <days>` (overrides .npmrc `min-release-age`).
-    pub min_release_age: Option<f64>,
     /// `brisk ci`: install into an empty node_modules (the old one is set
     /// aside, and put back if the install fails).
     pub clean: bool,
@@ -69,10 +63,6 @@ pub struct Options {
     /// Where added packages go: `prod`, `dev`, `optional`, `peer`; `None`
     /// keeps an existing dependency where it is (new ones go to `prod`).
     pub save_type: Option<String>,
-    /// `--save-exact` (overrides .npmrc `save-exact`).
-    pub save_exact: Option<bool>,
-    /// `--no-save` is `Some(false)` (overrides .npmrc `save`).
-    pub save: Option<bool>,
 }
 
 /// Wall time per stage, in milliseconds.

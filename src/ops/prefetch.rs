@@ -9,13 +9,14 @@ use crate::platform::Platform;
 use crate::tree::select::{self, Omit};
 
 use super::context::Context;
-use super::install::ideal_tree;
+use super::ideal::ideal_tree;
 use super::{Call, Phase, Summary};
 
 pub async fn prefetch(call: Call) -> Result<Summary> {
     let t0 = Instant::now();
     let call = call.at_workspace_root();
-    Context::scoped(&call, Context::config(&call)?, async |ctx| {
+    let install = Some(super::install::boxed as super::git_prepare::Installer);
+    Context::scoped(&call, Context::config(&call)?, install, async |ctx| {
         run(ctx, &call, t0).await
     })
     .await
@@ -23,7 +24,8 @@ pub async fn prefetch(call: Call) -> Result<Summary> {
 
 async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
     let mut summary = Summary::default();
-    let ideal = ideal_tree(ctx, call, true, &mut summary).await?;
+    let mut ideal = ideal_tree(ctx, call, true).await?;
+    summary.warnings.append(&mut ideal.warnings);
     summary.timings.resolve_ms = t0.elapsed().as_secs_f64() * 1e3;
     let omit = Omit::from_list(&ctx.config.omit);
     let (included, warnings) = select::select(&ideal.tree, omit, &Platform::current());
@@ -47,7 +49,7 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
     summary.bytes = stats.bytes;
     summary.reused = summary.packages.saturating_sub(summary.downloaded);
     summary.timings.fetch_ms = t_fetch.elapsed().as_secs_f64() * 1e3;
-    ideal.write(ctx, &mut summary)?;
+    summary.lockfile_written = ideal.write(ctx)?;
     crate::free::later(ideal);
     summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Done, 1, 1);

@@ -20,7 +20,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Code, Error, Result};
-use crate::tree::locale_cmp;
+use crate::locale::locale_cmp;
 
 /// Where `--save-*` puts a dependency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

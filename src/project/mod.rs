@@ -6,13 +6,11 @@ pub mod request;
 mod workspaces;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use crate::error::{Code, Error, Result};
-use crate::tree::Overrides;
 
 pub use lock::ProjectLock;
 pub use workspaces::{workspace_root, Workspace};
@@ -31,8 +29,6 @@ pub struct Project {
     pub dev_dependencies: DepMap,
     pub optional_dependencies: DepMap,
     pub peer_dependencies: DepMap,
-    /// package.json `overrides` (see [`Overrides`]).
-    pub overrides: Arc<Overrides>,
 }
 
 impl Project {
@@ -78,7 +74,7 @@ impl Project {
     pub fn from_map(dir: &Path, raw: Map<String, Value>) -> Result<Project> {
         let string = |key: &str| raw.get(key).and_then(Value::as_str).map(str::to_string);
         let deps = |key: &str| dep_map(&raw, key);
-        let mut project = Project {
+        let project = Project {
             dir: dir.to_path_buf(),
             name: string("name"),
             version: string("version"),
@@ -86,7 +82,6 @@ impl Project {
             dev_dependencies: deps("devDependencies")?,
             optional_dependencies: deps("optionalDependencies")?,
             peer_dependencies: deps("peerDependencies")?,
-            overrides: Arc::default(),
             raw,
         };
         let maps = [
@@ -104,28 +99,7 @@ impl Project {
                 ),
             ));
         }
-        project.overrides = project.read_overrides()?;
         Ok(project)
-    }
-
-    /// package.json `overrides` as npm reads them (`name` and `name@range`
-    /// keys, nested rules, `$name` references to the root's own specs,
-    /// resolved as arborist does: dev, optional, prod, then peer).
-    fn read_overrides(&self) -> Result<Arc<Overrides>> {
-        let Some(raw) = self.raw.get("overrides") else {
-            return Ok(Arc::default());
-        };
-        let overrides = Overrides::parse(raw, |name| {
-            [
-                &self.dev_dependencies,
-                &self.optional_dependencies,
-                &self.dependencies,
-                &self.peer_dependencies,
-            ]
-            .into_iter()
-            .find_map(|m| m.get(name).cloned())
-        })?;
-        Ok(Arc::new(overrides))
     }
 
     /// Refuses a registry spec that is neither a semver range nor a

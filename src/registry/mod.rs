@@ -16,6 +16,7 @@ mod dns;
 mod packument;
 mod pick;
 pub(crate) mod retry;
+mod schema;
 mod trim;
 
 use std::path::Path;

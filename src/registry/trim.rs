@@ -26,7 +26,7 @@ use indexmap::IndexMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::packument::{Field, Lenient, StrMap, DIST_KEYS, INSTALL_SCRIPTS};
+use super::schema::{Field, Lenient, StrMap, DIST_KEYS, INSTALL_SCRIPTS};
 
 /// A cut document and what the packument index needs from it.
 pub(super) struct Trimmed {

@@ -338,7 +338,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                     edge.name,
                     edge.raw,
                     self.describe(from),
-                    e.message
+                    e.detail()
                 ));
                 Ok(None)
             }
@@ -361,7 +361,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                 format!(
                     "the folder {} has no usable package.json ({})",
                     dir.display(),
-                    e.message
+                    e.detail()
                 ),
             )
         })?;

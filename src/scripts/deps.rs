@@ -129,7 +129,7 @@ pub async fn run_dependency_scripts(runner: &Runner, pkgs: &[DepPackage]) -> Res
             out.warnings.push(format!(
                 "optional dependency {} was removed: its {event} script failed ({})",
                 p.id,
-                failure.message.lines().next().unwrap_or_default()
+                failure.detail().lines().next().unwrap_or_default()
             ));
             if let Err(e) = std::fs::remove_dir_all(&p.dir) {
                 if e.kind() != std::io::ErrorKind::NotFound {

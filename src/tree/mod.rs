@@ -2,8 +2,9 @@
 //! dependency edges resolved by node's module lookup (walk up the folders),
 //! and the dev/optional/peer flags npm writes into the lockfile.
 
+mod dep_valid;
 pub mod diff;
-mod order;
+
 mod overrides;
 mod package;
 mod place;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 
-pub use order::locale_cmp;
+pub use crate::locale::locale_cmp;
 pub use overrides::{Overridden, Overrides, RuleId, ROOT_RULE};
 pub use package::{normalize_funding, Package};
 pub use place::Placement;
@@ -69,7 +70,7 @@ pub struct Edge {
 
 impl Edge {
     pub fn satisfied_by(&self, pkg: &Package) -> bool {
-        self.spec.satisfied_by_package(pkg)
+        dep_valid::dep_valid(&self.spec, pkg)
             || self
                 .overridden
                 .as_ref()

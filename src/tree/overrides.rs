@@ -14,7 +14,9 @@ use serde_json::Value;
 
 use super::{edges_with_overrides, NodeId, Package, Tree, ROOT};
 use crate::error::{Code, Error, Result};
+use crate::project::Project;
 use crate::spec::{Req, Spec};
+use std::sync::Arc;
 
 /// An index into [`Overrides`]; `0` is the root set (the whole `overrides`
 /// object, no rule of its own).
@@ -424,5 +426,26 @@ impl Tree {
         if !self.opts.overrides.is_empty() {
             self.set_overrides(ROOT, Some(ROOT_RULE));
         }
+    }
+}
+impl Overrides {
+    /// package.json `overrides` as npm reads them (`name` and `name@range`
+    /// keys, nested rules, `$name` references to the root's own specs,
+    /// resolved as arborist does: dev, optional, prod, then peer).
+    pub fn of_project(project: &Project) -> Result<Arc<Overrides>> {
+        let Some(raw) = project.raw.get("overrides") else {
+            return Ok(Arc::default());
+        };
+        let overrides = Overrides::parse(raw, |name| {
+            [
+                &project.dev_dependencies,
+                &project.optional_dependencies,
+                &project.dependencies,
+                &project.peer_dependencies,
+            ]
+            .into_iter()
+            .find_map(|m| m.get(name).cloned())
+        })?;
+        Ok(Arc::new(overrides))
     }
 }

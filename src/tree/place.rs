@@ -2,6 +2,32 @@
 //! decisions in npm arborist's `place-dep.js` and `can-place-dep.js` (without
 //! its peer-set replacement machinery): walk up from the dependent and take the
 //! highest folder where the package does not conflict.
+//!
+//! For each candidate folder (`target`), `can_place` answers, in
+//! this order (the first rule that applies wins):
+//!
+//! 1. CONFLICT: `target` declares a peer dependency on the name (below the
+//!    root), or declares a dependency the package does not satisfy while
+//!    nothing of that name sits there yet.
+//! 2. The folder has no package of that name: OK, unless something below
+//!    `target` that now sees a same-named package higher up would lose it
+//!    to one that does not satisfy it (CONFLICT).
+//! 3. KEEP: the same name and version already there serves the edge.
+//! 4. REPLACE: the package is at least as new as the one there, and every
+//!    dependent of that one (outside the set of packages only it needs) is
+//!    satisfied by the new one.
+//! 5. KEEP: the one there serves the edge. Failing that, a peer edge
+//!    (which prefers deduping) tries rule 4 for an older package too.
+//! 6. CONFLICT: `target` is above the deepest folder the dependent may nest
+//!    the name in.
+//! 7. REPLACE: `target` is the dependent's own folder (a regular edge), or
+//!    every other dependent of the one there can get its own copy deeper
+//!    (a peer edge). Otherwise CONFLICT.
+//!
+//! OK and REPLACE also require the package's own peers to fit in `target`.
+//!
+//! Checking never changes the tree: every check takes `&self`; only
+//! [`Tree::place_dep`] mutates, once a folder has been chosen.
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -9,7 +9,7 @@ fn resolve_project(mem: &Mem, package_json: &str) -> (Project, Result<Resolution
     let project = Project::parse(std::path::Path::new("/p"), package_json).unwrap();
     let opts = ResolveOptions {
         edges: crate::tree::EdgeOptions {
-            overrides: project.overrides.clone(),
+            overrides: crate::tree::Overrides::of_project(&project).unwrap(),
             ..Default::default()
         },
         ..Default::default()
@@ -116,11 +116,12 @@ fn dollar_references_use_the_root_spec() {
         layout(&r.unwrap()),
         vec!["node_modules/a@1.0.0", "node_modules/b@2.0.0"]
     );
-    let e = Project::parse(
+    let project = Project::parse(
         std::path::Path::new("/p"),
         r#"{"dependencies":{"a":"1"},"overrides":{"b":"$nope"}}"#,
     )
-    .unwrap_err();
+    .unwrap();
+    let e = crate::tree::Overrides::of_project(&project).unwrap_err();
     assert_eq!(e.code, Code::Manifest);
     assert!(e.message.contains("$nope"), "{}", e.message);
 }
@@ -176,7 +177,7 @@ fn lockfile_keeps_the_override_sets_and_goes_stale_when_they_change() {
     ] {
         let project = Project::parse(std::path::Path::new("/p"), &pj(changed)).unwrap();
         let opts = crate::tree::EdgeOptions {
-            overrides: project.overrides.clone(),
+            overrides: crate::tree::Overrides::of_project(&project).unwrap(),
             ..Default::default()
         };
         let back = lock.to_tree(Package::from_project(&project), opts).unwrap();

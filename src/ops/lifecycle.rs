@@ -1,6 +1,6 @@
-//! Where lifecycle scripts meet reify: which packages get private copies,
-//! running the trusted ones after linking, dropping failed optional
-//! packages, remembering the skipped ones, and the root project's scripts.
+//! Where lifecycle scripts meet reify: running the trusted ones after
+//! linking, dropping failed optional packages, remembering the skipped
+//! ones, keeping the cache safe from them, and the root project's scripts.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -14,40 +14,26 @@ use crate::fetch::Tarball;
 use crate::link;
 use crate::scripts::{self, pending, DepPackage, Policy};
 use crate::store::{Check, Sri};
-use crate::tree::diff::Plan;
 use crate::tree::{NodeId, Tree};
 
 use super::context::Context;
-use super::{Call, Summary};
+use super::task::blocking;
+use super::Call;
 
-/// Installed, unchanged packages whose scripts were skipped before and may
-/// run now: add them to `plan.link` (they get a fresh private copy, then
-/// their scripts). Returns them.
-pub fn relink_pending(
-    tree: &Tree,
-    wanted: &[(String, NodeId)],
-    plan: &mut Plan,
-    before: &pending::Pending,
-    policy: &Policy,
-) -> Vec<NodeId> {
-    let linking: HashSet<NodeId> = plan.link.iter().copied().collect();
-    let relink: Vec<NodeId> = wanted
-        .iter()
-        .filter(|(loc, id)| {
-            let pkg = &tree.nodes[*id].pkg;
-            !linking.contains(id) && before.get(loc) == Some(&pkg.id()) && policy.allows(&pkg.name)
-        })
-        .map(|(_, id)| *id)
-        .collect();
-    plan.link.extend(&relink);
-    relink
+/// What the dependencies' install scripts did.
+#[derive(Debug, Default)]
+pub struct DepScripts {
+    /// `name@version event` of each script that ran.
+    pub ran: Vec<String>,
+    /// `name@version` of installed packages whose scripts have not run.
+    pub not_run: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 /// After linking: run the install scripts of the `candidates` (packages
 /// linked this run that have scripts or a `binding.gyp`) the policy allows,
-/// drop optional packages whose script failed (`included` is updated),
-/// record what stays pending and fill the summary's script fields.
-#[allow(clippy::too_many_arguments)]
+/// leave out optional packages whose script failed (`included` is updated,
+/// their folders removed) and record what stays pending.
 pub async fn run_dependencies(
     ctx: &Context,
     call: &Call,
@@ -56,8 +42,7 @@ pub async fn run_dependencies(
     candidates: &[NodeId],
     before: &pending::Pending,
     included: &mut [bool],
-    summary: &mut Summary,
-) -> Result<()> {
+) -> Result<DepScripts> {
     let cwd = &ctx.cwd;
     let (allowed, skipped): (Vec<NodeId>, Vec<NodeId>) = candidates
         .iter()
@@ -66,32 +51,24 @@ pub async fn run_dependencies(
         .iter()
         .map(|&id| dep_package(cwd, tree, id))
         .collect();
+    let mut done = DepScripts::default();
     let outcome = if pkgs.is_empty() {
         scripts::DepOutcome::default()
     } else {
         let since = ctx.fetcher.store().clock()?;
         let outcome = scripts::run_dependency_scripts(&ctx.script_runner(call), &pkgs).await;
-        protect_cache(ctx, tree, included, since, summary).await?;
+        done.warnings = protect_cache(ctx, tree, included, since).await?;
         outcome?
     };
-    summary.scripts_run.extend(outcome.ran);
-    summary.warnings.extend(outcome.warnings);
-    let dropped: Vec<&str> = outcome
+    done.ran = outcome.ran;
+    done.warnings.extend(outcome.warnings);
+    let dropped: Vec<String> = outcome
         .dropped
         .iter()
-        .map(|&i| pkgs[i].location.as_str())
+        .map(|&i| pkgs[i].location.clone())
         .collect();
     if !dropped.is_empty() {
-        for (loc, id) in tree.sorted_locations() {
-            let gone = dropped
-                .iter()
-                .any(|d| loc == *d || loc.starts_with(&format!("{d}/node_modules/")));
-            if gone && included[id] {
-                included[id] = false;
-                summary.added = summary.added.saturating_sub(1);
-                summary.packages = summary.packages.saturating_sub(1);
-            }
-        }
+        super::plan::leave_out(&tree.sorted_locations(), included, &dropped);
         remove_dangling_bins(cwd, &dropped);
     }
 
@@ -108,8 +85,9 @@ pub async fn run_dependencies(
             still.insert(loc, pkg.id());
         }
     }
-    summary.scripts_not_run = still.values().cloned().collect();
-    pending::write(cwd, &still)
+    done.not_run = still.values().cloned().collect();
+    pending::write(cwd, &still)?;
+    Ok(done)
 }
 
 /// After dependency scripts ran: a cache entry of this project's packages
@@ -122,8 +100,7 @@ async fn protect_cache(
     tree: &Tree,
     included: &[bool],
     since: i128,
-    summary: &mut Summary,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let store = ctx.fetcher.store().clone();
     let mut seen = HashSet::new();
     let entries: Vec<(Sri, Tarball)> = (tree.nodes.iter().enumerate())
@@ -134,7 +111,7 @@ async fn protect_cache(
             seen.insert(integrity).then(|| (sri, ctx.tarball(&n.pkg)))
         })
         .collect();
-    let changed = super::reify::blocking(move || {
+    let changed = blocking(move || {
         Ok(link::pool().install(|| {
             entries
                 .into_par_iter()
@@ -150,19 +127,20 @@ async fn protect_cache(
         }))
     })
     .await?;
+    let mut warnings = Vec::with_capacity(changed.len());
     for (t, file) in changed {
         let label = format!("{}@{}", t.name, t.version);
         let done = match ctx.fetcher.ensure(t).await {
             Ok(_) => "it was restored from its tarball".to_string(),
-            Err(e) => format!("it was removed from the cache ({})", e.message),
+            Err(e) => format!("it was removed from the cache ({})", e.detail()),
         };
-        summary.warnings.push(format!(
+        warnings.push(format!(
             "a dependency script modified the cached copy of {label} ({}); {done}, \
              and this project keeps the modified files as its own",
             file.display()
         ));
     }
-    Ok(())
+    Ok(warnings)
 }
 
 fn dep_package(cwd: &Path, tree: &Tree, id: NodeId) -> DepPackage {
@@ -204,7 +182,7 @@ fn scripts_bool(b: bool) -> &'static str {
 }
 
 /// `.bin` links that pointed into removed packages.
-fn remove_dangling_bins(cwd: &Path, dropped: &[&str]) {
+fn remove_dangling_bins(cwd: &Path, dropped: &[String]) {
     let mut dirs: Vec<std::path::PathBuf> = dropped
         .iter()
         .filter_map(|loc| {
@@ -226,14 +204,12 @@ fn remove_dangling_bins(cwd: &Path, dropped: &[&str]) {
     }
 }
 
-/// The project's own install scripts, unless `ignore-scripts`.
-pub async fn run_root(ctx: &Context, call: &Call, summary: &mut Summary) -> Result<()> {
+/// The project's own install scripts, unless `ignore-scripts`: the events
+/// that ran.
+pub async fn run_root(ctx: &Context, call: &Call) -> Result<Vec<String>> {
     if ctx.config.ignore_scripts {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let manifest = Value::Object(ctx.project.raw.clone());
-    let ran =
-        scripts::root::run_root_scripts(&ctx.script_runner(call), &ctx.cwd, &manifest).await?;
-    summary.scripts_run.extend(ran);
-    Ok(())
+    scripts::root::run_root_scripts(&ctx.script_runner(call), &ctx.cwd, &manifest).await
 }

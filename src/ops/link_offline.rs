@@ -8,15 +8,15 @@ use crate::error::{Code, Error, Result};
 use crate::lockfile::in_sync;
 
 use super::context::Context;
-use super::reify::{self, Source};
-use super::{Call, Phase, Summary};
+use super::reify::{self, Supply};
+use super::{installed, Call, Phase, Summary};
 
 pub async fn link(call: Call) -> Result<Summary> {
     let t0 = Instant::now();
     let call = call.at_workspace_root();
     let config = Context::config(&call)?;
     let _lock = call.lock_project().await?;
-    Context::scoped(&call, config, async |ctx| run(ctx, &call, t0).await).await
+    Context::scoped(&call, config, None, async |ctx| run(ctx, &call, t0).await).await
 }
 
 async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
@@ -36,8 +36,9 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
             "package-lock.json is out of date ({why}); linking it as it is"
         ));
     }
-    let reified = reify::reify(ctx, call, &tree, Source::CacheOnly, &mut summary).await?;
-    reify::record(ctx, call, &tree, reified).await?;
+    let reified = reify::reify(ctx, call, &tree, Supply::CacheOnly).await?;
+    summary.add(reified.changes);
+    installed::record(ctx, call, &tree, &reified.included, reified.hidden).await?;
     crate::free::later((lock, tree));
     summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Done, 1, 1);

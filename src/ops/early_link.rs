@@ -32,7 +32,7 @@ pub(super) struct ToLink {
 }
 
 /// A package's clone job, read from its cache entry's index.
-pub(super) struct Prepared {
+pub(super) struct CloneJob {
     pub job: LinkJob,
     pub id: NodeId,
     /// Has install scripts (or a `binding.gyp`): a script candidate.
@@ -50,7 +50,7 @@ pub(super) struct Prepared {
 /// Reads a package's index and checks its cache entry's files against the
 /// stamps recorded at extraction (one `stat` each, on the thread that then
 /// links the same inodes).
-pub(super) fn prepare(t: ToLink) -> Result<Prepared> {
+pub(super) fn read_job(t: ToLink) -> Result<CloneJob> {
     let index = t.package.index()?;
     let changed = match t.verify.then(|| t.package.changed_file(&index, None)) {
         None => None,
@@ -59,7 +59,7 @@ pub(super) fn prepare(t: ToLink) -> Result<Prepared> {
     };
     let gyp = index.files.iter().any(|f| f.as_os_str() == "binding.gyp");
     let candidate = t.scripted || gyp;
-    Ok(Prepared {
+    Ok(CloneJob {
         job: LinkJob {
             src: t.package.dir.clone(),
             dest: t.dest,
@@ -129,7 +129,7 @@ impl Shared {
                 continue;
             }
             // A changed entry is left to the link stage, which restores it.
-            let cloned = prepare(t).and_then(|p| {
+            let cloned = read_job(t).and_then(|p| {
                 if p.private || p.changed.is_some() {
                     return Ok(None);
                 }
@@ -227,7 +227,7 @@ impl EarlyLinker {
         } = self;
         drop(tx);
         let threads = threads.into_inner().unwrap_or_else(|e| e.into_inner());
-        super::reify::joined(tokio::task::spawn_blocking(move || {
+        super::task::joined(tokio::task::spawn_blocking(move || {
             for t in threads {
                 t.join()
                     .map_err(|_| Error::new(Code::Io, "a thread cloning packages panicked"))?;

@@ -15,9 +15,13 @@ use crate::git::PrepareHook;
 use crate::project::Project;
 use crate::scripts::Policy;
 
+/// The install run in a clone (`ops::install`, passed in so that this file
+/// and the operations do not import each other).
+pub type Installer = fn(Call) -> BoxFuture<'static, Result<Summary>>;
+
 /// The hook the fetcher calls with a clone that needs preparing (None under
 /// `--ignore-scripts`).
-pub fn git_prepare_hook(call: &Call, policy: Policy) -> Option<PrepareHook> {
+pub fn hook(call: &Call, policy: Policy, install: Installer) -> Option<PrepareHook> {
     if policy.ignore {
         return None;
     }
@@ -37,7 +41,7 @@ pub fn git_prepare_hook(call: &Call, policy: Policy) -> Option<PrepareHook> {
         o.workspaces.clear();
         o.add.clear();
         o.remove.clear();
-        o.omit = Some(Vec::new());
+        o.config.omit = Some(Vec::new());
         let call = Call {
             options: o,
             progress: None,
@@ -45,8 +49,7 @@ pub fn git_prepare_hook(call: &Call, policy: Policy) -> Option<PrepareHook> {
         };
         Box::pin(async move {
             if trusted {
-                let install: BoxFuture<'static, Result<Summary>> = Box::pin(super::install(call));
-                install.await?;
+                install(call).await?;
             }
             Ok(())
         })

@@ -1,0 +1,160 @@
+//! The registry as the resolver's source, looking ahead: packuments (and
+//! the likely versions' dependencies) are requested before the resolver
+//! asks for them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use dashmap::DashSet;
+use serde_json::{Map, Value};
+
+use super::background::Background;
+use crate::error::{Code, Error, Result};
+use crate::fetch::{Fetcher, Tarball};
+use crate::registry::{pick_version_with, Packument, PickOptions, RegistryClient};
+use crate::resolve::Source;
+use crate::spec::Spec;
+use crate::tree::Package;
+
+/// The registry as a resolution source. Prefetching looks ahead: once a
+/// packument arrives, the version the range would most likely get is
+/// picked and its own dependencies are requested too, so the network runs
+/// ahead of the (ordered, deterministic) resolver instead of one tree level
+/// at a time. Only the fetch order is speculative; what resolution picks
+/// does not depend on it.
+pub struct RegistrySource<'a> {
+    pub client: RegistryClient,
+    pub background: &'a Background,
+    pub pick: PickOptions,
+    /// `name@range` pairs already looked ahead at (each once).
+    pub seen: Arc<DashSet<String>>,
+    /// Whether peer dependencies are installed (not `legacy-peer-deps`), so
+    /// worth looking ahead at.
+    pub peers: bool,
+    /// For tarball (`file:`, URL) dependencies and bundled ones.
+    pub fetcher: Fetcher,
+    /// The project folder (`file:` paths are relative to it).
+    pub cwd: PathBuf,
+}
+
+impl Source for RegistrySource<'_> {
+    async fn packument(&self, name: &str) -> Result<Arc<Packument>> {
+        self.client.packument(name).await
+    }
+
+    fn prefetch(&self, name: &str, wanted: &str) {
+        look_ahead(
+            self.client.clone(),
+            self.background.clone(),
+            self.pick.clone(),
+            self.seen.clone(),
+            self.peers,
+            name.to_string(),
+            wanted.to_string(),
+        );
+    }
+
+    async fn tarball_manifest(&self, url: &str) -> Result<(Map<String, Value>, String)> {
+        tarball_manifest(&self.fetcher, url).await
+    }
+
+    async fn package_dir(&self, pkg: &Package) -> Result<PathBuf> {
+        let url = crate::fetch::resolved_url(pkg, &self.cwd).ok_or_else(|| {
+            Error::new(Code::Lockfile, format!("{} has no tarball URL", pkg.id()))
+        })?;
+        let fetched = self
+            .fetcher
+            .ensure(Tarball {
+                name: pkg.name.clone(),
+                version: pkg.version.clone(),
+                url,
+                integrity: pkg.integrity.clone(),
+            })
+            .await?;
+        Ok(fetched.package.dir)
+    }
+}
+
+/// The package.json inside the tarball at `url` (fetched into the cache
+/// first) and the tarball's integrity.
+pub async fn tarball_manifest(
+    fetcher: &Fetcher,
+    url: &str,
+) -> Result<(Map<String, Value>, String)> {
+    let fetched = fetcher
+        .ensure(Tarball {
+            name: "tarball".into(),
+            version: url.to_string(),
+            url: url.to_string(),
+            integrity: None,
+        })
+        .await?;
+    let path = fetched.package.dir.join("package.json");
+    let bad = |why: String| Error::new(Code::Tarball, format!("the tarball {url} {why}"));
+    let text = tokio::fs::read_to_string(&path)
+        .await
+        .map_err(|e| bad(format!("has no readable package.json ({e})")))?;
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(map)) => Ok((map, fetched.integrity)),
+        _ => Err(bad("has a package.json that is not a JSON object".into())),
+    }
+}
+
+fn look_ahead(
+    client: RegistryClient,
+    background: Background,
+    pick: PickOptions,
+    seen: Arc<DashSet<String>>,
+    peers: bool,
+    name: String,
+    wanted: String,
+) {
+    // Each range once: a second range of a name may pick another version
+    // with other dependencies (the packument itself is fetched once).
+    if !seen.insert(format!("{name}@{wanted}")) {
+        return;
+    }
+    let cancel = background.cancel.clone();
+    let tasks = background.clone();
+    background.spawn(async move {
+        let fetched = tokio::select! {
+            p = client.packument(&name) => p,
+            _ = cancel.cancelled() => return,
+        };
+        // Errors surface when resolution asks for the same name.
+        let Ok(packument) = fetched else { return };
+        let Ok(manifest) = pick_version_with(&packument, &wanted, &pick) else {
+            return;
+        };
+        // Optional peers are only used when something else brings them in,
+        // and no peer is installed under legacy-peer-deps: fetching them (and
+        // what they depend on) ahead downloads packuments nobody reads.
+        let wanted_peers = manifest.peer_dependencies.iter().filter(|(dep, _)| {
+            peers
+                && !manifest
+                    .peer_dependencies_meta
+                    .get(*dep)
+                    .is_some_and(|m| m.optional)
+        });
+        let deps = manifest
+            .dependencies
+            .iter()
+            .chain(&manifest.optional_dependencies)
+            .chain(wanted_peers);
+        for (dep, range) in deps {
+            if let Spec::Registry { name, wanted, .. } =
+                Spec::parse(dep, range).unwrap_or(Spec::Other { kind: "invalid" })
+            {
+                look_ahead(
+                    client.clone(),
+                    tasks.clone(),
+                    pick.clone(),
+                    seen.clone(),
+                    peers,
+                    name,
+                    wanted,
+                );
+            }
+        }
+    });
+}
