@@ -281,7 +281,7 @@ impl Fetcher {
     }
 
     /// The cached entry, unchecked: its files are checked against their
-    /// stamps when it is linked (`ops::overlap::prepare`), where the stats
+    /// stamps when it is linked (`ops::early_link::read_job`), where the stats
     /// overlap the links instead of queueing before them.
     fn cached(&self, t: &Tarball, sri: Option<&Sri>) -> Option<Fetched> {
         let integrity = t.integrity.clone()?;

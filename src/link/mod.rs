@@ -87,7 +87,7 @@ pub struct LinkStats {
 /// per core, such a wait idles the core. Callers run their parallel
 /// filesystem work inside it (`pool().install`); nested `par_iter`s stay in
 /// it. Not for packages that trickle in: idle rayon workers spin
-/// (`sched_yield`) before they sleep (the early linker in `ops::overlap`
+/// (`sched_yield`) before they sleep (the early linker in `ops::early_link`
 /// has threads of its own).
 pub fn pool() -> &'static rayon::ThreadPool {
     static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();

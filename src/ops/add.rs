@@ -49,7 +49,7 @@ pub(super) struct Edit {
 
 /// Apply the removals and additions of `o` to package.json in memory and
 /// make `ctx.project` the project to resolve.
-pub(super) async fn prepare(ctx: &mut Context, o: &Options) -> Result<Edit> {
+pub(super) async fn edit_in_memory(ctx: &mut Context, o: &Options) -> Result<Edit> {
     let save_type = o.save_type.as_deref().map(SaveType::parse).transpose()?;
     let path = ctx.cwd.join("package.json");
     let original = std::fs::read_to_string(&path).map_err(|e| {

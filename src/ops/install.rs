@@ -44,7 +44,7 @@ pub async fn install(call: Call) -> Result<Summary> {
     }
     Context::scoped(&call, config, Some(boxed), async |ctx| {
         let edit = match editing {
-            true => Some(add::prepare(ctx, o).await?),
+            true => Some(add::edit_in_memory(ctx, o).await?),
             false => None,
         };
         run(ctx, &call, t0, edit.as_ref()).await

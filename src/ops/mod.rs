@@ -1,5 +1,16 @@
 //! Orchestration: which stages run, in what order, for `install`,
 //! `prefetch` and `link`. No stage logic lives here.
+//!
+//! - `install`, `prefetch`, `link_offline`: the three operations.
+//! - `context`: what each sets up (config, project, cache, clients);
+//!   `ideal`: the tree to install; `add`: package.json edits.
+//! - `plan` decides what changes in node_modules (no I/O); `reify` carries
+//!   it out with `early_link` (cloning while downloads run) and
+//!   `lifecycle` (scripts); `installed` reads and records what is there;
+//!   `uptodate` answers "nothing changed" from a few `stat`s.
+//! - `lookahead` (the registry as the resolver's source), `background`,
+//!   `git_prepare`, `provenance`, `aside` (`ci`'s old node_modules) and
+//!   `task` (blocking work) serve them.
 
 mod add;
 mod aside;
