@@ -21,7 +21,8 @@ describe('argument parsing', () => {
     assert.equal(parse(['prefetch']).operation, 'prefetch')
     assert.equal(parse(['link']).operation, 'link')
     assert.deepEqual(parse(['--help']), { help: true })
-    assert.deepEqual(parse(['i', '-h']), { help: true })
+    assert.deepEqual(parse(['i', '-h']), { help: true, command: 'install' })
+    assert.deepEqual(parse(['frob', '-h']), { help: true })
     assert.deepEqual(parse(['-v']), { version: true })
   })
 
@@ -141,6 +142,10 @@ describe('brisk binary without the registry', () => {
     assert.equal(help.status, 0)
     assert.match(help.stdout, /Usage: brisk <command>/)
     assert.match(help.stdout, /--frozen-lockfile/)
+    const addHelp = h.cliSync(['add', '--help'])
+    assert.equal(addHelp.status, 0)
+    assert.match(addHelp.stdout, /^brisk add <pkg\.\.\.>/)
+    assert.match(addHelp.stdout, /--save-dev/)
   })
 
   test('no command: usage on stderr, exit 1', () => {

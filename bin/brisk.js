@@ -97,6 +97,7 @@ const COMMANDS = {
   un: 'remove'
 }
 const { OPTIONS, OMIT } = require('../options.js')
+const { COMMAND_HELP } = require('./help.js')
 
 const FLAGS = {
   registry: { type: 'string' },
@@ -278,7 +279,7 @@ function parse(argv) {
     throw new UsageError(`${err.message.replace(/\. To specify a positional.*$/s, '')}. Run "brisk --help" for the flags brisk knows.`)
   }
   const { values, positionals } = parsed
-  if (values.help) return { help: true }
+  if (values.help) return COMMANDS[positionals[0]] ? { help: true, command: COMMANDS[positionals[0]] } : { help: true }
   if (values.version) return { version: true }
   if (positionals.length === 0) return { help: true, missingCommand: true }
 
@@ -463,7 +464,7 @@ async function main(argv) {
     return 0
   }
   if (cmd.help) {
-    ;(cmd.missingCommand ? process.stderr : process.stdout).write(USAGE)
+    ;(cmd.missingCommand ? process.stderr : process.stdout).write(COMMAND_HELP[cmd.command] ?? USAGE)
     return cmd.missingCommand ? 1 : 0
   }
   if (!fs.existsSync(cmd.options.cwd)) {
