@@ -66,6 +66,14 @@ export interface Options {
   force?: boolean
   /** Use cached metadata without revalidating it when there is some. */
   preferOffline?: boolean
+  /** npm's --offline: cached metadata and packages only; a missing one fails with E_NOT_CACHED. */
+  offline?: boolean
+  /** npm's --dry-run: work out what would change (`changes`, counts) and write nothing. */
+  dryRun?: boolean
+  /** `false` (npm's --no-package-lock): neither read nor write package-lock.json. Overrides .npmrc `package-lock`. */
+  packageLock?: boolean
+  /** Fail (E_BAD_ENGINE) when a package's `engines.node` excludes this Node.js, instead of warning. Overrides .npmrc `engine-strict`. */
+  engineStrict?: boolean
   /**
    * Pick no version published after this date for a range or a tag, like
    * npm's `--before` (a Date, or a string such as `2024-05-01` or
@@ -151,6 +159,21 @@ export interface Result {
   scriptsRun: string[]
   warnings: string[]
   timings: Timings
+  /**
+   * Packages added (no `from`), removed (no `to`) or changed: the project's
+   * direct dependencies; with `dryRun`, every package that would change.
+   */
+  changes: PackageChange[]
+  /** Nothing was written (`dryRun`). */
+  dryRun: boolean
+}
+
+export interface PackageChange {
+  name: string
+  /** Its folder, relative to the project (`node_modules/a`). */
+  location: string
+  from?: string
+  to?: string
 }
 
 /** Install the project's dependencies: resolve, write package-lock.json, fetch, link. */

@@ -54,6 +54,8 @@ export declare const enum Code {
   Override = 'E_OVERRIDE',
   /** A peer dependency conflict npm reports as ERESOLVE. */
   PeerConflict = 'E_PEER_CONFLICT',
+  /** A package's `engines.node` excludes the running Node.js and `engine-strict` is set (npm's EBADENGINE). */
+  BadEngine = 'E_BAD_ENGINE',
 }
 
 /** Resolve (when needed), write package-lock.json, fetch and link. */
@@ -72,6 +74,14 @@ export interface InstallResult {
   scriptsRun: Array<string>
   warnings: Array<string>
   timings: Timings
+  /**
+   * Packages added, removed or changed in node_modules (with `dryRun`:
+   * what would be): every one with `dryRun`, else the project's direct
+   * dependencies.
+   */
+  changes: Array<PackageChange>
+  /** Nothing was written (`dryRun`). */
+  dryRun: boolean
 }
 
 /** Materialize node_modules from the lockfile and the cache, offline. */
@@ -94,6 +104,17 @@ export interface Options {
   /** npm's `--force`: peer dependency conflicts only warn. */
   force?: boolean
   preferOffline?: boolean
+  /** Cached metadata and packages only (npm's `--offline`). */
+  offline?: boolean
+  /** Work out what would change, change nothing (npm's `--dry-run`). */
+  dryRun?: boolean
+  /**
+   * `false`: neither read nor write package-lock.json (npm's
+   * `--no-package-lock`).
+   */
+  packageLock?: boolean
+  /** Fail on a package whose `engines.node` excludes this Node.js. */
+  engineStrict?: boolean
   /** Pick no version published after this date (npm's `--before`). */
   before?: string
   /**
@@ -119,6 +140,15 @@ export interface Options {
   saveExact?: boolean
   /** `false`: like `--no-save`. */
   save?: boolean
+}
+
+/** One package added (`from` absent), removed (`to` absent) or changed. */
+export interface PackageChange {
+  name: string
+  /** Its folder, relative to the project (`node_modules/a`). */
+  location: string
+  from?: string
+  to?: string
 }
 
 /** Make sure every package of the lockfile is in the cache. */

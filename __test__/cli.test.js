@@ -192,7 +192,11 @@ describe('brisk binary against a registry', () => {
     const p = setup(t, scenarios['nested-conflicts'].manifest)
     const r = await run(p, ['install'])
     assert.equal(r.status, 0, r.stderr)
-    assert.match(r.stdout, /^added 11 packages \(8 downloaded, [\d.]+ (B|kB|MB)\) in \d+\.\d\ds\n$/)
+    assert.match(r.stdout, /^added 11 packages \(8 downloaded, [\d.]+ (B|kB|MB)\) in \d+\.\d\ds\n/)
+    // Then the direct dependencies, with the versions installed.
+    assert.deepEqual(r.stdout.split('\n').slice(1, -1), [
+      '+ @scope/pkg@1.1.0', '+ deep-a@1.0.0', '+ leaf@1.1.0', '+ leaf-two@2.1.0', '+ mid@1.0.0', '+ mid2@1.0.0', '+ uses-leaf1@1.0.0'
+    ])
     assert.equal(r.stderr, '', 'no progress output when stderr is not a TTY')
     assert.deepEqual(h.installedTree(p.dir), scenarios['nested-conflicts'].npmTree)
     const again = await run(p, ['i'])

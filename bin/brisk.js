@@ -57,6 +57,10 @@ Flags:
   --strict-peer-deps        fail (E_PEER_CONFLICT) on every peer dependency conflict
   -f, --force               peer dependency conflicts only warn, even the project's own
   --prefer-offline          use cached metadata without revalidating it
+  --offline                 use the cache only (metadata and packages); fail on what it lacks
+  --dry-run                 say what would change, change nothing
+  --no-package-lock         neither read nor write package-lock.json
+  --engine-strict           fail on a package whose engines.node excludes this Node.js
   --before <date>           pick no version published after this date (2024-05-01, 2024-05-01T12:00:00Z)
   --min-release-age <days>  pick no version published less than this many days ago (.npmrc min-release-age)
   -w, --workspace <name>    only install what these workspaces use (name or folder; repeatable)
@@ -74,8 +78,8 @@ Flags:
 
   npm's --no-audit, --no-fund, --no-update-notifier, --loglevel <level> (silent = --silent),
   --quiet, --verbose, --no-progress and --no-color are accepted and change nothing;
-  --flag=true|false and --no-<flag> work for every flag. Not supported: -g/--global,
-  --offline (see link), --dry-run, --no-package-lock, --install-strategy other than hoisted.
+  --flag=true|false and --no-<flag> work for every flag (false overrides .npmrc).
+  Not supported: -g/--global, --install-strategy other than hoisted.
 
   -h, --help                show this help
   -v, --version             print the version
@@ -116,6 +120,10 @@ const FLAGS = {
   'strict-peer-deps': { type: 'boolean' },
   force: { type: 'boolean', short: 'f' },
   'prefer-offline': { type: 'boolean' },
+  offline: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  'package-lock': { type: 'boolean' },
+  'engine-strict': { type: 'boolean' },
   before: { type: 'string' },
   'min-release-age': { type: 'string' },
   workspace: { type: 'string', short: 'w', multiple: true },
@@ -140,7 +148,7 @@ const IGNORED = new Set([
   'audit', 'fund', 'update-notifier', 'progress', 'color', 'colors', 'unicode',
   'audit-level', 'fund-level', 'loglevel', 'quiet', 'verbose', 'd', 'dd', 'ddd',
   'strict-ssl-checks', 'package-lock-only-warnings', 'no-bin-links-warnings',
-  'prefer-dedupe', 'install-links', 'bin-links', 'engine-strict', 'node-options'
+  'prefer-dedupe', 'install-links', 'bin-links', 'node-options'
 ])
 // npm flags whose meaning brisk does not implement: refused, saying so,
 // rather than ignored (they would change what gets installed).
@@ -148,9 +156,6 @@ const UNSUPPORTED = {
   global: 'brisk installs into a project; global installs are not supported (use npm i -g)',
   g: 'brisk installs into a project; global installs are not supported (use npm i -g)',
   location: 'brisk installs into a project; --location=global is not supported (use npm i -g)',
-  offline: 'not supported; `brisk link` installs from package-lock.json and the cache alone, and --prefer-offline uses cached metadata',
-  'dry-run': 'not supported yet; brisk would change node_modules',
-  'package-lock': 'not supported; brisk always reads and writes package-lock.json',
   'install-strategy': 'only the hoisted install strategy (npm\'s default) is supported',
   'global-style': 'only the hoisted install strategy (npm\'s default) is supported',
   'legacy-bundling': 'only the hoisted install strategy (npm\'s default) is supported'
@@ -201,15 +206,14 @@ function npmArgv(argv) {
     const [, dashes, no, name, value] = m
     const spec = dashes === '--' ? FLAGS[name] : undefined
     if (dashes === '-' && !UNSUPPORTED[name]) { out.push(arg); continue }
-    // What brisk does anyway: --package-lock, --install-strategy=hoisted.
+    // What brisk does anyway: --install-strategy=hoisted.
     if (name === 'install-strategy') {
       const v = value ?? argv[++i]
       if (v === 'hoisted') continue
     }
-    if (UNSUPPORTED[name] && !(name === 'package-lock' && !no)) {
+    if (UNSUPPORTED[name]) {
       throw new UsageError(`${dashes}${no || ''}${name}: ${UNSUPPORTED[name]}`, 'E_UNSUPPORTED')
     }
-    if (name === 'package-lock') continue // --package-lock (true) is what brisk does anyway
     if (IGNORED.has(name)) {
       // A separate value belongs to the ignored flag only for those that take one.
       const takesValue = ['loglevel', 'audit-level', 'fund-level', 'node-options'].includes(name)
@@ -336,6 +340,13 @@ function parse(argv) {
   if (values['strict-peer-deps']) options.strictPeerDeps = true
   if (values.force) options.force = true
   if (values['prefer-offline']) options.preferOffline = true
+  if (values.offline) options.offline = true
+  if (values['dry-run']) options.dryRun = true
+  if (values['package-lock']) options.packageLock = true
+  if (values['engine-strict']) options.engineStrict = true
+  if ((options.offline || options.dryRun) && command === 'prefetch') {
+    throw new UsageError(`--${options.offline ? 'offline' : 'dry-run'} does not apply to "brisk prefetch"`)
+  }
   if (values.before !== undefined) {
     if (values.before.trim() === '') throw new UsageError('--before needs a date, e.g. --before 2024-05-01')
     options.before = values.before
@@ -386,6 +397,20 @@ const packageName = (id) => {
   return at > 0 ? id.slice(0, at) : id
 }
 
+/** A direct dependency that changed, as bun and pnpm show it: `+ a@1.0.0`, `- b@2.0.0`, `~ c 1.0.0 -> 2.0.0`. */
+function changeLine(c) {
+  if (c.from === undefined || c.from === null) return `+ ${c.name}@${c.to}`
+  if (c.to === undefined || c.to === null) return `- ${c.name}@${c.from}`
+  return `~ ${c.name} ${c.from} -> ${c.to}`
+}
+
+/** A package --dry-run would change, in npm's words: `add a 1.0.0`, `remove b 2.0.0`, `change c 1.0.0 => 2.0.0`. */
+function npmChangeLine(c) {
+  if (c.from === undefined || c.from === null) return `add ${c.name} ${c.to}`
+  if (c.to === undefined || c.to === null) return `remove ${c.name} ${c.from}`
+  return `change ${c.name} ${c.from} => ${c.to}`
+}
+
 /** The human summary of a result, one line per fact. */
 function summary(command, options, result) {
   const lines = []
@@ -397,13 +422,21 @@ function summary(command, options, result) {
     lines.push(result.lockfileWritten
       ? `wrote package-lock.json (${plural(result.packages, 'package')}) in ${secs}`
       : `package-lock.json is up to date (${plural(result.packages, 'package')}) in ${secs}`)
-  } else if (result.upToDate || (result.added === 0 && result.removed === 0)) {
-    lines.push(`up to date, ${plural(result.packages, 'package')} in ${secs}`)
   } else {
-    const parts = []
-    if (result.added) parts.push(`added ${plural(result.added, 'package')}`)
-    if (result.removed) parts.push(`removed ${plural(result.removed, 'package')}`)
-    lines.push(`${parts.join(', ')}${download} in ${secs}`)
+    const changes = result.changes || []
+    // npm's --dry-run lists its lines first; otherwise the count comes first, as npm prints it.
+    if (result.dryRun && changes.length) lines.push(...changes.map(npmChangeLine), '')
+    const dry = result.dryRun ? ' (dry run: nothing was written)' : ''
+    if (result.upToDate || (result.added === 0 && result.removed === 0 && !changes.length)) {
+      lines.push(`up to date, ${plural(result.packages, 'package')} in ${secs}${dry}`)
+    } else {
+      const parts = []
+      if (result.added) parts.push(`added ${plural(result.added, 'package')}`)
+      if (result.removed) parts.push(`removed ${plural(result.removed, 'package')}`)
+      if (!parts.length) parts.push(`changed ${plural(changes.length, 'package')}`)
+      lines.push(`${parts.join(', ')}${result.dryRun ? '' : download} in ${secs}${dry}`)
+    }
+    if (!result.dryRun) lines.push(...changes.map(changeLine))
   }
   const notRun = result.scriptsNotRun || []
   if (notRun.length && !options.ignoreScripts) {

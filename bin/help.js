@@ -11,7 +11,8 @@ adds them first (same as brisk add).
 
 Flags: --frozen-lockfile, --lockfile-only, --omit <type>, --include <type>,
 --production, --ignore-scripts, --allow-scripts, --legacy-peer-deps,
---strict-peer-deps, --force, --prefer-offline, --before <date>,
+--strict-peer-deps, --force, --prefer-offline, --offline, --dry-run,
+--no-package-lock, --engine-strict, --before <date>,
 --min-release-age <days>, -w <workspace>, --registry <url>, --cache-dir <dir>,
 --prefix <dir>, --json, --silent, --timings
 `,

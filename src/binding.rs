@@ -33,6 +33,15 @@ pub struct Options {
     /// npm's `--force`: peer dependency conflicts only warn.
     pub force: Option<bool>,
     pub prefer_offline: Option<bool>,
+    /// Cached metadata and packages only (npm's `--offline`).
+    pub offline: Option<bool>,
+    /// Work out what would change, change nothing (npm's `--dry-run`).
+    pub dry_run: Option<bool>,
+    /// `false`: neither read nor write package-lock.json (npm's
+    /// `--no-package-lock`).
+    pub package_lock: Option<bool>,
+    /// Fail on a package whose `engines.node` excludes this Node.js.
+    pub engine_strict: Option<bool>,
     /// Pick no version published after this date (npm's `--before`).
     pub before: Option<String>,
     /// Pick no version published less than this many days ago (npm's
@@ -78,6 +87,22 @@ pub struct InstallResult {
     pub scripts_run: Vec<String>,
     pub warnings: Vec<String>,
     pub timings: Timings,
+    /// Packages added, removed or changed in node_modules (with `dryRun`:
+    /// what would be): every one with `dryRun`, else the project's direct
+    /// dependencies.
+    pub changes: Vec<PackageChange>,
+    /// Nothing was written (`dryRun`).
+    pub dry_run: bool,
+}
+
+/// One package added (`from` absent), removed (`to` absent) or changed.
+#[napi(object)]
+pub struct PackageChange {
+    pub name: String,
+    /// Its folder, relative to the project (`node_modules/a`).
+    pub location: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 #[napi(object)]
@@ -135,6 +160,8 @@ impl From<Options> for ops::Options {
                 foreground_scripts: o.foreground_scripts,
                 before: o.before,
                 min_release_age: o.min_release_age,
+                package_lock: o.package_lock,
+                engine_strict: o.engine_strict,
                 ..Default::default()
             },
             lockfile_only: o.lockfile_only.unwrap_or(false),
@@ -142,6 +169,8 @@ impl From<Options> for ops::Options {
             // The addon lives in a Node.js process: its executable is node.
             node_path: std::env::current_exe().ok(),
             prefer_offline: o.prefer_offline.unwrap_or(false),
+            offline: o.offline.unwrap_or(false),
+            dry_run: o.dry_run.unwrap_or(false),
             clean: o.clean.unwrap_or(false),
             node_version: None,
             workspaces: o.workspaces.unwrap_or_default(),
@@ -197,6 +226,17 @@ fn to_result(s: Summary) -> InstallResult {
         scripts_not_run: s.scripts_not_run,
         scripts_run: s.scripts_run,
         warnings: s.warnings,
+        changes: s
+            .changes
+            .into_iter()
+            .map(|c| PackageChange {
+                name: c.name,
+                location: c.location,
+                from: c.from,
+                to: c.to,
+            })
+            .collect(),
+        dry_run: s.dry_run,
         timings: Timings {
             resolve_ms: s.timings.resolve_ms,
             fetch_ms: s.timings.fetch_ms,

@@ -51,6 +51,11 @@ pub struct ConfigOverrides {
     pub before: Option<String>,
     /// `--min-release-age <days>`: pick no version younger than this.
     pub min_release_age: Option<f64>,
+    /// `--no-package-lock` (false): neither read nor write package-lock.json.
+    pub package_lock: Option<bool>,
+    /// `--engine-strict`: a package whose `engines.node` excludes the
+    /// running Node.js fails the install instead of warning.
+    pub engine_strict: Option<bool>,
 }
 
 /// The effective configuration of one operation.
@@ -97,6 +102,9 @@ pub struct Config {
     /// `engine-strict` (default `false`): refuse packages whose `engines`
     /// do not match the running Node.js.
     pub engine_strict: bool,
+    /// npm's `package-lock` (default `true`): `false` neither reads nor
+    /// writes package-lock.json.
+    pub package_lock: bool,
     /// `before` / `min-release-age` (the earlier when both are set), in
     /// milliseconds since the epoch: versions published later are not
     /// picked for a range or tag.
@@ -199,6 +207,7 @@ impl Config {
             auth,
             net,
             engine_strict: flag("engine-strict").unwrap_or(false),
+            package_lock: flag("package-lock").unwrap_or(true),
             before: before::load(&merged, crate::date::now_ms())?,
         })
     }
@@ -432,6 +441,8 @@ fn override_layer(o: &ConfigOverrides, merged: &mut HashMap<String, Setting>) {
         ),
         ("save-exact", o.save_exact),
         ("save", o.save),
+        ("package-lock", o.package_lock),
+        ("engine-strict", o.engine_strict),
     ];
     for (key, v) in flags {
         if let Some(b) = v {

@@ -70,6 +70,8 @@ codes! {
     Override = "E_OVERRIDE",
     #[doc = "A peer dependency conflict npm reports as ERESOLVE."]
     PeerConflict = "E_PEER_CONFLICT",
+    #[doc = "A package's `engines.node` excludes the running Node.js and `engine-strict` is set (npm's EBADENGINE)."]
+    BadEngine = "E_BAD_ENGINE",
 }
 
 /// What went wrong underneath an [`Error`] (an I/O error, …).

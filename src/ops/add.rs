@@ -52,13 +52,20 @@ pub(super) struct Edit {
 pub(super) async fn edit_in_memory(ctx: &mut Context, o: &Options) -> Result<Edit> {
     let save_type = o.save_type.as_deref().map(SaveType::parse).transpose()?;
     let path = ctx.cwd.join("package.json");
-    let original = std::fs::read_to_string(&path).map_err(|e| {
-        Error::new(
-            Code::Manifest,
-            format!("cannot read {}: {e}", path.display()),
-        )
+    let original = match std::fs::read_to_string(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !o.add.is_empty() => String::new(),
+        read => read.map_err(|e| {
+            Error::new(
+                Code::Manifest,
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?,
+    };
+    let mut saved = Manifest::parse(if original.is_empty() {
+        "{}\n"
+    } else {
+        &original
     })?;
-    let mut saved = Manifest::parse(&original)?;
     for arg in &o.remove {
         // `brisk remove name@1` removes `name`, like npm.
         saved.remove(&Request::parse(arg)?.name);
@@ -168,7 +175,7 @@ async fn pick_versions(
     o: &Options,
     requests: &[Request],
 ) -> Result<Vec<Option<String>>> {
-    let client = ctx.registry(o.prefer_offline);
+    let client = ctx.registry();
     let pick = PickOptions {
         node_version: o.node_version.clone(),
         before: ctx.config.before,

@@ -29,6 +29,8 @@ pub struct Context {
     /// Prefetches and early downloads; stopped before the operation returns.
     pub background: Background,
     http: Http,
+    prefer_offline: bool,
+    offline: bool,
 }
 
 impl Context {
@@ -43,7 +45,14 @@ impl Context {
     fn load(call: &Call, config: Config, install: Option<Installer>) -> Result<Context> {
         let o = &call.options;
         let config = Arc::new(config);
-        let project = Project::load(&o.cwd)?;
+        // `brisk add` in a folder without a package.json starts one, as npm
+        // does (written once the install succeeds).
+        let project = match Project::load(&o.cwd) {
+            Err(_) if !o.add.is_empty() && !o.cwd.join("package.json").exists() => {
+                Project::parse(&o.cwd, "{}")?
+            }
+            loaded => loaded?,
+        };
         project.check_specs()?;
         let overrides = Overrides::of_project(&project)?;
         let workspaces = project
@@ -84,6 +93,8 @@ impl Context {
             fetcher,
             background,
             http,
+            prefer_offline: o.prefer_offline,
+            offline: o.offline,
         })
     }
 
@@ -101,13 +112,15 @@ impl Context {
         result
     }
 
-    pub fn registry(&self, prefer_offline: bool) -> RegistryClient {
+    /// A registry client, offline or preferring the cache as asked.
+    pub fn registry(&self) -> RegistryClient {
         let client = RegistryClient::new(
             self.config.clone(),
             self.http.clone(),
             &self.config.cache_dir,
         );
-        client.set_prefer_offline(prefer_offline);
+        client.set_prefer_offline(self.prefer_offline);
+        client.set_offline(self.offline);
         client
     }
 
@@ -125,7 +138,11 @@ impl Context {
         self.cwd.join(lockfile::FILE)
     }
 
+    /// package-lock.json (None when there is none, or `package-lock=false`).
     pub fn read_lockfile(&self) -> Result<Option<Lockfile>> {
+        if !self.config.package_lock {
+            return Ok(None);
+        }
         Lockfile::read(&self.lock_path())
     }
 

@@ -101,7 +101,7 @@ pub(super) async fn ideal_tree(ctx: &Context, call: &Call, prefetch: bool) -> Re
         before: ctx.config.before,
     };
     let source = RegistrySource {
-        client: ctx.registry(o.prefer_offline),
+        client: ctx.registry(),
         background: &ctx.background,
         pick: pick.clone(),
         seen: Default::default(),
@@ -151,6 +151,9 @@ pub(super) async fn ideal_tree(ctx: &Context, call: &Call, prefetch: bool) -> Re
 /// package-lock.json's text for `tree`; None when the file already says
 /// exactly that.
 pub(super) fn lockfile_text(ctx: &Context, tree: &Tree) -> Option<String> {
+    if !ctx.config.package_lock {
+        return None;
+    }
     let text = lockfile::render(
         tree,
         RenderOptions {

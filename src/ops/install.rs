@@ -20,7 +20,7 @@ pub async fn install(call: Call) -> Result<Summary> {
     let o = &call.options;
     let config = Context::config(&call)?;
     let editing = add::requested(o);
-    let fast = !o.clean && !o.lockfile_only && !editing && o.workspaces.is_empty();
+    let fast = !o.clean && !o.lockfile_only && !o.dry_run && !editing && o.workspaces.is_empty();
     let up_to_date = || {
         let packages = uptodate::current(&o.cwd, &uptodate::fingerprint(o, &config))?;
         Some(Summary {
@@ -62,18 +62,31 @@ async fn run(ctx: &Context, call: &Call, t0: Instant, edit: Option<&Edit>) -> Re
     let o = &call.options;
     let mut summary = Summary::default();
     let t_resolve = Instant::now();
-    let mut ideal = ideal_tree(ctx, call, !o.lockfile_only).await?;
+    let early_downloads = !o.lockfile_only && !o.offline && !o.dry_run;
+    let mut ideal = ideal_tree(ctx, call, early_downloads).await?;
     if let Some(edit) = edit {
         edit.apply(ctx, &mut ideal);
     }
     summary.warnings.append(&mut ideal.warnings);
     summary.timings.resolve_ms = t_resolve.elapsed().as_secs_f64() * 1e3;
-    if o.lockfile_only {
+    if o.dry_run {
+        // Work out what would change; write nothing.
+        summary.dry_run = true;
+        if o.lockfile_only {
+            summary.packages = ideal.tree.sorted_locations().len();
+        } else {
+            summary.add(reify::preview(ctx, call, &ideal.tree)?);
+        }
+    } else if o.lockfile_only {
         summary.packages = ideal.tree.sorted_locations().len();
         edit.map(Edit::write).transpose()?;
         summary.lockfile_written = ideal.write(ctx)?;
     } else {
-        let reified = reify::reify(ctx, call, &ideal.tree, Supply::Network).await?;
+        let supply = match o.offline {
+            true => Supply::CacheOnly,
+            false => Supply::Network,
+        };
+        let reified = reify::reify(ctx, call, &ideal.tree, supply).await?;
         summary.add(reified.changes);
         edit.map(Edit::write).transpose()?;
         summary.lockfile_written = ideal.write(ctx)?;

@@ -36,9 +36,14 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
             "package-lock.json is out of date ({why}); linking it as it is"
         ));
     }
-    let reified = reify::reify(ctx, call, &tree, Supply::CacheOnly).await?;
-    summary.add(reified.changes);
-    installed::record(ctx, call, &tree, &reified.included, reified.hidden).await?;
+    if call.options.dry_run {
+        summary.dry_run = true;
+        summary.add(reify::preview(ctx, call, &tree)?);
+    } else {
+        let reified = reify::reify(ctx, call, &tree, Supply::CacheOnly).await?;
+        summary.add(reified.changes);
+        installed::record(ctx, call, &tree, &reified.included, reified.hidden).await?;
+    }
     crate::free::later((lock, tree));
     summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Done, 1, 1);

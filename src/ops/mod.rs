@@ -17,6 +17,7 @@ mod aside;
 mod background;
 mod context;
 mod early_link;
+mod engines;
 mod git_prepare;
 mod ideal;
 mod install;
@@ -24,7 +25,7 @@ mod installed;
 mod lifecycle;
 mod link_offline;
 mod lookahead;
-mod plan;
+pub mod plan;
 mod prefetch;
 mod provenance;
 mod reify;
@@ -56,6 +57,11 @@ pub struct Options {
     /// The Node.js executable scripts see as `NODE` / `npm_node_execpath`.
     pub node_path: Option<PathBuf>,
     pub prefer_offline: bool,
+    /// npm's `--offline`: cached metadata and packages only; anything
+    /// missing from the cache fails with `E_NOT_CACHED`.
+    pub offline: bool,
+    /// npm's `--dry-run`: work out what would change and change nothing.
+    pub dry_run: bool,
     /// `brisk ci`: install into an empty node_modules (the old one is set
     /// aside, and put back if the install fails).
     pub clean: bool,
@@ -108,6 +114,11 @@ pub struct Summary {
     pub scripts_run: Vec<String>,
     pub warnings: Vec<String>,
     pub timings: Timings,
+    /// Packages added, removed or changed in node_modules, by location
+    /// (with `dry_run`: what would be).
+    pub changes: Vec<plan::Change>,
+    /// Nothing was written (`dry_run`).
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

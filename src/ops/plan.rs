@@ -49,6 +49,20 @@ pub struct ReifyPlan {
     /// Packages whose `bin` entries get `.bin` links (from `clone` and
     /// `folder_links`).
     pub bins: Vec<NodeId>,
+    /// What a person would call a change, by location: added, removed, or
+    /// another version (relinks are not changes).
+    pub changes: Vec<Change>,
+}
+
+/// One package added, removed or changed in node_modules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub location: String,
+    pub name: String,
+    /// The version installed before (None: added).
+    pub from: Option<String>,
+    /// The version installed after (None: removed).
+    pub to: Option<String>,
 }
 
 /// Decides what reify changes. Fails (changing nothing) for a folder it
@@ -107,7 +121,9 @@ pub fn plan(input: &PlanInput) -> Result<ReifyPlan> {
         .copied()
         .filter(|&id| !node(id).pkg.bin.is_empty())
         .collect();
+    let changes = changes(tree, input.installed, &diff.remove, &diff.link, &relink);
     Ok(ReifyPlan {
+        changes,
         stale_bins: stale_bin_links(input.installed, &diff.remove),
         remove: diff.remove,
         wanted,
@@ -116,6 +132,60 @@ pub fn plan(input: &PlanInput) -> Result<ReifyPlan> {
         folder_links,
         bins,
     })
+}
+
+/// The packages `link` puts in place (minus `relink`, which stay as they
+/// are) and the folders `remove` deletes for good, as changes by location.
+fn changes(
+    tree: &Tree,
+    installed: Option<&HashMap<String, Map<String, Value>>>,
+    remove: &[String],
+    link: &[NodeId],
+    relink: &[NodeId],
+) -> Vec<Change> {
+    let before = |loc: &str| {
+        let entry = installed?.get(loc)?;
+        let version = entry.get("version")?.as_str()?.to_string();
+        let name = entry
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| crate::lockfile::folder_name(loc))
+            .to_string();
+        Some((name, version))
+    };
+    let relinked: HashSet<NodeId> = relink.iter().copied().collect();
+    let mut out: Vec<Change> = link
+        .iter()
+        .filter(|id| !relinked.contains(id))
+        .map(|&id| {
+            let location = tree.location(id);
+            let from = before(&location).map(|(_, v)| v);
+            let pkg = &tree.nodes[id].pkg;
+            Change {
+                name: tree.nodes[id].name.clone(),
+                to: Some(pkg.version.clone()).filter(|v| !pkg.link || !v.is_empty()),
+                from,
+                location,
+            }
+        })
+        .collect();
+    let placed: HashSet<&str> = out.iter().map(|c| c.location.as_str()).collect();
+    let gone: Vec<Change> = remove
+        .iter()
+        .filter(|loc| !placed.contains(loc.as_str()))
+        .filter_map(|loc| {
+            let (name, version) = before(loc)?;
+            Some(Change {
+                location: loc.clone(),
+                name,
+                from: Some(version),
+                to: None,
+            })
+        })
+        .collect();
+    out.extend(gone);
+    out.sort_by(|a, b| crate::locale::locale_cmp(&a.location, &b.location));
+    out
 }
 
 /// Every folder the plan creates or removes is inside the project's (or a

@@ -21,9 +21,9 @@ use crate::tree::{NodeId, Tree};
 use super::context::Context;
 use super::early_link::{self, CloneJob, EarlyLinker, ToLink};
 use super::installed::{self, Rendering};
-use super::plan::{self, PlanInput, ReifyPlan};
+use super::plan::{self, Change, PlanInput, ReifyPlan};
 use super::task::blocking;
-use super::{aside, lifecycle, provenance, uptodate, Call, Phase};
+use super::{aside, engines, lifecycle, provenance, uptodate, Call, Phase};
 
 /// Where the package files come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +62,8 @@ pub struct Changes {
     pub warnings: Vec<String>,
     pub fetch_ms: f64,
     pub link_ms: f64,
+    /// Packages added, removed or changed, by location.
+    pub changes: Vec<Change>,
 }
 
 impl super::Summary {
@@ -78,6 +80,7 @@ impl super::Summary {
         self.warnings.extend(c.warnings);
         self.timings.fetch_ms = c.fetch_ms;
         self.timings.link_ms = c.link_ms;
+        self.changes = c.changes;
     }
 }
 
@@ -128,6 +131,64 @@ pub async fn reify(
     }
 }
 
+/// The nodes to install (omit, platform; linked folders are the user's
+/// own: never written, only linked to), with the warnings of the engine
+/// check, which fails under `engine-strict`.
+fn selected(ctx: &Context, call: &Call, tree: &Tree) -> Result<(Vec<bool>, Vec<String>)> {
+    let omit = Omit::from_list(&ctx.config.omit);
+    let (mut included, mut warnings) = select::select(tree, omit, &Platform::current());
+    for (id, n) in tree.nodes.iter().enumerate() {
+        if n.path.is_some() {
+            included[id] = false;
+        }
+    }
+    warnings.extend(engines::check(
+        tree,
+        &included,
+        call.options.node_version.as_deref(),
+        ctx.config.engine_strict && !ctx.config.force,
+    )?);
+    Ok((included, warnings))
+}
+
+/// What is installed, and the plan to change it into `tree`; no writes.
+fn planned(
+    ctx: &Context,
+    call: &Call,
+    tree: &Tree,
+    included: &[bool],
+    pending: &pending::Pending,
+    policy: &crate::scripts::Policy,
+) -> Result<ReifyPlan> {
+    // `ci` starts from an empty node_modules.
+    let before = match call.options.clean {
+        true => Some(Default::default()),
+        false => installed::read(&ctx.cwd),
+    };
+    plan::plan(&PlanInput {
+        tree,
+        included,
+        installed: before.as_ref(),
+        workspaces: &call.options.workspaces,
+        pending,
+        trusted: &|name| policy.allows(name),
+    })
+}
+
+/// `--dry-run`: what reify would change, changing nothing.
+pub fn preview(ctx: &Context, call: &Call, tree: &Tree) -> Result<Changes> {
+    let (included, warnings) = selected(ctx, call, tree)?;
+    let pending = pending::read(&ctx.cwd);
+    let plan = planned(ctx, call, tree, &included, &pending, &ctx.script_policy())?;
+    let mut changes = Changes {
+        warnings,
+        ..Default::default()
+    };
+    count(&plan, &included, &mut changes);
+    changes.changes = plan.changes;
+    Ok(changes)
+}
+
 async fn reify_into(
     ctx: &Context,
     call: &Call,
@@ -136,15 +197,8 @@ async fn reify_into(
 ) -> Result<Reified> {
     let cwd = ctx.cwd.clone();
     let mut changes = Changes::default();
-    let omit = Omit::from_list(&ctx.config.omit);
-    let (mut included, warnings) = select::select(tree, omit, &Platform::current());
+    let (mut included, warnings) = selected(ctx, call, tree)?;
     changes.warnings.extend(warnings);
-    // Linked folders are the user's own: never written, only linked to.
-    for (id, n) in tree.nodes.iter().enumerate() {
-        if n.path.is_some() {
-            included[id] = false;
-        }
-    }
     // What it will most likely record; checked against the final set.
     let hidden = call.options.workspaces.is_empty().then(|| {
         let (tree, guess) = (tree.clone(), included.clone());
@@ -153,17 +207,9 @@ async fn reify_into(
             Ok((guess, text))
         })
     });
-    let before = installed::read(&cwd);
     let policy = ctx.script_policy();
     let pending_before = pending::read(&cwd);
-    let plan = plan::plan(&PlanInput {
-        tree,
-        included: &included,
-        installed: before.as_ref(),
-        workspaces: &call.options.workspaces,
-        pending: &pending_before,
-        trusted: &|name| policy.allows(name),
-    })?;
+    let plan = planned(ctx, call, tree, &included, &pending_before, &policy)?;
     let to_link = |id: NodeId, f: &Fetched| {
         let pkg = &tree.nodes[id].pkg;
         ToLink {
@@ -324,6 +370,25 @@ async fn reify_into(
     changes.warnings.extend(scripts.warnings);
     changes.link_ms = t_link.elapsed().as_secs_f64() * 1e3;
     count(&plan, &included, &mut changes);
+    // The top-level packages that changed: the project's direct
+    // dependencies still installed, and those removed.
+    let direct: HashSet<&str> = tree.root().edges.iter().map(|e| e.name.as_str()).collect();
+    let left_out: HashSet<&str> = (plan.wanted.iter())
+        .filter(|(_, id)| !included[*id])
+        .map(|(l, _)| l.as_str())
+        .collect();
+    changes.changes = (plan.changes.iter())
+        .filter(|c| {
+            let top = c.location.strip_prefix("node_modules/") == Some(c.name.as_str());
+            top && match c.to {
+                Some(_) => {
+                    direct.contains(c.name.as_str()) && !left_out.contains(c.location.as_str())
+                }
+                None => true,
+            }
+        })
+        .cloned()
+        .collect();
     Ok(Reified {
         included,
         hidden,
@@ -394,9 +459,7 @@ async fn fetch_packages(
             let integrity_from = (tarball.integrity.is_none()
                 && provenance::from_registry(tree, id, &tarball))
             .then(|| {
-                let client = registry
-                    .get_or_insert_with(|| ctx.registry(call.options.prefer_offline))
-                    .clone();
+                let client = registry.get_or_insert_with(|| ctx.registry()).clone();
                 let t = tarball.clone();
                 Box::pin(async move { provenance::registry_integrity(&client, &t).await }) as _
             });
