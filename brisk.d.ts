@@ -14,11 +14,15 @@ export interface BriskError extends Error {
 }
 
 export interface ProgressEvent {
-  /** `wait`: another install holds this project's lock (sent once, then the wait goes on). */
-  phase: 'wait' | 'resolve' | 'fetch' | 'link' | 'done'
-  /** Units of work finished in this phase (best effort). */
+  /**
+   * `wait`: another install holds this project's lock (sent once, then the wait goes on);
+   * `resolve`: packages placed; `fetch`: packages in the cache; `link`: node_modules being
+   * built; `scripts`: install scripts running (the dependencies', then the project's own).
+   */
+  phase: 'wait' | 'resolve' | 'fetch' | 'link' | 'scripts' | 'done'
+  /** Units of work finished in this phase (packages, or scripts). */
   done: number
-  /** Units of work known so far in this phase (may grow). */
+  /** Units of work in this phase; 0 while unknown (`resolve` never knows how many are coming). */
   total: number
 }
 

@@ -44,7 +44,7 @@ describe('argument parsing', () => {
       legacyPeerDeps: true,
       preferOffline: true
     })
-    assert.deepEqual(output, { json: true, silent: false, timings: true })
+    assert.deepEqual(output, { json: true, silent: false, timings: true, color: undefined, progress: true })
     assert.deepEqual(parse(['i', '--production']).options.omit, ['dev'])
     assert.deepEqual(parse(['i', '--omit=dev,peer']).options.omit, ['dev', 'peer'])
     assert.equal(parse(['i', '--lockfile-only']).options.lockfileOnly, true)
@@ -80,12 +80,15 @@ describe('argument parsing', () => {
     const opts = (...argv) => { const o = { ...parse(argv).options }; delete o.cwd; return o }
     assert.deepEqual(opts('ci', '--no-audit', '--no-fund', '--no-update-notifier', '--no-progress', '--no-color',
       '--quiet', '--verbose', '--loglevel', 'error', '--audit-level=high', '--package-lock', '--install-strategy=hoisted'),
-    { frozenLockfile: true, clean: true })
+    { frozenLockfile: true, clean: true, packageLock: true })
     assert.equal(parse(['i', '--loglevel=silent']).output.silent, true)
     assert.equal(parse(['i', '--loglevel', 'warn']).output.silent, false)
     assert.deepEqual(opts('i', '--frozen-lockfile=true'), { frozenLockfile: true })
-    assert.deepEqual(opts('i', '--frozen-lockfile=false'), {})
-    assert.deepEqual(opts('i', '--no-frozen-lockfile', '--no-ignore-scripts'), {})
+    // false is passed on: it overrides .npmrc.
+    assert.deepEqual(opts('i', '--frozen-lockfile=false'), { frozenLockfile: false })
+    assert.deepEqual(opts('i', '--no-frozen-lockfile', '--no-ignore-scripts'), { frozenLockfile: false, ignoreScripts: false })
+    assert.deepEqual(opts('i', '--offline', '--dry-run', '--no-package-lock', '--engine-strict'),
+      { offline: true, dryRun: true, packageLock: false, engineStrict: true })
     assert.deepEqual(opts('add', 'x', '--save=false'), { add: ['x'], save: false })
     assert.deepEqual(opts('i', '--no-optional'), { omit: ['optional'] })
     assert.deepEqual(opts('i', '--omit=dev', '--omit=optional', '--include=dev'), { omit: ['optional'] })
@@ -98,9 +101,7 @@ describe('argument parsing', () => {
     }
     fails(['i', '-g', 'x'], 'E_UNSUPPORTED', /global installs are not supported/)
     fails(['i', '--global'], 'E_UNSUPPORTED', /global installs are not supported/)
-    fails(['i', '--offline'], 'E_UNSUPPORTED', /brisk link/)
-    fails(['i', '--dry-run'], 'E_UNSUPPORTED', /--dry-run/)
-    fails(['i', '--no-package-lock'], 'E_UNSUPPORTED', /package-lock/)
+    fails(['prefetch', '--offline'], 'E_CONFIG', /--offline does not apply/)
     fails(['i', '--install-strategy=linked'], 'E_UNSUPPORTED', /hoisted/)
     fails(['i', '--frozen-lockfil'], 'E_CONFIG', /did you mean "--frozen-lockfile"/)
     fails(['instal'], 'E_CONFIG', /unknown command "instal" \(did you mean "install"\?\)/)

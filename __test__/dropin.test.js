@@ -120,6 +120,11 @@ test('EBADENGINE: a warning by default, E_BAD_ENGINE with --engine-strict, as np
   assert.equal(r.status, 0, r.stderr)
   assert.match(r.stderr, /brisk WARN EBADENGINE Unsupported engine: future-node@1.0.0 requires node >=99 \(current: node \d+\.\d+\.\d+\)/)
 
+  assert.doesNotMatch(r.stderr, /\x1b\[/, 'no colours when stderr is not a terminal')
+  fs.rmSync(p.file('node_modules'), { recursive: true })
+  const colored = await cli(p, ['install', '--color=always'])
+  assert.match(colored.stderr, /\x1b\[33mbrisk WARN\x1b\[0m EBADENGINE/)
+
   const q = setup(t, { dependencies: { 'uses-future': '1.0.0' } }, { npmrc: 'engine-strict=true\n' })
   const f = await cli(q, ['install'])
   assert.equal(f.status, 1)
@@ -144,4 +149,18 @@ test('the summary lists the direct dependencies added, changed and removed', T, 
   const rm = await cli(p, ['remove', 'mid'])
   assert.equal(rm.status, 0, rm.stderr)
   assert.deepEqual(rm.stdout.split('\n').slice(1, -1), ['- mid@1.0.0'])
+})
+
+test("the project's own scripts are shown as npm shows them, on stderr, and --json stays parseable", T, async (t) => {
+  const p = setup(t, { dependencies: { leaf: '^1.0.0' }, scripts: { prepare: 'echo prepared-here' } })
+  const r = await cli(p, ['install', '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stderr, /> fixture-project@1\.0\.0 prepare\n> echo prepared-here\n\nprepared-here\n/)
+  assert.deepEqual(JSON.parse(r.stdout).scriptsRun, ['prepare'])
+  // A failing one names itself; its output was shown as it ran.
+  const q = setup(t, { scripts: { postinstall: 'echo about-to-fail && exit 3' } })
+  const f = await cli(q, ['install'])
+  assert.equal(f.status, 1)
+  assert.match(f.stderr, /about-to-fail\n/)
+  assert.match(f.stderr, /E_SCRIPT the postinstall script of the project fixture-project@1\.0\.0 failed with exit code 3/)
 })

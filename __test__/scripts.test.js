@@ -256,16 +256,16 @@ test('cancelling kills a running script', T, async (t) => {
   assert.equal(p.exists('late'), false, 'the script was killed')
 })
 
-test('script output: hidden by default, shown with --foreground-scripts', T, async (t) => {
+test("script output: the project's own shown as npm shows it (on stderr), dependencies' with --foreground-scripts", T, async (t) => {
   const p = setup(t, {
     dependencies: { leaf: '1.0.0' },
     scripts: { postinstall: 'echo root-says-hello; echo root-on-stderr >&2' }
   }, { npmrc: `registry=${reg.url}\n` })
-  const quiet = await h.cli(['install', '--cache-dir', p.cache], { cwd: p.dir, env: p.env })
-  assert.equal(quiet.status, 0, quiet.stderr)
-  assert.doesNotMatch(quiet.stdout + quiet.stderr, /root-says-hello|root-on-stderr/)
+  const r = await h.cli(['install', '--cache-dir', p.cache], { cwd: p.dir, env: p.env })
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stderr, /> fixture-project@1\.0\.0 postinstall\n> echo root-says-hello; echo root-on-stderr >&2\n\nroot-says-hello\nroot-on-stderr\n/)
+  assert.doesNotMatch(r.stdout, /root-says-hello/, 'stdout keeps only the summary')
   const loud = await h.cli(['ci', '--foreground-scripts', '--cache-dir', p.cache], { cwd: p.dir, env: p.env })
   assert.equal(loud.status, 0, loud.stderr)
-  assert.match(loud.stdout, /root-says-hello/)
-  assert.match(loud.stderr, /root-on-stderr/)
+  assert.match(loud.stderr, /root-says-hello\nroot-on-stderr/)
 })

@@ -76,8 +76,9 @@ Flags:
   --include <type>          install a dependency type even if --omit or --production leaves it out
   --no-optional             same as --omit=optional
 
-  npm's --no-audit, --no-fund, --no-update-notifier, --loglevel <level> (silent = --silent),
-  --quiet, --verbose, --no-progress and --no-color are accepted and change nothing;
+  --no-progress, --no-color and --color=always work as in npm; --no-audit, --no-fund,
+  --no-update-notifier, --loglevel <level> (silent = --silent), --quiet and --verbose
+  are accepted and change nothing;
   --flag=true|false and --no-<flag> work for every flag (false overrides .npmrc).
   Not supported: -g/--global, --install-strategy other than hoisted.
 
@@ -198,6 +199,8 @@ function npmArgv(argv) {
   const omitted = []
   const negated = []
   let loglevelSilent = false
+  let color
+  let progress = true
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === '--') { out.push(...argv.slice(i)); break }
@@ -219,7 +222,10 @@ function npmArgv(argv) {
       const takesValue = ['loglevel', 'audit-level', 'fund-level', 'node-options'].includes(name)
       let v = value
       if (takesValue && v === undefined && i + 1 < argv.length && !argv[i + 1].startsWith('-')) v = argv[++i]
+      if (name === 'color' && v === undefined && ['always', 'true', 'false'].includes(argv[i + 1])) v = argv[++i]
+      if (name === 'progress') progress = !(no || v === 'false')
       if (name === 'loglevel' && v === 'silent') loglevelSilent = true
+      if (name === 'color' || name === 'colors') color = no || v === 'false' ? false : v === 'always' ? true : color
       continue
     }
     if (name === 'include') {
@@ -251,7 +257,7 @@ function npmArgv(argv) {
     }
     out.push(arg)
   }
-  return { argv: out, include, omitted, negated, loglevelSilent }
+  return { argv: out, include, omitted, negated, loglevelSilent, color, progress }
 }
 
 class UsageError extends Error {
@@ -378,7 +384,7 @@ function parse(argv) {
     command,
     operation: command === 'ci' || command === 'add' || command === 'remove' ? 'install' : command,
     options,
-    output: { json: !!values.json, silent: !!values.silent || npm.loglevelSilent, timings: !!values.timings }
+    output: { json: !!values.json, silent: !!values.silent || npm.loglevelSilent, timings: !!values.timings, color: npm.color, progress: npm.progress }
   }
 }
 
@@ -395,6 +401,16 @@ const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`
 const packageName = (id) => {
   const at = id.lastIndexOf('@')
   return at > 0 ? id.slice(0, at) : id
+}
+
+/**
+ * Colours for a stream: on a terminal unless NO_COLOR is set or --no-color
+ * was given (--color=always forces them).
+ */
+function painter(stream, color) {
+  const on = color ?? (!!stream.isTTY && !process.env.NO_COLOR)
+  const paint = (code) => (text) => (on ? `\x1b[${code}m${text}\x1b[0m` : text)
+  return { red: paint(31), green: paint(32), yellow: paint(33), dim: paint(2) }
 }
 
 /** A direct dependency that changed, as bun and pnpm show it: `+ a@1.0.0`, `- b@2.0.0`, `~ c 1.0.0 -> 2.0.0`. */
@@ -452,17 +468,28 @@ function timingsLine(t = {}) {
   return `timings: resolve ${ms(t.resolveMs)}, fetch ${ms(t.fetchMs)}, link ${ms(t.linkMs)}, total ${ms(t.totalMs)}`
 }
 
+const LABELS = {
+  wait: 'waiting for another brisk to finish in this project',
+  resolve: 'resolving',
+  fetch: 'fetching',
+  link: 'linking',
+  scripts: 'running install scripts'
+}
+
 /** A one-line progress display on stderr, redrawn in place (TTY only). */
 function progressPrinter(stream) {
   let last = 0
+  let phase
   let shown = false
   return {
     onProgress(event) {
       const now = Date.now()
-      if (now - last < 80 && event.phase !== 'done') return
+      // Redrawn at most every 80 ms, but a new phase shows at once.
+      if (now - last < 80 && event.phase === phase) return
       last = now
-      const count = event.total ? ` ${event.done}/${event.total}` : ''
-      const label = event.phase === 'wait' ? 'waiting for another brisk to finish in this project' : event.phase
+      phase = event.phase
+      const count = event.total ? ` ${event.done}/${event.total}` : event.done ? ` ${event.done}` : ''
+      const label = LABELS[event.phase] ?? event.phase
       stream.write(`\r\x1b[2K${label}${count}`)
       shown = true
     },
@@ -479,8 +506,9 @@ function printError(err, output) {
   if (output && output.json) {
     process.stdout.write(JSON.stringify({ error: { code, message } }, null, 2) + '\n')
   }
-  const lines = message.split('\n').map((line) => `brisk ERR! ${line}`)
-  lines[0] = `brisk ERR! ${code} ${message.split('\n')[0]}`
+  const { red } = painter(process.stderr, output && output.color)
+  const lines = message.split('\n').map((line) => `${red('brisk ERR!')} ${line}`)
+  lines[0] = `${red('brisk ERR!')} ${code} ${message.split('\n')[0]}`
   process.stderr.write(lines.join('\n') + '\n')
 }
 
@@ -507,7 +535,7 @@ async function main(argv) {
 
   const brisk = require('../brisk.js')
   const { output, options } = cmd
-  const progress = process.stderr.isTTY && !output.silent && !output.json ? progressPrinter(process.stderr) : null
+  const progress = process.stderr.isTTY && output.progress && !output.silent && !output.json ? progressPrinter(process.stderr) : null
   const controller = new AbortController()
   let interrupted = false
   const onSigint = () => {
@@ -528,9 +556,12 @@ async function main(argv) {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n')
     } else if (!output.silent) {
       for (const w of result.warnings || []) {
-        process.stderr.write(w.split('\n').map((line) => `brisk WARN ${line}`.trimEnd()).join('\n') + '\n')
+        const { yellow } = painter(process.stderr, output.color)
+        process.stderr.write(w.split('\n').map((line) => `${yellow('brisk WARN')} ${line}`.trimEnd()).join('\n') + '\n')
       }
-      process.stdout.write(summary(cmd.command, options, result).join('\n') + '\n')
+      const { green, red, yellow } = painter(process.stdout, output.color)
+      const colored = (line) => line.startsWith('+ ') ? green(line) : line.startsWith('- ') ? red(line) : line.startsWith('~ ') ? yellow(line) : line
+      process.stdout.write(summary(cmd.command, options, result).map(colored).join('\n') + '\n')
     }
     if (output.timings && !output.json && !output.silent) process.stdout.write(timingsLine(result.timings) + '\n')
     return 0

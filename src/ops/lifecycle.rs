@@ -18,7 +18,7 @@ use crate::tree::{NodeId, Tree};
 
 use super::context::Context;
 use super::task::blocking;
-use super::Call;
+use super::{Call, Phase};
 
 /// What the dependencies' install scripts did.
 #[derive(Debug, Default)]
@@ -56,7 +56,9 @@ pub async fn run_dependencies(
         scripts::DepOutcome::default()
     } else {
         let since = ctx.fetcher.store().clock()?;
+        call.report(Phase::Scripts, 0, pkgs.len());
         let outcome = scripts::run_dependency_scripts(&ctx.script_runner(call), &pkgs).await;
+        call.report(Phase::Scripts, pkgs.len(), pkgs.len());
         done.warnings = protect_cache(ctx, tree, included, since).await?;
         outcome?
     };
@@ -211,5 +213,11 @@ pub async fn run_root(ctx: &Context, call: &Call) -> Result<Vec<String>> {
         return Ok(Vec::new());
     }
     let manifest = Value::Object(ctx.project.raw.clone());
+    let count = (scripts::root::ROOT_EVENTS.iter())
+        .filter(|e| manifest.get("scripts").and_then(|s| s.get(**e)).is_some())
+        .count();
+    if count > 0 {
+        call.report(Phase::Scripts, 0, count);
+    }
     scripts::root::run_root_scripts(&ctx.script_runner(call), &ctx.cwd, &manifest).await
 }

@@ -128,6 +128,8 @@ pub enum Phase {
     Resolve,
     Fetch,
     Link,
+    /// Install scripts: the dependencies', then the project's own.
+    Scripts,
     Done,
 }
 
@@ -138,6 +140,7 @@ impl Phase {
             Phase::Resolve => "resolve",
             Phase::Fetch => "fetch",
             Phase::Link => "link",
+            Phase::Scripts => "scripts",
             Phase::Done => "done",
         }
     }

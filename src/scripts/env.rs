@@ -26,6 +26,10 @@ pub struct Runner {
     pub npm_config: Vec<(String, String)>,
     /// Output straight to the terminal, one script at a time.
     pub foreground: bool,
+    /// In the foreground, the scripts' stdout goes to fd 2 (the project's
+    /// own scripts: shown as npm shows them, and `--json` on stdout stays
+    /// parseable).
+    pub stdout_to_stderr: bool,
     /// At most this many scripts at once.
     pub jobs: usize,
     /// Cancelling kills running scripts.
@@ -43,6 +47,7 @@ impl Runner {
             shell: "sh".into(),
             npm_config: vec![],
             foreground: false,
+            stdout_to_stderr: false,
             jobs: 1,
             cancel: Default::default(),
         }
@@ -84,6 +89,7 @@ impl Runner {
             shell: config.script_shell.clone().unwrap_or_else(|| "sh".into()),
             npm_config,
             foreground: config.foreground_scripts,
+            stdout_to_stderr: false,
             jobs: if config.foreground_scripts { 1 } else { jobs },
             cancel,
         }
@@ -214,6 +220,7 @@ mod tests {
             shell: "sh".into(),
             npm_config: vec![("npm_config_user_agent".into(), "brisk/0".into())],
             foreground: false,
+            stdout_to_stderr: false,
             jobs: 2,
             cancel: CancelToken::new(),
         }

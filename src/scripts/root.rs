@@ -24,14 +24,21 @@ pub const ROOT_EVENTS: [&str; 7] = [
 ];
 
 /// Run the root project's install scripts in `dir` (whose package.json is
-/// `manifest`), one after another. Returns `event` names that ran; the
-/// first failure stops with `E_SCRIPT` and the script's output.
+/// `manifest`), one after another, in the foreground as npm runs them: a
+/// `> name@version event` banner, then the output as it comes (all on
+/// stderr). Returns `event` names that ran; the first failure stops with
+/// `E_SCRIPT`.
 pub async fn run_root_scripts(
     runner: &Runner,
     dir: &Path,
     manifest: &Value,
 ) -> Result<Vec<String>> {
     let mut ran = Vec::new();
+    let runner = &Runner {
+        foreground: true,
+        stdout_to_stderr: true,
+        ..runner.clone()
+    };
     let name = manifest.get("name").and_then(Value::as_str).unwrap_or("");
     let version = manifest
         .get("version")
@@ -46,9 +53,16 @@ pub async fn run_root_scripts(
         else {
             continue;
         };
+        let label = match (name, version) {
+            ("", _) => String::new(),
+            (n, "") => format!("{n} "),
+            (n, v) => format!("{n}@{v} "),
+        };
+        eprintln!("\n> {label}{event}\n> {script}\n");
         let env = runner.env(dir, manifest, event, script, &[]);
-        let f = run::run(runner, dir, script, env).await?;
+        let mut f = run::run(runner, dir, script, env).await?;
         if !f.success() {
+            f.output = "(its output is above)".into();
             let who = DepPackage {
                 location: String::new(),
                 dir: dir.to_path_buf(),

@@ -68,7 +68,8 @@ pub async fn run(
     #[cfg(unix)]
     cmd.process_group(0);
     if runner.foreground {
-        cmd.stdout(terminal(1)).stderr(terminal(2));
+        let out = if runner.stdout_to_stderr { 2 } else { 1 };
+        cmd.stdout(terminal(out)).stderr(terminal(2));
     } else {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
@@ -194,6 +195,7 @@ mod tests {
             shell: "sh".into(),
             npm_config: vec![],
             foreground: false,
+            stdout_to_stderr: false,
             jobs: 1,
             cancel,
         }
