@@ -3,7 +3,7 @@
 //! scripts) and report what changed.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -286,41 +286,8 @@ async fn reify_into(
             Some(to_link(id, f))
         })
         .collect();
-    let bins: Vec<BinJob> = plan
-        .bins
-        .iter()
-        .filter(|&&id| included[id])
-        .map(|&id| {
-            let pkg = &tree.nodes[id].pkg;
-            BinJob {
-                pkg_dir: cwd.join(tree.location(id)),
-                bins: pkg
-                    .bin
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                chmod: pkg.link,
-            }
-        })
-        .collect();
-    let folders: Vec<(PathBuf, PathBuf)> = plan
-        .folder_links
-        .iter()
-        .map(|&id| {
-            let path = tree.nodes[id].pkg.resolved.as_deref().unwrap_or_default();
-            (cwd.join(tree.location(id)), cwd.join(path))
-        })
-        .collect();
-    // From here node_modules changes: until it is done, nothing may claim
-    // to describe it (an interrupted run then relinks everything next time).
-    for f in [lockfile::HIDDEN, uptodate::FILE] {
-        match std::fs::remove_file(cwd.join(f)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::io(cwd.join(f).display(), e))
-            }
-            _ => {}
-        }
-    }
+    let (bins, folders) = links(tree, &cwd, &plan, &included);
+    forget_state(&cwd)?;
     let stale_bins: Vec<PathBuf> = plan.stale_bins.iter().map(|b| cwd.join(b)).collect();
     let mut removals: Vec<PathBuf> = plan.remove.iter().map(|l| cwd.join(l)).collect();
     if fresh {
@@ -370,14 +337,67 @@ async fn reify_into(
     changes.warnings.extend(scripts.warnings);
     changes.link_ms = t_link.elapsed().as_secs_f64() * 1e3;
     count(&plan, &included, &mut changes);
-    // The top-level packages that changed: the project's direct
-    // dependencies still installed, and those removed.
+    changes.changes = direct_changes(tree, &plan, &included);
+    Ok(Reified {
+        included,
+        hidden,
+        changes,
+    })
+}
+
+/// The `.bin` links and folder links of the plan's packages still
+/// installed.
+fn links(
+    tree: &Tree,
+    cwd: &Path,
+    plan: &ReifyPlan,
+    included: &[bool],
+) -> (Vec<BinJob>, Vec<(PathBuf, PathBuf)>) {
+    let bins = (plan.bins.iter())
+        .filter(|&&id| included[id])
+        .map(|&id| {
+            let pkg = &tree.nodes[id].pkg;
+            BinJob {
+                pkg_dir: cwd.join(tree.location(id)),
+                bins: (pkg.bin.iter())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                chmod: pkg.link,
+            }
+        })
+        .collect();
+    let folders = (plan.folder_links.iter())
+        .map(|&id| {
+            let path = tree.nodes[id].pkg.resolved.as_deref().unwrap_or_default();
+            (cwd.join(tree.location(id)), cwd.join(path))
+        })
+        .collect();
+    (bins, folders)
+}
+
+/// Before node_modules changes: until it is done, nothing may claim to
+/// describe it (an interrupted run then relinks everything next time).
+fn forget_state(cwd: &Path) -> Result<()> {
+    for f in [lockfile::HIDDEN, uptodate::FILE] {
+        match std::fs::remove_file(cwd.join(f)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(cwd.join(f).display(), e))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The top-level packages that changed: the project's direct dependencies
+/// still installed, and those removed.
+fn direct_changes(tree: &Tree, plan: &ReifyPlan, included: &[bool]) -> Vec<Change> {
     let direct: HashSet<&str> = tree.root().edges.iter().map(|e| e.name.as_str()).collect();
     let left_out: HashSet<&str> = (plan.wanted.iter())
         .filter(|(_, id)| !included[*id])
         .map(|(l, _)| l.as_str())
         .collect();
-    changes.changes = (plan.changes.iter())
+    (plan.changes.iter())
         .filter(|c| {
             let top = c.location.strip_prefix("node_modules/") == Some(c.name.as_str());
             top && match c.to {
@@ -388,12 +408,7 @@ async fn reify_into(
             }
         })
         .cloned()
-        .collect();
-    Ok(Reified {
-        included,
-        hidden,
-        changes,
-    })
+        .collect()
 }
 
 /// The plan's packages still installed at the end (an optional package
