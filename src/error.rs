@@ -70,6 +70,10 @@ codes! {
     Override = "E_OVERRIDE",
     #[doc = "A peer dependency conflict npm reports as ERESOLVE."]
     PeerConflict = "E_PEER_CONFLICT",
+    #[doc = "`ls`: the installed tree has problems (a missing dependency, a version its range does not accept): npm's ELSPROBLEMS."]
+    LsProblems = "E_LS_PROBLEMS",
+    #[doc = "`why`: no installed package matches what was asked for."]
+    NotInstalled = "E_NOT_INSTALLED",
 }
 
 /// What went wrong underneath an [`Error`] (an I/O error, …).
