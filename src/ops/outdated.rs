@@ -35,7 +35,7 @@ pub struct Outdated {
     /// Its location (`node_modules/a`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    /// The dependent's name (the root's package name).
+    /// The dependent's name (the root's: its folder's name, as npm).
     pub dependent: String,
     /// The dependent's location ("" for the root).
     pub depended_by_location: String,
@@ -171,7 +171,12 @@ pub async fn outdated(call: Call, query: Query) -> Result<Vec<Outdated>> {
                     path: to.map(|t| actual.path(t).display().to_string()),
                     location: to.map(|t| tree.location(t)),
                     dependent: if from == ROOT {
-                        super::ls::root_name(actual)
+                        // npm names the root by its folder.
+                        actual
+                            .root
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default()
                     } else {
                         dependent.pkg.name.clone()
                     },
