@@ -208,3 +208,25 @@ test('update --latest moves package.json ranges to the latest versions (save-pre
   assert.equal(bad.status, 1)
   assert.match(bad.stderr, /E_CONFIG .*takes package names/)
 })
+
+test('a workspace, an alias and an optional dependency: ls, why and outdated as npm', T, async (t) => {
+  const p = h.project({
+    name: 'p',
+    workspaces: ['packages/*'],
+    dependencies: { leaf: '^1.0.0', alias: 'npm:leaf@^2.0.0' },
+    optionalDependencies: { mid2: '^1.0.0' }
+  })
+  t.after(p.cleanup)
+  fs.mkdirSync(p.file('packages/wa'), { recursive: true })
+  fs.writeFileSync(p.file('packages/wa/package.json'), JSON.stringify({ name: 'wa', version: '1.0.0', dependencies: { mid: '^1.0.0' } }))
+  await brisk.install({ cwd: p.dir, cacheDir: p.cache, registry: reg.url, env: p.env })
+  const { b } = await same(p, ['ls'])
+  assert.match(b.stdout, /└─┬ wa@1\.0\.0 -> \.\/packages\/wa\n {2}└── mid@1\.0\.0\n/, "a workspace's own dependencies are listed")
+  assert.match(b.stdout, /├── alias@npm:leaf@2\.1\.0\n/)
+  await same(p, ['ls', '--all'])
+  const json = await both(p, ['ls', '--json', '--all'])
+  assert.deepEqual(JSON.parse(json.b.stdout), JSON.parse(json.n.stdout))
+  await same(p, ['why', 'wa'], ['explain', 'wa'])
+  await same(p, ['why', 'mid'], ['explain', 'mid'])
+  await same(p, ['outdated', '--all'])
+})

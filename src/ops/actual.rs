@@ -24,6 +24,21 @@ pub struct Actual {
 }
 
 impl Actual {
+    /// Is `id` a link to one of the root's workspaces (or the workspace
+    /// folder itself)?
+    pub fn is_workspace(&self, id: NodeId) -> bool {
+        let tree = &self.tree;
+        let folder = tree.nodes[id].target.unwrap_or(id);
+        tree.nodes[folder].path.is_some()
+            && tree.root().edges.iter().any(|e| {
+                e.kind == crate::tree::EdgeKind::Workspace
+                    && tree
+                        .resolve(ROOT, &e.name)
+                        .and_then(|l| tree.nodes[l].target)
+                        == Some(folder)
+            })
+    }
+
     /// `path` of a node as npm prints it: the folder, absolute.
     pub fn path(&self, id: NodeId) -> PathBuf {
         match self.tree.location(id) {
@@ -181,7 +196,7 @@ fn read_package(dir: &Path, folder: &str) -> Package {
 }
 
 /// `to` relative to `from`, with `/` separators (`packages/a`, `../x`).
-fn relative(from: &Path, to: &Path) -> String {
+pub(super) fn relative(from: &Path, to: &Path) -> String {
     let a: Vec<_> = from.components().collect();
     let b: Vec<_> = to.components().collect();
     let same = a.iter().zip(&b).take_while(|(x, y)| x == y).count();

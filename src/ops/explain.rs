@@ -74,7 +74,7 @@ pub async fn explain(call: Call, packages: Vec<String>) -> Result<Vec<Value>> {
 /// at.
 fn find(a: &Actual, arg: &str, cwd: &std::path::Path) -> Vec<NodeId> {
     let tree = &a.tree;
-    let live = |id: &NodeId| *id != ROOT && tree.nodes[*id].alive && !tree.nodes[*id].pkg.link;
+    let live = |id: &NodeId| *id != ROOT && tree.nodes[*id].alive;
     let mut by_location: Vec<(String, NodeId)> = (0..tree.nodes.len())
         .filter(live)
         .map(|id| (tree.location(id), id))
@@ -148,15 +148,7 @@ impl Explainer<'_> {
             return Value::Object(why);
         }
         why.insert("location".into(), tree.location(id).into());
-        let workspace = top
-            && a.tree.root().edges.iter().any(|e| {
-                e.kind == EdgeKind::Workspace
-                    && tree
-                        .resolve(ROOT, &e.name)
-                        .and_then(|l| tree.nodes[l].target)
-                        == Some(id)
-            });
-        why.insert("isWorkspace".into(), workspace.into());
+        why.insert("isWorkspace".into(), a.is_workspace(id).into());
         seen.push(id);
         // Invalid edges do not hold a node in place, except the root's.
         let mut ins = tree.edges_in(id);

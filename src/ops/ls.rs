@@ -183,10 +183,12 @@ pub fn list(a: &Actual, query: &Query, omit: Omit) -> Listing {
     while let Some(e) = queue.pop_front() {
         let index = w.visit(&e);
         let Shown::Node(id) = e.shown else { continue };
-        if e.depth > depth_to_print {
+        // npm lists a workspace's dependencies as if it were the root.
+        let depth = if a.is_workspace(id) { 0 } else { e.depth };
+        if depth > depth_to_print {
             continue;
         }
-        for child in w.children(id, e.depth) {
+        for child in w.children(id, depth) {
             let (shown, include) = child;
             if let Shown::Node(n) = shown {
                 node_include.insert(n, include);
@@ -194,7 +196,7 @@ pub fn list(a: &Actual, query: &Query, omit: Omit) -> Listing {
             queue.push_back(Entry {
                 shown,
                 parent: Some(index),
-                depth: e.depth + 1,
+                depth: depth + 1,
                 include,
             });
         }
@@ -339,7 +341,15 @@ impl Walker<'_> {
                 if a.extraneous[id] {
                     problems.push(format!("extraneous: {id_text} {path}"));
                 }
-                let resolved = node.pkg.resolved.clone().filter(|_| full);
+                let resolved = match node.target {
+                    // npm's link.resolved: `file:` and the folder, from the link's own folder.
+                    Some(t) => a.path(id).parent().map(|dir| {
+                        let folder = a.root.join(tree.nodes[t].path.as_deref().unwrap_or(""));
+                        format!("file:{}", actual::relative(dir, &folder))
+                    }),
+                    None => node.pkg.resolved.clone(),
+                }
+                .filter(|_| full);
                 Item {
                     name: if id == ROOT {
                         root_name(a)
@@ -349,7 +359,7 @@ impl Walker<'_> {
                     pkgid: id_text,
                     version: Some(pkg.version.clone()).filter(|v| !v.is_empty()),
                     git: resolved.as_deref().is_some_and(is_git),
-                    resolved: resolved.filter(|_| !node.pkg.link),
+                    resolved,
                     path: Some(path),
                     root: id == ROOT,
                     missing: None,

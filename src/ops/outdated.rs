@@ -136,7 +136,6 @@ pub async fn outdated(call: Call, query: Query) -> Result<Vec<Outdated>> {
                 return None;
             };
             let (client, pick) = (&client, &pick);
-            let actual = actual;
             Some(async move {
                 let packument = match client.packument(real).await {
                     Ok(p) => p,
