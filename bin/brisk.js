@@ -407,8 +407,9 @@ function parse(argv) {
       json: !!values.json,
       silent: !!values.silent || npm.loglevelSilent,
       timings: !!values.timings,
-      parseable: !!values.parseable,
-      long: !!values.long
+      // ls/outdated renderings, present only when asked for.
+      ...(values.parseable ? { parseable: true } : {}),
+      ...(values.long ? { long: true } : {})
     }
   }
 }
