@@ -124,6 +124,14 @@ export interface Options {
    * leave package.json and package-lock.json alone; overrides .npmrc `save`.
    */
   save?: boolean
+  /** `ls`, `why`, `outdated`, `update`: the packages named (`name` or `name@range`; `why` also takes `node_modules/…` locations). */
+  packages?: string[]
+  /** `ls`, `outdated`: every level of the tree, not only the project's own dependencies (`--all`). */
+  all?: boolean
+  /** `ls`: how many levels below the project to show (default 0; with `all` or `packages`: all). */
+  depth?: number
+  /** `update`: move package.json's ranges to the `latest` versions (saved with `save-prefix`). */
+  latest?: boolean
   /** Cancels the operation; it then rejects with code E_CANCELLED. */
   signal?: AbortSignal
   /** Called with progress events while the operation runs. */
@@ -186,3 +194,106 @@ export function install(options?: Options): Promise<Result>
 export function prefetch(options?: Options): Promise<Result>
 /** Build node_modules from package-lock.json and the cache only, without the network. */
 export function link(options?: Options): Promise<Result>
+/**
+ * Update packages to the newest versions package.json's ranges allow
+ * (`packages`: only those, else all): package-lock.json and node_modules
+ * change, package.json only with `latest`.
+ */
+export function update(options?: Options): Promise<Result>
+
+/** One line of `npm ls`'s tree. */
+export interface LsItem {
+  /** Folder name (the alias for `npm:` dependencies). */
+  name: string
+  /** `name@version` (`alias@npm:name@version`); `name@spec` when missing. */
+  pkgid: string
+  version?: string
+  resolved?: string
+  /** Absolute folder (none when missing). */
+  path?: string
+  /** The project itself. */
+  root: boolean
+  /** Missing: the pkgid of the package that needs it (`UNMET DEPENDENCY`). */
+  missing?: string
+  /** The spec of the edge that led here. */
+  required?: string
+  /** Reached through an optional edge (`UNMET OPTIONAL DEPENDENCY` when missing). */
+  optional: boolean
+  /** `"^2" from the root project`: the specs it does not satisfy. */
+  invalid?: string
+  /** No dependency of the project leads to it. */
+  extraneous: boolean
+  /** Shown in full elsewhere. */
+  deduped: boolean
+  overridden?: boolean
+  /** A symlink: the folder it points at, relative to the project. */
+  link?: string
+  git: boolean
+  /** npm's problem lines for this item. */
+  problems: string[]
+  dependencies: LsItem[]
+}
+
+export interface LsResult {
+  root: LsItem
+  /** `missing: …`, `invalid: …`, `extraneous: …`, as npm words them; the CLI fails (E_LS_PROBLEMS) unless all are extraneous. */
+  problems: string[]
+  /** False when `packages` were named and none is installed. */
+  matched: boolean
+  /** `--parseable`: the folders shown, in npm's order. */
+  paths: string[]
+}
+
+/** npm ls over node_modules (`npm ls --json` is the CLI's rendering of it). */
+export function ls(options?: Options): Promise<LsResult>
+
+/** arborist's `node.explain()` for one installed copy, as `npm explain --json` prints it. */
+export interface Explanation {
+  name: string
+  version: string
+  location?: string
+  isWorkspace?: boolean
+  dependents?: Array<{
+    type: 'prod' | 'dev' | 'optional' | 'peer' | 'peerOptional' | 'workspace'
+    name: string
+    spec: string
+    rawSpec?: string
+    overridden?: boolean
+    error?: string
+    /** The dependent; `{ location }` alone for the project root. */
+    from: Explanation | { location: string }
+  }>
+  linksIn?: Explanation[]
+  extraneous?: boolean
+  dev?: boolean
+  optional?: boolean
+  devOptional?: boolean
+  peer?: boolean
+  bundled?: boolean
+  overridden?: boolean
+}
+
+/** npm explain: why each installed copy of `packages` is there. Rejects with E_NOT_INSTALLED when none is. */
+export function why(options?: Options): Promise<Explanation[]>
+
+export interface OutdatedEntry {
+  name: string
+  /** Installed version; undefined when missing. */
+  current?: string
+  /** Newest version the range allows (picked as install picks). */
+  wanted: string
+  /** The `latest` dist-tag (within `before`/`min-release-age`). */
+  latest: string
+  /** Absolute folder. */
+  path?: string
+  /** `node_modules/…`. */
+  location?: string
+  /** Who depends on it (the project: its folder name). */
+  dependent: string
+  dependedByLocation: string
+  workspaceDependent?: string
+  type: 'dependencies' | 'devDependencies' | 'optionalDependencies' | 'peerDependencies'
+}
+
+/** npm outdated: the project's dependencies (`all`: every one) whose wanted or latest version is not installed. */
+export function outdated(options?: Options): Promise<OutdatedEntry[]>

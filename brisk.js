@@ -28,7 +28,9 @@ function loadNative() {
   }
 }
 
-const OPERATIONS = ['install', 'prefetch', 'link']
+const OPERATIONS = ['install', 'prefetch', 'link', 'update', 'ls', 'why', 'outdated']
+// Operations that answer with data and take no progress callback.
+const QUERIES = { ls: 'ls', why: 'explain', outdated: 'outdated' }
 
 /** Make an Error carrying a brisk code. */
 function briskError(code, message) {
@@ -57,6 +59,7 @@ function nativeOptions(options) {
   if (typeof rest.omit === 'string') out.omit = [rest.omit]
   if (typeof rest.add === 'string') out.add = [rest.add]
   if (typeof rest.remove === 'string') out.remove = [rest.remove]
+  if (typeof rest.packages === 'string') out.packages = [rest.packages]
   if (rest.before instanceof Date) out.before = rest.before.toISOString()
   return out
 }
@@ -126,7 +129,7 @@ function optionProblem(operation, key, value) {
       break
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-        return `options.${key} takes a number of days that is 0 or more (${got})`
+        return `options.${key} takes a number that is 0 or more (${got})`
       }
       break
     case 'date':
@@ -173,7 +176,9 @@ function run(operation, options = {}) {
   }
   let promise
   try {
-    promise = native[operation](nativeOptions(options), progressCallback(onProgress), handle)
+    promise = QUERIES[operation]
+      ? native[QUERIES[operation]](nativeOptions(options), handle)
+      : native[operation](nativeOptions(options), progressCallback(onProgress), handle)
   } catch (err) {
     promise = Promise.reject(err)
   }
@@ -204,4 +209,32 @@ function link(options) {
   return run('link', options)
 }
 
-module.exports = { install, prefetch, link, OPERATIONS }
+/**
+ * Update packages to the newest versions package.json's ranges allow
+ * (`packages`: only those; none: all), rewriting package-lock.json and
+ * node_modules. package.json changes only with `latest: true`.
+ */
+function update(options) {
+  return run('update', options)
+}
+
+/**
+ * npm ls over node_modules: `{ root, problems, matched, paths }`, where
+ * `root` is the tree of items (`pkgid`, `version`, `missing`, `invalid`,
+ * `extraneous`, `deduped`, `dependencies: [...]`).
+ */
+function ls(options) {
+  return run('ls', options)
+}
+
+/** npm explain: for each installed copy of `packages`, the chains of dependents up to the root. */
+function why(options) {
+  return run('why', options)
+}
+
+/** npm outdated: `[{ name, current, wanted, latest, location, dependent, type, … }]`. */
+function outdated(options) {
+  return run('outdated', options)
+}
+
+module.exports = { install, prefetch, link, update, ls, why, outdated, OPERATIONS }

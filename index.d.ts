@@ -56,7 +56,14 @@ export declare const enum Code {
   PeerConflict = 'E_PEER_CONFLICT',
   /** A package's `engines.node` excludes the running Node.js and `engine-strict` is set (npm's EBADENGINE). */
   BadEngine = 'E_BAD_ENGINE',
+  /** `ls`: the installed tree has problems (a missing dependency, a version its range does not accept): npm's ELSPROBLEMS. */
+  LsProblems = 'E_LS_PROBLEMS',
+  /** `why`: no installed package matches what was asked for. */
+  NotInstalled = 'E_NOT_INSTALLED',
 }
+
+/** npm explain: why each matching package is installed. */
+export declare function explain(options?: Options | undefined | null, cancel?: CancelHandle | undefined | null): Promise<Array<object>>
 
 /** Resolve (when needed), write package-lock.json, fetch and link. */
 export declare function install(options?: Options | undefined | null, onProgress?: ((event: ProgressEvent) => void) | undefined | null, cancel?: CancelHandle | undefined | null): Promise<InstallResult>
@@ -86,6 +93,9 @@ export interface InstallResult {
 
 /** Materialize node_modules from the lockfile and the cache, offline. */
 export declare function link(options?: Options | undefined | null, onProgress?: ((event: ProgressEvent) => void) | undefined | null, cancel?: CancelHandle | undefined | null): Promise<InstallResult>
+
+/** npm ls over node_modules: the tree, its problems, the folders. */
+export declare function ls(options?: Options | undefined | null, cancel?: CancelHandle | undefined | null): Promise<object>
 
 export interface Options {
   cwd?: string
@@ -140,7 +150,18 @@ export interface Options {
   saveExact?: boolean
   /** `false`: like `--no-save`. */
   save?: boolean
+  /** `ls`, `why`, `outdated`, `update`: the packages named. */
+  packages?: Array<string>
+  /** `ls`, `outdated`: every level, not only the project's own dependencies. */
+  all?: boolean
+  /** `ls`: how many levels to show. */
+  depth?: number
+  /** `update`: move package.json's ranges to the latest versions. */
+  latest?: boolean
 }
+
+/** npm outdated: dependencies with a newer wanted or latest version. */
+export declare function outdated(options?: Options | undefined | null, cancel?: CancelHandle | undefined | null): Promise<Array<object>>
 
 /** One package added (`from` absent), removed (`to` absent) or changed. */
 export interface PackageChange {
@@ -166,3 +187,6 @@ export interface Timings {
   linkMs: number
   totalMs: number
 }
+
+/** npm update: an install that picks the named packages (or all) afresh. */
+export declare function update(options?: Options | undefined | null, onProgress?: ((event: ProgressEvent) => void) | undefined | null, cancel?: CancelHandle | undefined | null): Promise<InstallResult>

@@ -46,6 +46,11 @@ const OPTIONS = {
   },
   saveExact: { type: 'boolean', flags: ['--save-exact', '-E'] },
   save: { type: 'boolean', flags: ['--save', '--no-save'] },
+  // `brisk ls|why|outdated|update <pkg...>`: the packages named.
+  packages: { type: 'strings', flags: [] },
+  all: { type: 'boolean', flags: ['--all', '-a'] },
+  depth: { type: 'number', flags: ['--depth'] },
+  latest: { type: 'boolean', flags: ['--latest'] },
   signal: { type: 'signal', js: true, flags: [] },
   onProgress: { type: 'function', js: true, flags: [] }
 }

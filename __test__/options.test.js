@@ -32,7 +32,7 @@ function readmeFlags() {
   return rows.flatMap((row) => [...row.split(' | ')[0].matchAll(/`(--?[a-zA-Z][\w-]*)/g)].map((m) => m[1]))
 }
 
-const OUTPUT_FLAGS = ['--json', '--timings', '--silent', '-h', '--help', '-v', '--version']
+const OUTPUT_FLAGS = ['--json', '--parseable', '--long', '--timings', '--silent', '-h', '--help', '-v', '--version']
 
 test('brisk.d.ts and the addon types declare exactly the options of options.js', () => {
   const all = Object.keys(OPTIONS).sort()

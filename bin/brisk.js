@@ -41,6 +41,10 @@ Commands:
   ci                clean install from package-lock.json (--frozen-lockfile, into an empty node_modules)
   prefetch          download what package-lock.json needs into the cache
   link              build node_modules from package-lock.json and the cache, offline
+  update [<pkg...>] newest versions within package.json's ranges (aliases: up, upgrade; --latest: past them)
+  ls [<pkg...>]     list installed packages as npm ls does (alias: list; --all, --depth <n>, --json, --parseable)
+  why <pkg...>      why a package is installed, as npm explain (alias: explain)
+  outdated [<pkg...>]  installed, wanted and latest versions of outdated dependencies (exit 1 if any)
 
 Flags:
   --registry <url>          registry to use (default: .npmrc, else https://registry.npmjs.org/)
@@ -70,6 +74,11 @@ Flags:
   --save-peer               add to peerDependencies
   -E, --save-exact          save 1.2.3 instead of ^1.2.3 (.npmrc save-exact; save-prefix sets the ^)
   --no-save                 install but leave package.json and package-lock.json unchanged
+  -a, --all                 ls, outdated: every level, not only the project's own dependencies
+  --depth <n>               ls: how many levels to show (default 0: the project's own dependencies)
+  --latest                  update: move package.json's ranges to the latest versions
+  --parseable               ls: folder paths, one a line; outdated: colon-separated fields
+  --long                    outdated: also the dependency type and its dependent's location
   --json                    print the result as JSON on stdout
   --timings                 print how long each stage took
   --silent                  print nothing but errors
@@ -99,10 +108,21 @@ const COMMANDS = {
   uninstall: 'remove',
   rm: 'remove',
   r: 'remove',
-  un: 'remove'
+  un: 'remove',
+  update: 'update',
+  up: 'update',
+  upgrade: 'update',
+  ls: 'ls',
+  list: 'ls',
+  why: 'why',
+  explain: 'why',
+  outdated: 'outdated'
 }
+// Commands that take package names (all but `why` may be given none).
+const WITH_PACKAGES = ['update', 'ls', 'why', 'outdated']
 const { OPTIONS, OMIT } = require('../options.js')
 const { COMMAND_HELP } = require('./help.js')
+const render = require('./render.js')
 
 const FLAGS = {
   registry: { type: 'string' },
@@ -135,6 +155,11 @@ const FLAGS = {
   'save-exact': { type: 'boolean', short: 'E' },
   save: { type: 'boolean' },
   'no-save': { type: 'boolean' },
+  all: { type: 'boolean', short: 'a' },
+  depth: { type: 'string' },
+  latest: { type: 'boolean' },
+  parseable: { type: 'boolean' },
+  long: { type: 'boolean' },
   json: { type: 'boolean' },
   timings: { type: 'boolean' },
   silent: { type: 'boolean' },
@@ -303,7 +328,10 @@ function parse(argv) {
   if ((command === 'add' || command === 'remove') && rest.length === 0) {
     throw new UsageError(`"brisk ${word}" needs at least one package name, e.g. "brisk ${word} react"`)
   }
-  if (!adding && command !== 'remove' && rest.length > 0) {
+  if (command === 'why' && rest.length === 0) {
+    throw new UsageError('"brisk why" needs a package name, e.g. "brisk why react"')
+  }
+  if (!adding && command !== 'remove' && !WITH_PACKAGES.includes(command) && rest.length > 0) {
     throw new UsageError(`"brisk ${word}" takes no arguments (got "${rest.join(' ')}")`)
   }
   const saveTypes = [['save-prod', 'prod'], ['save-dev', 'dev'], ['save-optional', 'optional'], ['save-peer', 'peer']]
@@ -367,6 +395,14 @@ function parse(argv) {
   if (values.workspace) options.workspaces = values.workspace
   if (adding) options.add = rest
   if (command === 'remove') options.remove = rest
+  if (WITH_PACKAGES.includes(command) && rest.length) options.packages = rest
+  if (values.all) options.all = true
+  if (values.latest) options.latest = true
+  if (values.depth !== undefined) {
+    const depth = values.depth.trim() === '' ? NaN : Number(values.depth)
+    if (!Number.isInteger(depth) || depth < 0) throw new UsageError(`--depth takes a number of levels, e.g. 1 (got "${values.depth}")`)
+    options.depth = depth
+  }
   if (saveTypes.length) options.saveType = saveTypes[0][1]
   if (values['save-exact']) options.saveExact = true
   if (values['no-save']) options.save = false
@@ -384,7 +420,16 @@ function parse(argv) {
     command,
     operation: command === 'ci' || command === 'add' || command === 'remove' ? 'install' : command,
     options,
-    output: { json: !!values.json, silent: !!values.silent || npm.loglevelSilent, timings: !!values.timings, color: npm.color, progress: npm.progress }
+    output: {
+      json: !!values.json,
+      silent: !!values.silent || npm.loglevelSilent,
+      timings: !!values.timings,
+      color: npm.color,
+      progress: npm.progress,
+      // ls/outdated renderings, present only when asked for.
+      ...(values.parseable ? { parseable: true } : {}),
+      ...(values.long ? { long: true } : {})
+    }
   }
 }
 
@@ -500,6 +545,41 @@ function progressPrinter(stream) {
   }
 }
 
+/** `ls`, `why`, `outdated`: the answer rendered as npm prints it; the exit code. */
+async function query(brisk, { command, options, output }) {
+  const out = (text) => { if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n') }
+  const json = (value) => process.stdout.write(JSON.stringify(value, null, 2) + '\n')
+  if (command === 'ls') {
+    const listing = await brisk.ls(options)
+    const fails = render.lsFails(listing)
+    if (output.json) {
+      const body = render.lsJson(listing)
+      if (fails) body.error = { code: 'E_LS_PROBLEMS', summary: listing.problems.join('\n'), detail: '' }
+      json(body)
+    } else if (output.parseable) {
+      out(listing.paths.join('\n'))
+    } else {
+      out(render.lsText(listing) + '\n')
+    }
+    if (fails) {
+      printError(Object.assign(new Error(`${listing.problems.join('\n')}\nRun "brisk install" to install what is missing or invalid.`), { code: 'E_LS_PROBLEMS' }))
+      return 1
+    }
+    return options.packages && !listing.matched ? 1 : 0
+  }
+  if (command === 'why') {
+    const explanations = await brisk.why(options)
+    if (output.json) json(explanations)
+    else out(render.whyText(explanations))
+    return 0
+  }
+  const list = await brisk.outdated(options)
+  if (output.json) json(render.outdatedJson(list, output))
+  else if (output.parseable) out(render.outdatedParseable(list))
+  else out(render.outdatedText(list, output))
+  return list.length ? 1 : 0
+}
+
 function printError(err, output) {
   const code = err && typeof err.code === 'string' ? err.code : 'E_IO'
   const message = err && err.message ? err.message : String(err)
@@ -545,6 +625,16 @@ async function main(argv) {
   }
   process.on('SIGINT', onSigint)
 
+  if (render.QUERY_COMMANDS.includes(cmd.command)) {
+    try {
+      return await query(brisk, { ...cmd, options: { ...cmd.options, signal: controller.signal } })
+    } catch (err) {
+      printError(err, output)
+      return 1
+    } finally {
+      process.removeListener('SIGINT', onSigint)
+    }
+  }
   try {
     const result = await brisk[cmd.operation]({
       ...options,

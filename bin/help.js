@@ -55,6 +55,43 @@ Builds node_modules from package-lock.json and the cache alone, without the
 network. Fails with E_NOT_CACHED naming what is missing (run brisk prefetch).
 
 Flags: --omit <type>, --ignore-scripts, --cache-dir <dir>, --prefix <dir>, --json
+`,
+  update: `brisk update [<pkg...>]   (aliases: up, upgrade)
+
+Updates the named packages (none named: all) to the newest versions
+package.json's ranges allow, and what they need: package-lock.json and
+node_modules change, package.json does not (as npm 11). --latest also moves
+package.json's ranges to the latest versions (^<version>, .npmrc save-prefix).
+
+Flags: --latest, and the flags of brisk install
+`,
+  ls: `brisk ls [<pkg...>]   (alias: list)
+
+Prints the installed tree as npm ls does: the project's own dependencies,
+every level with --all, <n> levels with --depth <n>; deduped, UNMET
+DEPENDENCY, invalid and extraneous marked as npm marks them. Named
+packages: only the paths to them (exit 1 if none is installed). Fails with
+E_LS_PROBLEMS when a package is missing or invalid.
+
+Flags: -a/--all, --depth <n>, --json, --parseable, --omit <type>, --prefix <dir>
+`,
+  why: `brisk why <pkg...>   (alias: explain)
+
+Prints why each installed copy of a package is there: every chain of
+dependents up to the project, as npm explain does. Takes a name,
+name@range or a node_modules/... folder. E_NOT_INSTALLED if none matches.
+
+Flags: --json, --prefix <dir>
+`,
+  outdated: `brisk outdated [<pkg...>]
+
+Lists dependencies whose installed version is not the newest their range
+allows (Wanted) or not the latest dist-tag (Latest), as npm outdated does:
+the project's own dependencies, every package's with --all. Exits 1 when
+something is outdated.
+
+Flags: -a/--all, --json, --parseable, --long, --before <date>,
+--min-release-age <days>, --registry <url>, --cache-dir <dir>, --prefix <dir>
 `
 }
 

@@ -63,6 +63,14 @@ pub struct Options {
     pub save_exact: Option<bool>,
     /// `false`: like `--no-save`.
     pub save: Option<bool>,
+    /// `ls`, `why`, `outdated`, `update`: the packages named.
+    pub packages: Option<Vec<String>>,
+    /// `ls`, `outdated`: every level, not only the project's own dependencies.
+    pub all: Option<bool>,
+    /// `ls`: how many levels to show.
+    pub depth: Option<f64>,
+    /// `update`: move package.json's ranges to the latest versions.
+    pub latest: Option<bool>,
 }
 
 #[napi(object)]
@@ -178,6 +186,8 @@ impl From<Options> for ops::Options {
             add: o.add.unwrap_or_default(),
             remove: o.remove.unwrap_or_default(),
             save_type: o.save_type,
+            update: None,
+            latest: o.latest.unwrap_or(false),
         }
     }
 }
@@ -306,4 +316,79 @@ pub fn link<'e>(
     cancel: Option<&CancelHandle>,
 ) -> napi::Result<PromiseRaw<'e, InstallResult>> {
     run(env, ops::link(to_call(env, options, on_progress, cancel)))
+}
+
+/// What `ls`, `outdated` and `why` look at: the packages named, `all`,
+/// `depth`.
+fn query(o: &Option<Options>) -> ops::Query {
+    let o = o.as_ref();
+    ops::Query {
+        packages: o.and_then(|o| o.packages.clone()).unwrap_or_default(),
+        all: o.and_then(|o| o.all).unwrap_or(false),
+        depth: o.and_then(|o| o.depth).map(|d| d.max(0.0) as usize),
+    }
+}
+
+/// Runs a read-only operation whose answer is plain data.
+fn run_data<T, F>(env: &Env, fut: F) -> napi::Result<PromiseRaw<'_, serde_json::Value>>
+where
+    T: serde::Serialize + Send + 'static,
+    F: std::future::Future<Output = crate::Result<T>> + Send + 'static,
+{
+    env.spawn_future_with_callback(async move { Ok(fut.await) }, |env, result| match result {
+        Ok(v) => serde_json::to_value(v).map_err(|e| napi::Error::from_reason(e.to_string())),
+        Err(e) => Err(js_error(env, e)),
+    })
+}
+
+/// npm ls over node_modules: the tree, its problems, the folders.
+#[napi(ts_return_type = "Promise<object>")]
+pub fn ls<'e>(
+    env: &'e Env,
+    options: Option<Options>,
+    cancel: Option<&CancelHandle>,
+) -> napi::Result<PromiseRaw<'e, serde_json::Value>> {
+    let q = query(&options);
+    run_data(env, ops::ls(to_call(env, options, None, cancel), q))
+}
+
+/// npm explain: why each matching package is installed.
+#[napi(ts_return_type = "Promise<Array<object>>")]
+pub fn explain<'e>(
+    env: &'e Env,
+    options: Option<Options>,
+    cancel: Option<&CancelHandle>,
+) -> napi::Result<PromiseRaw<'e, serde_json::Value>> {
+    let q = query(&options);
+    run_data(
+        env,
+        ops::explain(to_call(env, options, None, cancel), q.packages),
+    )
+}
+
+/// npm outdated: dependencies with a newer wanted or latest version.
+#[napi(ts_return_type = "Promise<Array<object>>")]
+pub fn outdated<'e>(
+    env: &'e Env,
+    options: Option<Options>,
+    cancel: Option<&CancelHandle>,
+) -> napi::Result<PromiseRaw<'e, serde_json::Value>> {
+    let q = query(&options);
+    run_data(env, ops::outdated(to_call(env, options, None, cancel), q))
+}
+
+/// npm update: an install that picks the named packages (or all) afresh.
+#[napi(ts_return_type = "Promise<InstallResult>")]
+pub fn update<'e>(
+    env: &'e Env,
+    options: Option<Options>,
+    #[napi(ts_arg_type = "((event: ProgressEvent) => void) | undefined | null")]
+    on_progress: Option<ProgressFn>,
+    cancel: Option<&CancelHandle>,
+) -> napi::Result<PromiseRaw<'e, InstallResult>> {
+    let q = query(&options);
+    run(
+        env,
+        ops::update(to_call(env, options, on_progress, cancel), q.packages),
+    )
 }

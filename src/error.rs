@@ -72,6 +72,10 @@ codes! {
     PeerConflict = "E_PEER_CONFLICT",
     #[doc = "A package's `engines.node` excludes the running Node.js and `engine-strict` is set (npm's EBADENGINE)."]
     BadEngine = "E_BAD_ENGINE",
+    #[doc = "`ls`: the installed tree has problems (a missing dependency, a version its range does not accept): npm's ELSPROBLEMS."]
+    LsProblems = "E_LS_PROBLEMS",
+    #[doc = "`why`: no installed package matches what was asked for."]
+    NotInstalled = "E_NOT_INSTALLED",
 }
 
 /// What went wrong underneath an [`Error`] (an I/O error, …).

@@ -69,6 +69,8 @@ pub(super) async fn ideal_tree(ctx: &Context, call: &Call, prefetch: bool) -> Re
     if let (Some(lock), Some(built)) = (&lock, built) {
         match built {
             // reify starts every download at once for this tree.
+            // `update` resolves again even when the lockfile is in sync.
+            Ok(_) if o.update.is_some() => stale = "updating".into(),
             Ok(tree) => match in_sync(lock, &tree, &ctx.project) {
                 Ok(()) => {
                     return Ok(Ideal {
@@ -117,10 +119,17 @@ pub(super) async fn ideal_tree(ctx: &Context, call: &Call, prefetch: bool) -> Re
         force: ctx.config.force,
         cancel: call.cancel.clone(),
         pick,
-        locked: lock
-            .as_ref()
-            .map(|l| l.locked_versions())
-            .unwrap_or_default(),
+        locked: match (&lock, &o.update) {
+            (None, _) => Default::default(),
+            (Some(l), None) => l.locked_versions(),
+            // `update`: the named packages (or all) are picked afresh.
+            (Some(_), Some(names)) if names.is_empty() => Default::default(),
+            (Some(l), Some(names)) => {
+                let mut locked = l.locked_versions();
+                locked.retain(|name, _| !names.contains(name));
+                locked
+            }
+        },
     };
     let resolving = resolve::resolve(ctx.root_package(), &source, options, |pkg| {
         placed += 1;

@@ -20,7 +20,12 @@ pub async fn install(call: Call) -> Result<Summary> {
     let o = &call.options;
     let config = Context::config(&call)?;
     let editing = add::requested(o);
-    let fast = !o.clean && !o.lockfile_only && !o.dry_run && !editing && o.workspaces.is_empty();
+    let fast = !o.clean
+        && !o.lockfile_only
+        && !o.dry_run
+        && !editing
+        && o.workspaces.is_empty()
+        && o.update.is_none();
     let up_to_date = || {
         let packages = uptodate::current(&o.cwd, &uptodate::fingerprint(o, &config))?;
         Some(Summary {

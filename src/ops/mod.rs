@@ -1,7 +1,10 @@
 //! Orchestration: which stages run, in what order, for `install`,
 //! `prefetch` and `link`. No stage logic lives here.
 //!
-//! - `install`, `prefetch`, `link_offline`: the three operations.
+//! - `install`, `prefetch`, `link_offline`: the three operations;
+//!   `update` is an install that re-resolves named packages.
+//! - `ls`, `explain` (`why`), `outdated`: read-only views of the tree on
+//!   disk (`actual`).
 //! - `context`: what each sets up (config, project, cache, clients);
 //!   `ideal`: the tree to install; `add`: package.json edits.
 //! - `plan` decides what changes in node_modules (no I/O); `reify` carries
@@ -12,12 +15,14 @@
 //!   `git_prepare`, `provenance`, `aside` (`ci`'s old node_modules) and
 //!   `task` (blocking work) serve them.
 
+mod actual;
 mod add;
 mod aside;
 mod background;
 mod context;
 mod early_link;
 mod engines;
+mod explain;
 mod git_prepare;
 mod ideal;
 mod install;
@@ -25,20 +30,27 @@ mod installed;
 mod lifecycle;
 mod link_offline;
 mod lookahead;
+mod ls;
+mod outdated;
 pub mod plan;
 mod prefetch;
 mod provenance;
 mod reify;
 mod task;
+mod update;
 mod uptodate;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use explain::explain;
 pub use install::install;
 pub use link_offline::link;
+pub use ls::{ls, Item, Listing, Query};
+pub use outdated::{outdated, Outdated};
 pub use prefetch::prefetch;
+pub use update::update;
 
 use crate::cancel::CancelToken;
 use crate::config::ConfigOverrides;
@@ -80,6 +92,12 @@ pub struct Options {
     /// Where added packages go: `prod`, `dev`, `optional`, `peer`; `None`
     /// keeps an existing dependency where it is (new ones go to `prod`).
     pub save_type: Option<String>,
+    /// `brisk update`: resolve these names again, ignoring the versions
+    /// package-lock.json locks for them (empty: every name). None: install.
+    pub update: Option<Vec<String>>,
+    /// `brisk update --latest`: also move package.json's ranges to the
+    /// `latest` versions.
+    pub latest: bool,
 }
 
 /// Wall time per stage, in milliseconds.

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 
 pub use crate::locale::locale_cmp;
+pub use dep_valid::dep_valid;
 pub use overrides::{Overridden, Overrides, RuleId, ROOT_RULE};
 pub use package::{normalize_funding, Package};
 pub use place::Placement;
