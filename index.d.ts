@@ -56,6 +56,18 @@ export declare const enum Code {
   PeerConflict = 'E_PEER_CONFLICT',
 }
 
+/**
+ * `brisk exec`: the step running the command, after installing its
+ * package into the cache when the project does not have it.
+ */
+export declare function exec(options?: Options | undefined | null, onProgress?: ((event: ProgressEvent) => void) | undefined | null, cancel?: CancelHandle | undefined | null): Promise<ExecPlan>
+
+/** What `exec` runs, and the packages it installed into the cache for it. */
+export interface ExecPlan {
+  step: ScriptStep
+  packages: Array<string>
+}
+
 /** Resolve (when needed), write package-lock.json, fetch and link. */
 export declare function install(options?: Options | undefined | null, onProgress?: ((event: ProgressEvent) => void) | undefined | null, cancel?: CancelHandle | undefined | null): Promise<InstallResult>
 
@@ -119,6 +131,20 @@ export interface Options {
   saveExact?: boolean
   /** `false`: like `--no-save`. */
   save?: boolean
+  /** `run`: the package.json script to run (none: list them). */
+  script?: string
+  /**
+   * `run`: arguments appended to the script; `exec`: the command and
+   * its arguments.
+   */
+  args?: Array<string>
+  /** `run` in every workspace. */
+  allWorkspaces?: boolean
+  /**
+   * `exec`: packages to install for the command; `rebuild`: the
+   * installed packages to rebuild.
+   */
+  packages?: Array<string>
 }
 
 /** Make sure every package of the lockfile is in the cache. */
@@ -128,6 +154,39 @@ export interface ProgressEvent {
   phase: string
   done: number
   total: number
+}
+
+/** `brisk rebuild`: run installed packages' install scripts again. */
+export declare function rebuild(options?: Options | undefined | null, onProgress?: ((event: ProgressEvent) => void) | undefined | null, cancel?: CancelHandle | undefined | null): Promise<InstallResult>
+
+/** One package's part of `run`: its scripts and the steps to run. */
+export interface RunPlan {
+  /** `name@version`. */
+  id: string
+  dir: string
+  /** `[name, command]` pairs in package.json order. */
+  scripts: Array<Array<string>>
+  /** The script asked for is not in package.json. */
+  missing: boolean
+  steps: Array<ScriptStep>
+}
+
+/** `brisk run`: the scripts and steps of the project (or its workspaces). */
+export declare function runScript(options?: Options | undefined | null): Promise<RunPlan[]>
+
+/**
+ * A command to spawn through the shell: `<shell> -c <command>` in `dir`
+ * with exactly `env`.
+ */
+export interface ScriptStep {
+  /** `npm_lifecycle_event` (`npx` for exec). */
+  event: string
+  command: string
+  /** The command line as npm shows it. */
+  shown: string
+  dir: string
+  shell: string
+  env: Record<string, string>
 }
 
 export interface Timings {

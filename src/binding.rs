@@ -54,6 +54,16 @@ pub struct Options {
     pub save_exact: Option<bool>,
     /// `false`: like `--no-save`.
     pub save: Option<bool>,
+    /// `run`: the package.json script to run (none: list them).
+    pub script: Option<String>,
+    /// `run`: arguments appended to the script; `exec`: the command and
+    /// its arguments.
+    pub args: Option<Vec<String>>,
+    /// `run` in every workspace.
+    pub all_workspaces: Option<bool>,
+    /// `exec`: packages to install for the command; `rebuild`: the
+    /// installed packages to rebuild.
+    pub packages: Option<Vec<String>>,
 }
 
 #[napi(object)]
@@ -78,6 +88,40 @@ pub struct InstallResult {
     pub scripts_run: Vec<String>,
     pub warnings: Vec<String>,
     pub timings: Timings,
+}
+
+/// A command to spawn through the shell: `<shell> -c <command>` in `dir`
+/// with exactly `env`.
+#[napi(object)]
+pub struct ScriptStep {
+    /// `npm_lifecycle_event` (`npx` for exec).
+    pub event: String,
+    pub command: String,
+    /// The command line as npm shows it.
+    pub shown: String,
+    pub dir: String,
+    pub shell: String,
+    pub env: HashMap<String, String>,
+}
+
+/// One package's part of `run`: its scripts and the steps to run.
+#[napi(object)]
+pub struct RunPlan {
+    /// `name@version`.
+    pub id: String,
+    pub dir: String,
+    /// `[name, command]` pairs in package.json order.
+    pub scripts: Vec<Vec<String>>,
+    /// The script asked for is not in package.json.
+    pub missing: bool,
+    pub steps: Vec<ScriptStep>,
+}
+
+/// What `exec` runs, and the packages it installed into the cache for it.
+#[napi(object)]
+pub struct ExecPlan {
+    pub step: ScriptStep,
+    pub packages: Vec<String>,
 }
 
 #[napi(object)]
@@ -149,6 +193,10 @@ impl From<Options> for ops::Options {
             add: o.add.unwrap_or_default(),
             remove: o.remove.unwrap_or_default(),
             save_type: o.save_type,
+            script: o.script,
+            args: o.args.unwrap_or_default(),
+            all_workspaces: o.all_workspaces.unwrap_or(false),
+            packages: o.packages.unwrap_or_default(),
         }
     }
 }
@@ -266,4 +314,75 @@ pub fn link<'e>(
     cancel: Option<&CancelHandle>,
 ) -> napi::Result<PromiseRaw<'e, InstallResult>> {
     run(env, ops::link(to_call(env, options, on_progress, cancel)))
+}
+
+fn to_step(s: ops::Step) -> ScriptStep {
+    ScriptStep {
+        event: s.event,
+        command: s.command,
+        shown: s.shown,
+        dir: s.dir.display().to_string(),
+        shell: s.shell,
+        env: s.env.into_iter().collect(),
+    }
+}
+
+/// `brisk run`: the scripts and steps of the project (or its workspaces).
+#[napi(ts_return_type = "Promise<RunPlan[]>")]
+pub fn run_script<'e>(
+    env: &'e Env,
+    options: Option<Options>,
+) -> napi::Result<PromiseRaw<'e, Vec<RunPlan>>> {
+    let call = to_call(env, options, None, None);
+    let fut = async move { ops::run_script(call) };
+    env.spawn_future_with_callback(async move { Ok(fut.await) }, |env, result| match result {
+        Ok(plans) => Ok(plans
+            .into_iter()
+            .map(|p| RunPlan {
+                id: p.id,
+                dir: p.dir.display().to_string(),
+                scripts: p.scripts.into_iter().map(|(k, v)| vec![k, v]).collect(),
+                missing: p.missing,
+                steps: p.steps.into_iter().map(to_step).collect(),
+            })
+            .collect()),
+        Err(e) => Err(js_error(env, e)),
+    })
+}
+
+/// `brisk exec`: the step running the command, after installing its
+/// package into the cache when the project does not have it.
+#[napi(ts_return_type = "Promise<ExecPlan>")]
+pub fn exec<'e>(
+    env: &'e Env,
+    options: Option<Options>,
+    #[napi(ts_arg_type = "((event: ProgressEvent) => void) | undefined | null")]
+    on_progress: Option<ProgressFn>,
+    cancel: Option<&CancelHandle>,
+) -> napi::Result<PromiseRaw<'e, ExecPlan>> {
+    let call = to_call(env, options, on_progress, cancel);
+    env.spawn_future_with_callback(async move { Ok(ops::exec(call).await) }, |env, result| {
+        match result {
+            Ok((step, packages)) => Ok(ExecPlan {
+                step: to_step(step),
+                packages,
+            }),
+            Err(e) => Err(js_error(env, e)),
+        }
+    })
+}
+
+/// `brisk rebuild`: run installed packages' install scripts again.
+#[napi(ts_return_type = "Promise<InstallResult>")]
+pub fn rebuild<'e>(
+    env: &'e Env,
+    options: Option<Options>,
+    #[napi(ts_arg_type = "((event: ProgressEvent) => void) | undefined | null")]
+    on_progress: Option<ProgressFn>,
+    cancel: Option<&CancelHandle>,
+) -> napi::Result<PromiseRaw<'e, InstallResult>> {
+    run(
+        env,
+        ops::rebuild(to_call(env, options, on_progress, cancel)),
+    )
 }

@@ -1,7 +1,10 @@
 //! Orchestration: which stages run, in what order, for `install`,
 //! `prefetch` and `link`. No stage logic lives here.
 //!
-//! - `install`, `prefetch`, `link_offline`: the three operations.
+//! - `install`, `prefetch`, `link_offline`: the three install operations;
+//!   `run_script` (the steps of `brisk run`), `exec` (a bin, installed into
+//!   the cache when the project lacks it) and `rebuild` (install scripts of
+//!   installed packages) serve the npm commands around them.
 //! - `context`: what each sets up (config, project, cache, clients);
 //!   `ideal`: the tree to install; `add`: package.json edits.
 //! - `plan` decides what changes in node_modules (no I/O); `reify` carries
@@ -17,6 +20,7 @@ mod aside;
 mod background;
 mod context;
 mod early_link;
+mod exec;
 mod git_prepare;
 mod ideal;
 mod install;
@@ -27,7 +31,9 @@ mod lookahead;
 mod plan;
 mod prefetch;
 mod provenance;
+mod rebuild;
 mod reify;
+mod run_script;
 mod task;
 mod uptodate;
 
@@ -35,9 +41,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use exec::exec;
 pub use install::install;
 pub use link_offline::link;
 pub use prefetch::prefetch;
+pub use rebuild::rebuild;
+pub use run_script::{run_script, RunPlan, Step};
 
 use crate::cancel::CancelToken;
 use crate::config::ConfigOverrides;
@@ -74,6 +83,16 @@ pub struct Options {
     /// Where added packages go: `prod`, `dev`, `optional`, `peer`; `None`
     /// keeps an existing dependency where it is (new ones go to `prod`).
     pub save_type: Option<String>,
+    /// `brisk run <script>`: the script (None: list the scripts).
+    pub script: Option<String>,
+    /// `run`: extra arguments for the script; `exec`: the command and its
+    /// arguments.
+    pub args: Vec<String>,
+    /// `--workspaces`: `run` in every workspace.
+    pub all_workspaces: bool,
+    /// `exec --package`: the packages to install for the command;
+    /// `rebuild`: the installed packages to rebuild (all when empty).
+    pub packages: Vec<String>,
 }
 
 /// Wall time per stage, in milliseconds.
