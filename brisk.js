@@ -227,9 +227,9 @@ const LIFECYCLE = ['prepare', 'prepublishOnly', 'prepack', 'postpack', 'dependen
   'postversion']
 
 /** npm's "Missing script" error, with its did-you-mean (edit distance under 40 % of the name). */
-function missingScript(name, plan) {
+function missingScript(name, plan, inWorkspace) {
   const near = plan.scripts.map(([s]) => s).filter((s) => editDistance(name, s) < name.length * 0.4)
-  let message = `Missing script: "${name}"${plan.id ? ` in ${plan.id}` : ''}`
+  let message = `Missing script: "${name}"${inWorkspace ? ` in ${plan.id || plan.dir}` : ''}`
   if (near.length) {
     message += `\n\nDid you mean ${near.length === 1 ? 'this' : 'one of these'}?\n`
     message += near.map((s) => `  brisk run ${s} # run the "${s}" package script`).join('\n')
@@ -297,7 +297,7 @@ async function run(options = {}) {
     out.push(result)
     if (plan.missing) {
       if (ifPresent) continue
-      throw missingScript(options.script, plan)
+      throw missingScript(options.script, plan, plans.length > 1 || !!(options.workspaces && options.workspaces.length))
     }
     for (const step of plan.steps) {
       if (signal && signal.aborted) throw briskError('E_CANCELLED', 'brisk run was cancelled')

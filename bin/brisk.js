@@ -94,8 +94,23 @@ const COMMANDS = {
   uninstall: 'remove',
   rm: 'remove',
   r: 'remove',
-  un: 'remove'
+  un: 'remove',
+  run: 'run',
+  'run-script': 'run',
+  rum: 'run',
+  urn: 'run',
+  test: 'test',
+  t: 'test',
+  tst: 'test',
+  start: 'start',
+  stop: 'stop',
+  exec: 'exec',
+  x: 'exec',
+  rebuild: 'rebuild',
+  rb: 'rebuild'
 }
+// Commands that run a script of package.json (npm test, npm start, …).
+const SCRIPT_COMMANDS = ['test', 'start', 'stop']
 const { OPTIONS, OMIT } = require('../options.js')
 const { COMMAND_HELP } = require('./help.js')
 
@@ -124,6 +139,10 @@ const FLAGS = {
   'save-prod': { type: 'boolean', short: 'P' },
   'save-peer': { type: 'boolean' },
   'save-exact': { type: 'boolean', short: 'E' },
+  'if-present': { type: 'boolean' },
+  workspaces: { type: 'boolean' },
+  ws: { type: 'boolean' },
+  package: { type: 'string', short: 'p', multiple: true },
   save: { type: 'boolean' },
   'no-save': { type: 'boolean' },
   json: { type: 'boolean' },
@@ -269,9 +288,39 @@ function projectDir(dir) {
   }
 }
 
+/**
+ * argv split where brisk's own flags end: after `--`, and for exec at the
+ * command (`brisk x tsc --version` passes --version to tsc, as npx does).
+ */
+function splitPassthrough(argv) {
+  const dash = argv.indexOf('--')
+  const own = dash < 0 ? argv : argv.slice(0, dash)
+  const after = dash < 0 ? [] : argv.slice(dash + 1)
+  const positions = []
+  for (let i = 0; i < own.length; i++) {
+    const arg = own[i]
+    if (!arg.startsWith('-') || arg === '-') { positions.push(i); continue }
+    const m = /^--?(?:no-)?([^=]+)$/.exec(arg)
+    if (!m) continue
+    const name = m[1]
+    const short = arg.length === 2 ? Object.keys(FLAGS).find((k) => FLAGS[k].short === name) : undefined
+    const spec = arg.startsWith('--') ? FLAGS[name] : FLAGS[short]
+    const takesValue = (spec && spec.type === 'string') || ['loglevel', 'audit-level', 'fund-level', 'node-options'].includes(name)
+    if (takesValue && !arg.startsWith('--no-')) i++
+  }
+  if (positions.length >= 2 && COMMANDS[own[positions[0]]] === 'exec') {
+    // own is a prefix of argv: what follows the command is its own, verbatim.
+    const cut = positions[1]
+    return { own: argv.slice(0, cut + 1), after: argv.slice(cut + 1) }
+  }
+  return { own, after }
+}
+
 /** argv → { command, options, output } or { help } / { version }. Throws UsageError. */
 function parse(argv) {
   let parsed
+  const split = splitPassthrough(argv)
+  argv = split.own
   const npm = npmArgv(argv)
   try {
     parsed = parseArgs({ args: npm.argv, options: FLAGS, allowPositionals: true, strict: true })
@@ -289,11 +338,15 @@ function parse(argv) {
     const near = nearest(word, Object.keys(COMMANDS))
     throw new UsageError(`unknown command "${word}"${near ? ` (did you mean "${near}"?)` : ''}. Run "brisk --help" for the commands brisk knows.`)
   }
+  const running = command === 'run' || command === 'exec' || command === 'rebuild' || SCRIPT_COMMANDS.includes(command)
+  if (!running && split.after.length) {
+    throw new UsageError(`"brisk ${word}" takes no arguments after "--" (got "${split.after.join(' ')}")`)
+  }
   const adding = command === 'add' || (command === 'install' && rest.length > 0)
   if ((command === 'add' || command === 'remove') && rest.length === 0) {
     throw new UsageError(`"brisk ${word}" needs at least one package name, e.g. "brisk ${word} react"`)
   }
-  if (!adding && command !== 'remove' && rest.length > 0) {
+  if (!adding && !running && command !== 'remove' && rest.length > 0) {
     throw new UsageError(`"brisk ${word}" takes no arguments (got "${rest.join(' ')}")`)
   }
   const saveTypes = [['save-prod', 'prod'], ['save-dev', 'dev'], ['save-optional', 'optional'], ['save-peer', 'peer']]
@@ -348,6 +401,20 @@ function parse(argv) {
     options.minReleaseAge = days
   }
   if (values.workspace) options.workspaces = values.workspace
+  if (values['if-present']) options.ifPresent = true
+  if (values.workspaces || values.ws) options.allWorkspaces = true
+  if (values.package) options.packages = values.package
+  if (command === 'run') {
+    if (rest.length) options.script = rest[0]
+    if (rest.length > 1 || split.after.length) options.args = [...rest.slice(1), ...split.after]
+  } else if (SCRIPT_COMMANDS.includes(command)) {
+    options.script = command
+    if (rest.length || split.after.length) options.args = [...rest, ...split.after]
+  } else if (command === 'exec') {
+    options.args = [...rest, ...split.after]
+  } else if (command === 'rebuild' && rest.length) {
+    options.packages = [...(options.packages || []), ...rest]
+  }
   if (adding) options.add = rest
   if (command === 'remove') options.remove = rest
   if (saveTypes.length) options.saveType = saveTypes[0][1]
@@ -365,7 +432,7 @@ function parse(argv) {
 
   return {
     command,
-    operation: command === 'ci' || command === 'add' || command === 'remove' ? 'install' : command,
+    operation: command === 'ci' || command === 'add' || command === 'remove' ? 'install' : SCRIPT_COMMANDS.includes(command) ? 'run' : command,
     options,
     output: { json: !!values.json, silent: !!values.silent || npm.loglevelSilent, timings: !!values.timings }
   }
@@ -391,7 +458,10 @@ function summary(command, options, result) {
   const lines = []
   const secs = `${((result.timings?.totalMs ?? 0) / 1000).toFixed(2)}s`
   const download = result.downloaded > 0 ? ` (${result.downloaded} downloaded, ${formatBytes(result.bytes)})` : ''
-  if (command === 'prefetch') {
+  if (command === 'rebuild') {
+    const ran = result.scriptsRun || []
+    lines.push(ran.length ? `rebuilt dependencies successfully: ${ran.join(', ')}` : 'rebuilt dependencies successfully (no install script to run)')
+  } else if (command === 'prefetch') {
     lines.push(`prefetched ${plural(result.packages, 'package')}${download}, ${result.reused} already cached, in ${secs}`)
   } else if (options.lockfileOnly) {
     lines.push(result.lockfileWritten
@@ -409,7 +479,7 @@ function summary(command, options, result) {
   if (notRun.length && !options.ignoreScripts) {
     const names = [...new Set(notRun.map(packageName))]
     lines.push(`${plural(notRun.length, 'package')} ${notRun.length === 1 ? 'has' : 'have'} install scripts that were not run: ${notRun.join(', ')}`)
-    lines.push(`  to run them, add "trustedDependencies": ${JSON.stringify(names)} to package.json or run with --allow-scripts`)
+    lines.push(`  to run them, add "trustedDependencies": ${JSON.stringify(names)} to package.json or run with --allow-scripts, or run them once now: brisk rebuild ${names.join(' ')}`)
   }
   return lines
 }
@@ -472,6 +542,7 @@ async function main(argv) {
     return 1
   }
 
+  if (cmd.operation === 'run' || cmd.operation === 'exec') return require('./run.js').main(cmd, printError)
   const brisk = require('../brisk.js')
   const { output, options } = cmd
   const progress = process.stderr.isTTY && !output.silent && !output.json ? progressPrinter(process.stderr) : null
