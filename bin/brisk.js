@@ -41,6 +41,11 @@ Commands:
   ci                clean install from package-lock.json (--frozen-lockfile, into an empty node_modules)
   prefetch          download what package-lock.json needs into the cache
   link              build node_modules from package-lock.json and the cache, offline
+  run <script>      run a package.json script with pre/post, npm's environment and .bin on PATH
+                    (aliases: run-script; no script: list them); args after -- go to the script
+  test, start, stop run that script (test: also t)
+  exec <cmd> [args] run a project bin, or a package's bin installed into the cache (alias: x)
+  rebuild [<pkg>...] run installed packages' install scripts again, on private copies (alias: rb)
 
 Flags:
   --registry <url>          registry to use (default: .npmrc, else https://registry.npmjs.org/)
@@ -60,6 +65,9 @@ Flags:
   --before <date>           pick no version published after this date (2024-05-01, 2024-05-01T12:00:00Z)
   --min-release-age <days>  pick no version published less than this many days ago (.npmrc min-release-age)
   -w, --workspace <name>    only install what these workspaces use (name or folder; repeatable)
+  --if-present              run: exit 0 when the script is missing
+  --workspaces, --ws        run: in every workspace
+  -p, --package <spec>      exec: install this package for the command (repeatable)
   -D, --save-dev            add to devDependencies
   -O, --save-optional       add to optionalDependencies
   -P, --save-prod           add to dependencies (the default for new packages)

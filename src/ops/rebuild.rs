@@ -82,16 +82,11 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
     blocking(move || dirs.iter().try_for_each(|d| unshare(d))).await?;
     let before = pending::read(&cwd);
     let mut included = included;
-    let done = lifecycle::run_dependencies(
-        ctx,
-        call,
-        &tree,
-        &policy,
-        &candidates,
-        &before,
-        &mut included,
-    )
-    .await?;
+    // Only the allowed ones: a package skipped now keeps its record (its
+    // scripts may have run before), where install would mark it pending.
+    let done =
+        lifecycle::run_dependencies(ctx, call, &tree, &policy, &allowed, &before, &mut included)
+            .await?;
     summary.scripts_run = done.ran;
     summary.scripts_not_run = done.not_run;
     summary.warnings.extend(done.warnings);
