@@ -242,3 +242,17 @@ test('rebuild, run, exec: options are checked; nothing installed is E_NOT_FOUND'
   const help = h.cliSync(['run', '--help'])
   assert.match(help.stdout, /brisk run <script>/)
 })
+
+test('argv: what goes to the script or the command', () => {
+  const { parse } = require('../bin/brisk.js')
+  const o = (...argv) => { const r = parse(argv); const { cwd, ...rest } = r.options; return [r.operation, rest] }
+  assert.deepEqual(o('run', 'test', '--', '--watch', 'a b'), ['run', { script: 'test', args: ['--watch', 'a b'] }])
+  assert.deepEqual(o('run', 'test', 'x'), ['run', { script: 'test', args: ['x'] }], 'npm passes positionals after the script')
+  assert.deepEqual(o('t', '--', '-u'), ['run', { script: 'test', args: ['-u'] }])
+  assert.deepEqual(o('run-script', 'build', '--if-present', '-w', 'a'), ['run', { script: 'build', ifPresent: true, workspaces: ['a'] }])
+  assert.deepEqual(o('x', 'tsc', '--version', '--', 'y'), ['exec', { args: ['tsc', '--version', '--', 'y'] }], 'after the command, nothing is brisk\'s')
+  assert.deepEqual(o('exec', '--registry', 'http://r/', 'tsc', '-v'), ['exec', { registry: 'http://r/', args: ['tsc', '-v'] }])
+  assert.deepEqual(o('exec', '-p', 'a@1', '--package=b', '--', 'cmd', '--x'), ['exec', { packages: ['a@1', 'b'], args: ['cmd', '--x'] }])
+  assert.deepEqual(o('rb', 'esbuild', 'sharp'), ['rebuild', { packages: ['esbuild', 'sharp'] }])
+  assert.throws(() => parse(['install', '--', 'x']), /takes no arguments after "--"/)
+})

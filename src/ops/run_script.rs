@@ -76,7 +76,10 @@ pub fn run_script(call: Call) -> Result<Vec<RunPlan>> {
                     .find(|(k, _)| k == event)
                     .map(|(_, v)| v.clone())
             };
-            match find(name) {
+            // npm start without a start script runs server.js when there is one.
+            let fallback = (name == "start" && dir.join("server.js").is_file())
+                .then(|| "node server.js".to_string());
+            match find(name).or(fallback) {
                 None => plan.missing = true,
                 Some(main) => {
                     // npm skips pre/post with --ignore-scripts, never the script asked for.
@@ -190,4 +193,49 @@ fn targets(cwd: &Path, names: &[String], all: bool) -> Result<Vec<PathBuf>> {
                 })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::Options;
+
+    fn plan(pkg: Value, script: &str, args: &[&str], ignore: bool) -> RunPlan {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("package.json"), pkg.to_string()).unwrap();
+        let mut options = Options {
+            cwd: dir.path().to_path_buf(),
+            script: Some(script.into()),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            env: [("PATH".to_string(), "/usr/bin".to_string())].into(),
+            ..Default::default()
+        };
+        options.config.ignore_scripts = Some(ignore);
+        options.config.cache_dir = Some(dir.path().join("cache"));
+        run_script(Call::new(options)).unwrap().remove(0)
+    }
+
+    #[test]
+    fn pre_main_post_args_and_ignore_scripts() {
+        let pkg = serde_json::json!({"name": "p", "version": "1.0.0", "scripts": {
+            "pretest": "echo pre", "test": "echo t", "posttest": "echo post", "prestart": ""
+        }});
+        let p = plan(pkg.clone(), "test", &["a b", "c"], false);
+        assert_eq!(p.id, "p@1.0.0");
+        let events: Vec<&str> = p.steps.iter().map(|s| s.event.as_str()).collect();
+        assert_eq!(events, ["pretest", "test", "posttest"]);
+        assert_eq!(p.steps[1].command, "echo t 'a b' c");
+        assert_eq!(p.steps[1].shown, "echo t a b c");
+        assert_eq!(
+            p.steps[0].command, "echo pre",
+            "args go to the main script only"
+        );
+        let env: std::collections::HashMap<_, _> = p.steps[1].env.iter().cloned().collect();
+        assert_eq!(env["npm_lifecycle_event"], "test");
+        assert_eq!(env["npm_lifecycle_script"], "echo t 'a b' c");
+        assert!(env["PATH"].ends_with(":/usr/bin"));
+        let ignored = plan(pkg.clone(), "test", &[], true);
+        assert_eq!(ignored.steps.len(), 1);
+        assert!(plan(pkg, "nope", &[], false).missing);
+    }
 }
