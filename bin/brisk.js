@@ -343,7 +343,8 @@ function parse(argv) {
   const [word, ...rest] = positionals
   const command = COMMANDS[word]
   if (!command) {
-    const near = nearest(word, Object.keys(COMMANDS))
+    // npm's typo aliases are accepted, never suggested.
+    const near = nearest(word, Object.keys(COMMANDS).filter((c) => !['isntall', 'tst', 'rum', 'urn'].includes(c)))
     throw new UsageError(`unknown command "${word}"${near ? ` (did you mean "${near}"?)` : ''}. Run "brisk --help" for the commands brisk knows.`)
   }
   const running = command === 'run' || command === 'exec' || command === 'rebuild' || SCRIPT_COMMANDS.includes(command)
