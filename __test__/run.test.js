@@ -256,3 +256,13 @@ test('argv: what goes to the script or the command', () => {
   assert.deepEqual(o('rb', 'esbuild', 'sharp'), ['rebuild', { packages: ['esbuild', 'sharp'] }])
   assert.throws(() => parse(['install', '--', 'x']), /takes no arguments after "--"/)
 })
+
+test('start without a start script runs server.js, as npm does', T, async (t) => {
+  const p = setup(t, {})
+  fs.writeFileSync(p.file('server.js'), 'console.log("server up")\n')
+  const b = h.cliSync(['start'], { cwd: p.dir, env: p.env })
+  assert.equal(b.status, 0, b.stderr)
+  const n = await h.npm(['start'], { cwd: p.dir, env: p.env, cache: path.join(p.root, 'npm-cache') })
+  assert.equal(b.stdout, n.stdout)
+  assert.match(b.stdout, /> node server\.js\n\nserver up\n/)
+})
