@@ -124,7 +124,11 @@ export interface Options {
    * leave package.json and package-lock.json alone; overrides .npmrc `save`.
    */
   save?: boolean
-  /** `ls`, `why`, `outdated`, `update`: the packages named (`name` or `name@range`; `why` also takes `node_modules/…` locations). */
+  /**
+   * The packages named: `ls`, `why`, `outdated`, `update` look at them (`name` or `name@range`; `why` also takes
+   * `node_modules/…` locations); `exec` installs them for the command (`--package`); `rebuild` rebuilds them
+   * (default: all trusted ones).
+   */
   packages?: string[]
   /** `ls`, `outdated`: every level of the tree, not only the project's own dependencies (`--all`). */
   all?: boolean
@@ -132,6 +136,16 @@ export interface Options {
   depth?: number
   /** `update`: move package.json's ranges to the `latest` versions (saved with `save-prefix`). */
   latest?: boolean
+  /** `run`: the package.json script to run; without it, `run` only lists the scripts. */
+  script?: string
+  /** `run`: arguments appended (shell-quoted) to the script; `exec`: the command and its arguments. */
+  args?: string[]
+  /** `run`: a missing script is not an error (npm's `--if-present`). */
+  ifPresent?: boolean
+  /** `run`: run in every workspace (npm's `--workspaces`). */
+  allWorkspaces?: boolean
+  /** `run`: called before each script starts (npm prints `> id event` and the command then). */
+  onScript?: (script: { id: string; event: string; command: string; dir: string }) => void
   /** Cancels the operation; it then rejects with code E_CANCELLED. */
   signal?: AbortSignal
   /** Called with progress events while the operation runs. */
@@ -297,3 +311,31 @@ export interface OutdatedEntry {
 
 /** npm outdated: the project's dependencies (`all`: every one) whose wanted or latest version is not installed. */
 export function outdated(options?: Options): Promise<OutdatedEntry[]>
+/** Run installed packages' install scripts again (npm rebuild), on private copies of their files. */
+export function rebuild(options?: Options): Promise<Result>
+
+/** What `run` did in one package (the project, or a workspace). */
+export interface RunResult {
+  /** `name@version`. */
+  id: string
+  dir: string
+  /** Every script of its package.json. */
+  scripts: Record<string, string>
+  /** The names among them that are npm lifecycle scripts (`test`, `start`, `prepare`, …). */
+  lifecycle: string[]
+  /** The events that ran, in order (`pretest`, `test`, `posttest`). */
+  ran: string[]
+}
+
+/**
+ * Run a package.json script as `npm run` does (pre/post, npm's environment,
+ * `.bin` on PATH), with this process's stdio. A failing script rejects with
+ * E_SCRIPT and `exitCode`; a missing one with E_NOT_FOUND (unless `ifPresent`).
+ */
+export function run(options?: Options): Promise<RunResult[]>
+
+/**
+ * Run a bin as `npm exec` does: the project's own, or else its package
+ * installed into brisk's cache (the project is not touched).
+ */
+export function exec(options?: Options): Promise<{ code: number; signal: string | null; installed: string[] }>

@@ -7,6 +7,7 @@
 //   const result = await brisk.install({ cwd: '/path/to/project' })
 
 const path = require('node:path')
+const { spawn } = require('node:child_process')
 
 const { OPTIONS } = require('./options.js')
 
@@ -28,7 +29,7 @@ function loadNative() {
   }
 }
 
-const OPERATIONS = ['install', 'prefetch', 'link', 'update', 'ls', 'why', 'outdated']
+const OPERATIONS = ['install', 'prefetch', 'link', 'rebuild', 'update', 'ls', 'why', 'outdated']
 // Operations that answer with data and take no progress callback.
 const QUERIES = { ls: 'ls', why: 'explain', outdated: 'outdated' }
 
@@ -48,7 +49,7 @@ function normalizeError(err) {
 
 /** Options for the addon: absolute cwd, env values as strings, no JS-only keys. */
 function nativeOptions(options) {
-  const { signal, onProgress, ...rest } = options
+  const { signal, onProgress, ifPresent, onScript, ...rest } = options
   const out = { ...rest }
   out.cwd = path.resolve(rest.cwd ?? process.cwd())
   if (rest.cacheDir !== undefined) out.cacheDir = path.resolve(rest.cacheDir)
@@ -137,6 +138,9 @@ function optionProblem(operation, key, value) {
         return `options.${key} takes a date (a Date or a string such as "2024-05-01"; ${got})`
       }
       break
+    case 'list':
+      if (!Array.isArray(value) || value.some((x) => typeof x !== 'string')) return `options.${key} takes an array of strings (${got})`
+      break
     case 'env':
       if (value === null || typeof value !== 'object' || Array.isArray(value)) return `options.${key} takes an object of strings (${got})`
       break
@@ -147,21 +151,27 @@ function optionProblem(operation, key, value) {
       if (typeof value !== 'function') return `options.${key} must be a function`
       break
   }
+  if (spec.only && !spec.only.includes(operation)) return `options.${key} only applies to ${spec.only.join(' and ')}`
   if (spec.values && (Array.isArray(list) ? list : [value]).some((v) => !spec.values.includes(v))) {
     return `options.${key} takes ${spec.values.join(', ')} (${got})`
   }
   return undefined
 }
 
-function run(operation, options = {}) {
-  if (options === null || typeof options !== 'object') {
-    return Promise.reject(briskError('E_CONFIG', `brisk.${operation}(options): options must be an object`))
-  }
+/** Why `options` are not valid for `operation` (undefined when they are). */
+function optionsProblem(operation, options) {
+  if (options === null || typeof options !== 'object') return `brisk.${operation}(options): options must be an object`
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue
     const problem = optionProblem(operation, key, value)
-    if (problem) return Promise.reject(briskError('E_CONFIG', `brisk.${operation}: ${problem}`))
+    if (problem) return `brisk.${operation}: ${problem}`
   }
+  return undefined
+}
+
+function call(operation, options = {}, native_ = operation) {
+  const problem = optionsProblem(operation, options)
+  if (problem) return Promise.reject(briskError('E_CONFIG', problem))
   const { signal, onProgress } = options
   if (signal && signal.aborted) {
     return Promise.reject(briskError('E_CANCELLED', `brisk ${operation} was cancelled before it started`))
@@ -178,7 +188,7 @@ function run(operation, options = {}) {
   try {
     promise = QUERIES[operation]
       ? native[QUERIES[operation]](nativeOptions(options), handle)
-      : native[operation](nativeOptions(options), progressCallback(onProgress), handle)
+      : native[native_](nativeOptions(options), progressCallback(onProgress), handle)
   } catch (err) {
     promise = Promise.reject(err)
   }
@@ -196,17 +206,17 @@ function run(operation, options = {}) {
 
 /** Install the project's dependencies (resolve, write the lockfile, fetch, link). */
 function install(options) {
-  return run('install', options)
+  return call('install', options)
 }
 
 /** Download everything the lockfile needs into the cache; node_modules is untouched. */
 function prefetch(options) {
-  return run('prefetch', options)
+  return call('prefetch', options)
 }
 
 /** Build node_modules from the lockfile and the cache only, without the network. */
 function link(options) {
-  return run('link', options)
+  return call('link', options)
 }
 
 /**
@@ -215,7 +225,7 @@ function link(options) {
  * node_modules. package.json changes only with `latest: true`.
  */
 function update(options) {
-  return run('update', options)
+  return call('update', options)
 }
 
 /**
@@ -224,17 +234,143 @@ function update(options) {
  * `extraneous`, `deduped`, `dependencies: [...]`).
  */
 function ls(options) {
-  return run('ls', options)
+  return call('ls', options)
 }
 
 /** npm explain: for each installed copy of `packages`, the chains of dependents up to the root. */
 function why(options) {
-  return run('why', options)
+  return call('why', options)
 }
 
 /** npm outdated: `[{ name, current, wanted, latest, location, dependent, type, … }]`. */
 function outdated(options) {
-  return run('outdated', options)
+  return call('outdated', options)
 }
 
-module.exports = { install, prefetch, link, update, ls, why, outdated, OPERATIONS }
+/** Run installed packages' install scripts again (npm rebuild). */
+function rebuild(options) {
+  return call('rebuild', options)
+}
+
+// npm's lifecycle scripts, listed apart by `run` with no script.
+const LIFECYCLE = ['prepare', 'prepublishOnly', 'prepack', 'postpack', 'dependencies', 'preinstall', 'install',
+  'postinstall', 'prepublish', 'publish', 'postpublish', 'prerestart', 'restart', 'postrestart', 'prestart',
+  'start', 'poststart', 'pretest', 'test', 'posttest', 'prestop', 'stop', 'poststop', 'preversion', 'version',
+  'postversion']
+
+/** npm's "Missing script" error, with its did-you-mean (edit distance under 40 % of the name). */
+function missingScript(name, plan, inWorkspace) {
+  const near = plan.scripts.map(([s]) => s).filter((s) => editDistance(name, s) < name.length * 0.4)
+  let message = `Missing script: "${name}"${inWorkspace ? ` in ${plan.id || plan.dir}` : ''}`
+  if (near.length) {
+    message += `\n\nDid you mean ${near.length === 1 ? 'this' : 'one of these'}?\n`
+    message += near.map((s) => `  brisk run ${s} # run the "${s}" package script`).join('\n')
+  }
+  message += '\n\nTo see a list of scripts, run:\n  brisk run'
+  return briskError('E_NOT_FOUND', message)
+}
+
+/**
+ * Spawn one step (`<shell> -c <command>`) with the terminal (or `stdio`),
+ * forwarding SIGINT/SIGTERM as npm does. Resolves { code, signal }.
+ */
+function spawnStep(step, { signal, stdio = 'inherit' } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(step.shell, ['-c', step.command], { cwd: step.dir, env: step.env, stdio })
+    const forward = (sig) => child.kill(sig)
+    const onAbort = () => child.kill('SIGTERM')
+    const cleanup = () => {
+      process.removeListener('SIGINT', forward)
+      process.removeListener('SIGTERM', forward)
+      if (signal) signal.removeEventListener('abort', onAbort)
+    }
+    if (stdio === 'inherit') {
+      process.on('SIGINT', forward)
+      process.on('SIGTERM', forward)
+    }
+    if (signal) signal.addEventListener('abort', onAbort, { once: true })
+    child.on('error', (err) => {
+      cleanup()
+      reject(briskError('E_SCRIPT', `cannot start the shell "${step.shell}" to run \`${step.command}\`: ${err.message}. Set script-shell in .npmrc to a shell that exists.`))
+    })
+    child.on('close', (code, sig) => {
+      cleanup()
+      resolve({ code: code ?? 1, signal: sig })
+    })
+  })
+}
+
+/** The E_SCRIPT rejection of a step that failed, with the exit code to pass on. */
+function stepFailed(step, label, result) {
+  const how = result.signal ? `signal ${result.signal}` : `exit code ${result.code}`
+  const err = briskError('E_SCRIPT', `the ${step.event} script${label ? ` of ${label}` : ''} failed with ${how}\n$ ${step.command}\nin ${step.dir}`)
+  err.exitCode = result.signal ? 1 : result.code
+  err.signal = result.signal
+  return err
+}
+
+/**
+ * Run a package.json script like npm run: pre<script>, <script> (with
+ * `args` appended), post<script>, with npm's environment and the terminal.
+ * Without `script`, resolves the scripts of each package and runs nothing.
+ * Resolves [{ id, dir, scripts, ran }]; a failing step rejects with
+ * E_SCRIPT and `err.exitCode`; a missing script is E_NOT_FOUND.
+ */
+async function run(options = {}) {
+  const problem = optionsProblem('run', options)
+  if (problem) throw briskError('E_CONFIG', problem)
+  const { signal, onScript, ifPresent } = options
+  if (signal && signal.aborted) throw briskError('E_CANCELLED', 'brisk run was cancelled before it started')
+  const plans = await native.runScript(nativeOptions(options)).catch((err) => { throw normalizeError(err) })
+  const out = []
+  for (const plan of plans) {
+    const scripts = Object.fromEntries(plan.scripts)
+    const result = { id: plan.id, dir: plan.dir, scripts, lifecycle: plan.scripts.filter(([s]) => LIFECYCLE.includes(s)).map(([s]) => s), ran: [] }
+    out.push(result)
+    if (plan.missing) {
+      if (ifPresent) continue
+      throw missingScript(options.script, plan, plans.length > 1 || !!(options.workspaces && options.workspaces.length))
+    }
+    for (const step of plan.steps) {
+      if (signal && signal.aborted) throw briskError('E_CANCELLED', 'brisk run was cancelled')
+      if (onScript) onScript({ id: plan.id, event: step.event, command: step.shown, dir: step.dir })
+      const r = await spawnStep(step, { signal })
+      if (signal && signal.aborted) throw briskError('E_CANCELLED', 'brisk run was cancelled')
+      if (r.code !== 0 || r.signal) throw stepFailed(step, plan.id, r)
+      result.ran.push(step.event)
+    }
+  }
+  return out
+}
+
+/**
+ * Run a bin like npm exec: the project's own, or else its package
+ * installed into brisk's cache (the project is not touched). `args` is
+ * the command and its arguments; `packages` the specs to install for it.
+ * Resolves { code, signal, installed }.
+ */
+async function exec(options = {}) {
+  const problem = optionsProblem('exec', options)
+  if (problem) throw briskError('E_CONFIG', problem)
+  const { signal, onProgress } = options
+  if (signal && signal.aborted) throw briskError('E_CANCELLED', 'brisk exec was cancelled before it started')
+  let handle
+  let onAbort
+  if (signal) {
+    handle = new native.CancelHandle()
+    onAbort = () => handle.cancel()
+    signal.addEventListener('abort', onAbort, { once: true })
+  }
+  let plan
+  try {
+    plan = await native.exec(nativeOptions(options), progressCallback(onProgress), handle)
+  } catch (err) {
+    throw normalizeError(err)
+  } finally {
+    if (signal) signal.removeEventListener('abort', onAbort)
+  }
+  const r = await spawnStep(plan.step, { signal })
+  return { code: r.code, signal: r.signal, installed: plan.packages }
+}
+
+module.exports = { install, prefetch, link, update, ls, why, outdated, rebuild, run, exec, OPERATIONS }

@@ -62,6 +62,18 @@ export declare const enum Code {
   NotInstalled = 'E_NOT_INSTALLED',
 }
 
+/**
+ * `brisk exec`: the step running the command, after installing its
+ * package into the cache when the project does not have it.
+ */
+export declare function exec(options?: Options | undefined | null, onProgress?: ((event: ProgressEvent) => void) | undefined | null, cancel?: CancelHandle | undefined | null): Promise<ExecPlan>
+
+/** What `exec` runs, and the packages it installed into the cache for it. */
+export interface ExecPlan {
+  step: ScriptStep
+  packages: Array<string>
+}
+
 /** npm explain: why each matching package is installed. */
 export declare function explain(options?: Options | undefined | null, cancel?: CancelHandle | undefined | null): Promise<Array<object>>
 
@@ -150,7 +162,10 @@ export interface Options {
   saveExact?: boolean
   /** `false`: like `--no-save`. */
   save?: boolean
-  /** `ls`, `why`, `outdated`, `update`: the packages named. */
+  /**
+   * The packages named: `ls`, `why`, `outdated`, `update` look at them;
+   * `exec` installs them for the command; `rebuild` rebuilds them.
+   */
   packages?: Array<string>
   /** `ls`, `outdated`: every level, not only the project's own dependencies. */
   all?: boolean
@@ -158,6 +173,15 @@ export interface Options {
   depth?: number
   /** `update`: move package.json's ranges to the latest versions. */
   latest?: boolean
+  /** `run`: the package.json script to run (none: list them). */
+  script?: string
+  /**
+   * `run`: arguments appended to the script; `exec`: the command and
+   * its arguments.
+   */
+  args?: Array<string>
+  /** `run` in every workspace. */
+  allWorkspaces?: boolean
 }
 
 /** npm outdated: dependencies with a newer wanted or latest version. */
@@ -179,6 +203,39 @@ export interface ProgressEvent {
   phase: string
   done: number
   total: number
+}
+
+/** `brisk rebuild`: run installed packages' install scripts again. */
+export declare function rebuild(options?: Options | undefined | null, onProgress?: ((event: ProgressEvent) => void) | undefined | null, cancel?: CancelHandle | undefined | null): Promise<InstallResult>
+
+/** One package's part of `run`: its scripts and the steps to run. */
+export interface RunPlan {
+  /** `name@version`. */
+  id: string
+  dir: string
+  /** `[name, command]` pairs in package.json order. */
+  scripts: Array<Array<string>>
+  /** The script asked for is not in package.json. */
+  missing: boolean
+  steps: Array<ScriptStep>
+}
+
+/** `brisk run`: the scripts and steps of the project (or its workspaces). */
+export declare function runScript(options?: Options | undefined | null): Promise<RunPlan[]>
+
+/**
+ * A command to spawn through the shell: `<shell> -c <command>` in `dir`
+ * with exactly `env`.
+ */
+export interface ScriptStep {
+  /** `npm_lifecycle_event` (`npx` for exec). */
+  event: string
+  command: string
+  /** The command line as npm shows it. */
+  shown: string
+  dir: string
+  shell: string
+  env: Record<string, string>
 }
 
 export interface Timings {

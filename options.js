@@ -6,8 +6,9 @@
 //
 // type: 'boolean' | 'string' | 'strings' (an array of strings; a lone
 // string is taken as one) | 'number' | 'date' (a Date or a date string) |
-// 'env' (string values) | 'signal' | 'function'. `js`: handled in JS only,
-// never passed to the addon.
+// 'env' (string values) | 'signal' | 'function' | 'list' (an array of any
+// strings, empty ones too). `js`: handled in JS only, never passed to the
+// addon. `only`: the operations the option applies to.
 
 const OMIT = ['dev', 'optional', 'peer']
 const SAVE_TYPES = ['prod', 'dev', 'optional', 'peer']
@@ -46,11 +47,18 @@ const OPTIONS = {
   },
   saveExact: { type: 'boolean', flags: ['--save-exact', '-E'] },
   save: { type: 'boolean', flags: ['--save', '--no-save'] },
-  // `brisk ls|why|outdated|update <pkg...>`: the packages named.
-  packages: { type: 'strings', flags: [] },
+  // The packages named: `ls|why|outdated|update <pkg...>` look at them,
+  // `exec --package` installs them, `rebuild <pkg...>` rebuilds them.
+  packages: { type: 'strings', flags: ['--package', '-p'] },
   all: { type: 'boolean', flags: ['--all', '-a'] },
   depth: { type: 'number', flags: ['--depth'] },
   latest: { type: 'boolean', flags: ['--latest'] },
+  // `brisk run <script> [-- args]`, `brisk exec <cmd> [args]`.
+  script: { type: 'string', only: ['run'], flags: [] },
+  args: { type: 'list', only: ['run', 'exec'], flags: [] },
+  ifPresent: { type: 'boolean', js: true, only: ['run'], flags: ['--if-present'] },
+  allWorkspaces: { type: 'boolean', only: ['run'], flags: ['--workspaces', '--ws'] },
+  onScript: { type: 'function', js: true, only: ['run'], flags: [] },
   signal: { type: 'signal', js: true, flags: [] },
   onProgress: { type: 'function', js: true, flags: [] }
 }

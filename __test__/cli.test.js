@@ -121,10 +121,12 @@ describe('argument parsing', () => {
     assert.deepEqual(summary('install', {}, { ...base, added: 2, packages: 2, scriptsNotRun: ['a@1.0.0', 'b@2.0.0'] }), [
       'added 2 packages in 1.23s',
       '2 packages have install scripts that were not run: a@1.0.0, b@2.0.0',
-      '  to run them, add "trustedDependencies": ["a","b"] to package.json or run with --allow-scripts'
+      '  to run them, add "trustedDependencies": ["a","b"] to package.json or run with --allow-scripts, or run them once now: brisk rebuild a b'
     ])
     assert.deepEqual(summary('install', {}, { ...base, added: 1, packages: 1, scriptsNotRun: ['@s/esbuild@0.1.0'] })[2],
-      '  to run them, add "trustedDependencies": ["@s/esbuild"] to package.json or run with --allow-scripts')
+      '  to run them, add "trustedDependencies": ["@s/esbuild"] to package.json or run with --allow-scripts, or run them once now: brisk rebuild @s/esbuild')
+    assert.deepEqual(summary('rebuild', {}, { ...base, scriptsRun: ['a@1.0.0 postinstall'] }),
+      ['rebuilt dependencies successfully: a@1.0.0 postinstall'])
     assert.deepEqual(summary('install', { ignoreScripts: true }, { ...base, added: 1, packages: 1, scriptsNotRun: ['a@1.0.0'] }),
       ['added 1 package in 1.23s'])
     assert.equal(timingsLine({ resolveMs: 4.138259, fetchMs: 2.5, linkMs: 0.55, totalMs: 29.9 }),

@@ -45,6 +45,11 @@ Commands:
   ls [<pkg...>]     list installed packages as npm ls does (alias: list; --all, --depth <n>, --json, --parseable)
   why <pkg...>      why a package is installed, as npm explain (alias: explain)
   outdated [<pkg...>]  installed, wanted and latest versions of outdated dependencies (exit 1 if any)
+  run <script>      run a package.json script with pre/post, npm's environment and .bin on PATH
+                    (aliases: run-script; no script: list them); args after -- go to the script
+  test, start, stop run that script (test: also t)
+  exec <cmd> [args] run a project bin, or a package's bin installed into the cache (alias: x)
+  rebuild [<pkg>...] run installed packages' install scripts again, on private copies (alias: rb)
 
 Flags:
   --registry <url>          registry to use (default: .npmrc, else https://registry.npmjs.org/)
@@ -68,6 +73,9 @@ Flags:
   --before <date>           pick no version published after this date (2024-05-01, 2024-05-01T12:00:00Z)
   --min-release-age <days>  pick no version published less than this many days ago (.npmrc min-release-age)
   -w, --workspace <name>    only install what these workspaces use (name or folder; repeatable)
+  --if-present              run: exit 0 when the script is missing
+  --workspaces, --ws        run: in every workspace
+  -p, --package <spec>      exec: install this package for the command (repeatable)
   -D, --save-dev            add to devDependencies
   -O, --save-optional       add to optionalDependencies
   -P, --save-prod           add to dependencies (the default for new packages)
@@ -116,10 +124,25 @@ const COMMANDS = {
   list: 'ls',
   why: 'why',
   explain: 'why',
-  outdated: 'outdated'
+  outdated: 'outdated',
+  run: 'run',
+  'run-script': 'run',
+  rum: 'run',
+  urn: 'run',
+  test: 'test',
+  t: 'test',
+  tst: 'test',
+  start: 'start',
+  stop: 'stop',
+  exec: 'exec',
+  x: 'exec',
+  rebuild: 'rebuild',
+  rb: 'rebuild'
 }
 // Commands that take package names (all but `why` may be given none).
 const WITH_PACKAGES = ['update', 'ls', 'why', 'outdated']
+// Commands that run a script of package.json (npm test, npm start, …).
+const SCRIPT_COMMANDS = ['test', 'start', 'stop']
 const { OPTIONS, OMIT } = require('../options.js')
 const { COMMAND_HELP } = require('./help.js')
 const render = require('./render.js')
@@ -153,6 +176,10 @@ const FLAGS = {
   'save-prod': { type: 'boolean', short: 'P' },
   'save-peer': { type: 'boolean' },
   'save-exact': { type: 'boolean', short: 'E' },
+  'if-present': { type: 'boolean' },
+  workspaces: { type: 'boolean' },
+  ws: { type: 'boolean' },
+  package: { type: 'string', short: 'p', multiple: true },
   save: { type: 'boolean' },
   'no-save': { type: 'boolean' },
   all: { type: 'boolean', short: 'a' },
@@ -304,9 +331,39 @@ function projectDir(dir) {
   }
 }
 
+/**
+ * argv split where brisk's own flags end: after `--`, and for exec at the
+ * command (`brisk x tsc --version` passes --version to tsc, as npx does).
+ */
+function splitPassthrough(argv) {
+  const dash = argv.indexOf('--')
+  const own = dash < 0 ? argv : argv.slice(0, dash)
+  const after = dash < 0 ? [] : argv.slice(dash + 1)
+  const positions = []
+  for (let i = 0; i < own.length; i++) {
+    const arg = own[i]
+    if (!arg.startsWith('-') || arg === '-') { positions.push(i); continue }
+    const m = /^--?(?:no-)?([^=]+)$/.exec(arg)
+    if (!m) continue
+    const name = m[1]
+    const short = arg.length === 2 ? Object.keys(FLAGS).find((k) => FLAGS[k].short === name) : undefined
+    const spec = arg.startsWith('--') ? FLAGS[name] : FLAGS[short]
+    const takesValue = (spec && spec.type === 'string') || ['loglevel', 'audit-level', 'fund-level', 'node-options'].includes(name)
+    if (takesValue && !arg.startsWith('--no-')) i++
+  }
+  if (positions.length >= 2 && COMMANDS[own[positions[0]]] === 'exec') {
+    // own is a prefix of argv: what follows the command is its own, verbatim.
+    const cut = positions[1]
+    return { own: argv.slice(0, cut + 1), after: argv.slice(cut + 1) }
+  }
+  return { own, after }
+}
+
 /** argv → { command, options, output } or { help } / { version }. Throws UsageError. */
 function parse(argv) {
   let parsed
+  const split = splitPassthrough(argv)
+  argv = split.own
   const npm = npmArgv(argv)
   try {
     parsed = parseArgs({ args: npm.argv, options: FLAGS, allowPositionals: true, strict: true })
@@ -321,8 +378,13 @@ function parse(argv) {
   const [word, ...rest] = positionals
   const command = COMMANDS[word]
   if (!command) {
-    const near = nearest(word, Object.keys(COMMANDS))
+    // npm's typo aliases are accepted, never suggested.
+    const near = nearest(word, Object.keys(COMMANDS).filter((c) => !['isntall', 'tst', 'rum', 'urn'].includes(c)))
     throw new UsageError(`unknown command "${word}"${near ? ` (did you mean "${near}"?)` : ''}. Run "brisk --help" for the commands brisk knows.`)
+  }
+  const running = command === 'run' || command === 'exec' || command === 'rebuild' || SCRIPT_COMMANDS.includes(command)
+  if (!running && split.after.length) {
+    throw new UsageError(`"brisk ${word}" takes no arguments after "--" (got "${split.after.join(' ')}")`)
   }
   const adding = command === 'add' || (command === 'install' && rest.length > 0)
   if ((command === 'add' || command === 'remove') && rest.length === 0) {
@@ -331,7 +393,7 @@ function parse(argv) {
   if (command === 'why' && rest.length === 0) {
     throw new UsageError('"brisk why" needs a package name, e.g. "brisk why react"')
   }
-  if (!adding && command !== 'remove' && !WITH_PACKAGES.includes(command) && rest.length > 0) {
+  if (!adding && !running && command !== 'remove' && !WITH_PACKAGES.includes(command) && rest.length > 0) {
     throw new UsageError(`"brisk ${word}" takes no arguments (got "${rest.join(' ')}")`)
   }
   const saveTypes = [['save-prod', 'prod'], ['save-dev', 'dev'], ['save-optional', 'optional'], ['save-peer', 'peer']]
@@ -393,6 +455,20 @@ function parse(argv) {
     options.minReleaseAge = days
   }
   if (values.workspace) options.workspaces = values.workspace
+  if (values['if-present']) options.ifPresent = true
+  if (values.workspaces || values.ws) options.allWorkspaces = true
+  if (values.package) options.packages = values.package
+  if (command === 'run') {
+    if (rest.length) options.script = rest[0]
+    if (rest.length > 1 || split.after.length) options.args = [...rest.slice(1), ...split.after]
+  } else if (SCRIPT_COMMANDS.includes(command)) {
+    options.script = command
+    if (rest.length || split.after.length) options.args = [...rest, ...split.after]
+  } else if (command === 'exec') {
+    options.args = [...rest, ...split.after]
+  } else if (command === 'rebuild' && rest.length) {
+    options.packages = [...(options.packages || []), ...rest]
+  }
   if (adding) options.add = rest
   if (command === 'remove') options.remove = rest
   if (WITH_PACKAGES.includes(command) && rest.length) options.packages = rest
@@ -418,7 +494,7 @@ function parse(argv) {
 
   return {
     command,
-    operation: command === 'ci' || command === 'add' || command === 'remove' ? 'install' : command,
+    operation: command === 'ci' || command === 'add' || command === 'remove' ? 'install' : SCRIPT_COMMANDS.includes(command) ? 'run' : command,
     options,
     output: {
       json: !!values.json,
@@ -477,7 +553,10 @@ function summary(command, options, result) {
   const lines = []
   const secs = `${((result.timings?.totalMs ?? 0) / 1000).toFixed(2)}s`
   const download = result.downloaded > 0 ? ` (${result.downloaded} downloaded, ${formatBytes(result.bytes)})` : ''
-  if (command === 'prefetch') {
+  if (command === 'rebuild') {
+    const ran = result.scriptsRun || []
+    lines.push(ran.length ? `rebuilt dependencies successfully: ${ran.join(', ')}` : 'rebuilt dependencies successfully (no install script to run)')
+  } else if (command === 'prefetch') {
     lines.push(`prefetched ${plural(result.packages, 'package')}${download}, ${result.reused} already cached, in ${secs}`)
   } else if (options.lockfileOnly) {
     lines.push(result.lockfileWritten
@@ -503,7 +582,7 @@ function summary(command, options, result) {
   if (notRun.length && !options.ignoreScripts) {
     const names = [...new Set(notRun.map(packageName))]
     lines.push(`${plural(notRun.length, 'package')} ${notRun.length === 1 ? 'has' : 'have'} install scripts that were not run: ${notRun.join(', ')}`)
-    lines.push(`  to run them, add "trustedDependencies": ${JSON.stringify(names)} to package.json or run with --allow-scripts`)
+    lines.push(`  to run them, add "trustedDependencies": ${JSON.stringify(names)} to package.json or run with --allow-scripts, or run them once now: brisk rebuild ${names.join(' ')}`)
   }
   return lines
 }
@@ -613,6 +692,7 @@ async function main(argv) {
     return 1
   }
 
+  if (cmd.operation === 'run' || cmd.operation === 'exec') return require('./run.js').main(cmd, printError)
   const brisk = require('../brisk.js')
   const { output, options } = cmd
   const progress = process.stderr.isTTY && output.progress && !output.silent && !output.json ? progressPrinter(process.stderr) : null

@@ -95,4 +95,62 @@ Flags: -a/--all, --json, --parseable, --long, --before <date>,
 `
 }
 
+const TEST_HELP = (name) => `brisk ${name} [-- <args>...]${name === 'test' ? '   (aliases: t, tst)' : ''}
+
+Runs package.json's "${name}" script (with pre${name} and post${name}), the
+same as brisk run ${name}. Arguments after -- are appended to the script.
+
+Flags: --if-present, --ignore-scripts, -w <workspace>, --workspaces, --silent
+`
+
+COMMAND_HELP.run = `brisk run <script> [-- <args>...]   (aliases: run-script, rum, urn)
+
+Runs a package.json script as npm run does: pre<script>, <script>, then
+post<script>, each with npm's environment (npm_lifecycle_event,
+npm_package_*, INIT_CWD, …) and node_modules/.bin of the project and every
+folder above it on PATH. Arguments after -- (or after the script name) are
+appended to <script> only, quoted for the shell. Prints "> name@version
+script" and the command before each; the exit code is the script's.
+Without <script>, lists the scripts. From a subfolder, runs in the project.
+
+Flags: --if-present (exit 0 when the script is missing), --ignore-scripts
+(skip pre/post), -w <workspace> (run in that workspace; repeatable),
+--workspaces (in every workspace), --silent (no banners), --prefix <dir>
+`
+COMMAND_HELP.test = TEST_HELP('test')
+COMMAND_HELP.start = TEST_HELP('start')
+COMMAND_HELP.stop = TEST_HELP('stop')
+COMMAND_HELP.exec = `brisk exec <command> [args...]   (alias: x)
+brisk exec --package <spec> [--package <spec>...] -- <command> [args...]
+
+Runs a command as npm exec (npx) does. A bin of the project
+(node_modules/.bin here or in a folder above) runs as it is. Otherwise
+<command> is a package (name or name@range): brisk resolves it, installs it
+into a folder of its cache (<cache>/_exec/<hash of the resolved specs>) with
+its own install, and runs its bin: the only one, or the one named like the
+package. The project's package.json, lockfile and node_modules are never
+touched. With --package, those packages are installed and <command> runs
+with their bins on PATH. Everything after <command> goes to it unchanged.
+The exit code is the command's. The installed packages' own install scripts
+run (you are running their code anyway); their dependencies' only when
+allowed (--allow-scripts).
+
+Flags: -p/--package <spec>, --registry <url>, --cache-dir <dir>,
+--prefer-offline, --allow-scripts, --prefix <dir>
+`
+COMMAND_HELP.rebuild = `brisk rebuild [<pkg>...]   (alias: rb)
+
+Runs the install scripts (preinstall, install, postinstall; node-gyp rebuild
+for a binding.gyp package without them) of installed packages again, as npm
+rebuild does. Named packages run even if package.json does not trust them
+(naming one trusts it, as in npm and pnpm); without names, every installed
+package the project trusts (trustedDependencies, pnpm.onlyBuiltDependencies,
+or all with --allow-scripts). Each gets a private copy of its files first,
+so its scripts never change brisk's cache, and brisk install no longer lists
+it as not run.
+
+Flags: --allow-scripts, --ignore-scripts (run nothing), --foreground-scripts,
+--cache-dir <dir>, --prefix <dir>, --json, --silent
+`
+
 module.exports = { COMMAND_HELP }

@@ -63,7 +63,8 @@ pub struct Options {
     pub save_exact: Option<bool>,
     /// `false`: like `--no-save`.
     pub save: Option<bool>,
-    /// `ls`, `why`, `outdated`, `update`: the packages named.
+    /// The packages named: `ls`, `why`, `outdated`, `update` look at them;
+    /// `exec` installs them for the command; `rebuild` rebuilds them.
     pub packages: Option<Vec<String>>,
     /// `ls`, `outdated`: every level, not only the project's own dependencies.
     pub all: Option<bool>,
@@ -71,6 +72,13 @@ pub struct Options {
     pub depth: Option<f64>,
     /// `update`: move package.json's ranges to the latest versions.
     pub latest: Option<bool>,
+    /// `run`: the package.json script to run (none: list them).
+    pub script: Option<String>,
+    /// `run`: arguments appended to the script; `exec`: the command and
+    /// its arguments.
+    pub args: Option<Vec<String>>,
+    /// `run` in every workspace.
+    pub all_workspaces: Option<bool>,
 }
 
 #[napi(object)]
@@ -111,6 +119,40 @@ pub struct PackageChange {
     pub location: String,
     pub from: Option<String>,
     pub to: Option<String>,
+}
+
+/// A command to spawn through the shell: `<shell> -c <command>` in `dir`
+/// with exactly `env`.
+#[napi(object)]
+pub struct ScriptStep {
+    /// `npm_lifecycle_event` (`npx` for exec).
+    pub event: String,
+    pub command: String,
+    /// The command line as npm shows it.
+    pub shown: String,
+    pub dir: String,
+    pub shell: String,
+    pub env: HashMap<String, String>,
+}
+
+/// One package's part of `run`: its scripts and the steps to run.
+#[napi(object)]
+pub struct RunPlan {
+    /// `name@version`.
+    pub id: String,
+    pub dir: String,
+    /// `[name, command]` pairs in package.json order.
+    pub scripts: Vec<Vec<String>>,
+    /// The script asked for is not in package.json.
+    pub missing: bool,
+    pub steps: Vec<ScriptStep>,
+}
+
+/// What `exec` runs, and the packages it installed into the cache for it.
+#[napi(object)]
+pub struct ExecPlan {
+    pub step: ScriptStep,
+    pub packages: Vec<String>,
 }
 
 #[napi(object)]
@@ -188,6 +230,10 @@ impl From<Options> for ops::Options {
             save_type: o.save_type,
             update: None,
             latest: o.latest.unwrap_or(false),
+            script: o.script,
+            args: o.args.unwrap_or_default(),
+            all_workspaces: o.all_workspaces.unwrap_or(false),
+            packages: o.packages.unwrap_or_default(),
         }
     }
 }
@@ -390,5 +436,76 @@ pub fn update<'e>(
     run(
         env,
         ops::update(to_call(env, options, on_progress, cancel), q.packages),
+    )
+}
+
+fn to_step(s: ops::Step) -> ScriptStep {
+    ScriptStep {
+        event: s.event,
+        command: s.command,
+        shown: s.shown,
+        dir: s.dir.display().to_string(),
+        shell: s.shell,
+        env: s.env.into_iter().collect(),
+    }
+}
+
+/// `brisk run`: the scripts and steps of the project (or its workspaces).
+#[napi(ts_return_type = "Promise<RunPlan[]>")]
+pub fn run_script<'e>(
+    env: &'e Env,
+    options: Option<Options>,
+) -> napi::Result<PromiseRaw<'e, Vec<RunPlan>>> {
+    let call = to_call(env, options, None, None);
+    let fut = async move { ops::run_script(call) };
+    env.spawn_future_with_callback(async move { Ok(fut.await) }, |env, result| match result {
+        Ok(plans) => Ok(plans
+            .into_iter()
+            .map(|p| RunPlan {
+                id: p.id,
+                dir: p.dir.display().to_string(),
+                scripts: p.scripts.into_iter().map(|(k, v)| vec![k, v]).collect(),
+                missing: p.missing,
+                steps: p.steps.into_iter().map(to_step).collect(),
+            })
+            .collect()),
+        Err(e) => Err(js_error(env, e)),
+    })
+}
+
+/// `brisk exec`: the step running the command, after installing its
+/// package into the cache when the project does not have it.
+#[napi(ts_return_type = "Promise<ExecPlan>")]
+pub fn exec<'e>(
+    env: &'e Env,
+    options: Option<Options>,
+    #[napi(ts_arg_type = "((event: ProgressEvent) => void) | undefined | null")]
+    on_progress: Option<ProgressFn>,
+    cancel: Option<&CancelHandle>,
+) -> napi::Result<PromiseRaw<'e, ExecPlan>> {
+    let call = to_call(env, options, on_progress, cancel);
+    env.spawn_future_with_callback(async move { Ok(ops::exec(call).await) }, |env, result| {
+        match result {
+            Ok((step, packages)) => Ok(ExecPlan {
+                step: to_step(step),
+                packages,
+            }),
+            Err(e) => Err(js_error(env, e)),
+        }
+    })
+}
+
+/// `brisk rebuild`: run installed packages' install scripts again.
+#[napi(ts_return_type = "Promise<InstallResult>")]
+pub fn rebuild<'e>(
+    env: &'e Env,
+    options: Option<Options>,
+    #[napi(ts_arg_type = "((event: ProgressEvent) => void) | undefined | null")]
+    on_progress: Option<ProgressFn>,
+    cancel: Option<&CancelHandle>,
+) -> napi::Result<PromiseRaw<'e, InstallResult>> {
+    run(
+        env,
+        ops::rebuild(to_call(env, options, on_progress, cancel)),
     )
 }

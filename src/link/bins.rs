@@ -109,8 +109,8 @@ fn split_pkg_dir(pkg_dir: &Path) -> Option<(PathBuf, PathBuf)> {
     }
 }
 
-/// A safe bin name, or `None` to skip it.
-fn clean_name(name: &str) -> Option<&str> {
+/// A safe bin name (its part after a scope), or `None` to skip it.
+pub fn clean_name(name: &str) -> Option<&str> {
     let n = match name.strip_prefix('@').and_then(|r| r.split_once('/')) {
         Some((_, n)) => n,
         None => name,

@@ -29,8 +29,9 @@ use crate::cancel::CancelToken;
 use crate::dirfd::DirFd;
 use crate::error::{Code, Error, Result};
 
+pub use bins::clean_name as safe_bin_name;
 pub use bins::{link_bins, BinJob};
-pub use private::clone_private;
+pub use private::{clone_private, unshare_files};
 
 /// One package to materialize.
 #[derive(Debug, Clone)]

@@ -1,10 +1,13 @@
 //! Orchestration: which stages run, in what order, for `install`,
 //! `prefetch` and `link`. No stage logic lives here.
 //!
-//! - `install`, `prefetch`, `link_offline`: the three operations;
+//! - `install`, `prefetch`, `link_offline`: the three install operations;
 //!   `update` is an install that re-resolves named packages.
 //! - `ls`, `explain` (`why`), `outdated`: read-only views of the tree on
 //!   disk (`actual`).
+//! - `run_script` (the steps of `brisk run`), `exec` (a bin, installed into
+//!   the cache when the project lacks it) and `rebuild` (install scripts of
+//!   installed packages) serve the npm commands around them.
 //! - `context`: what each sets up (config, project, cache, clients);
 //!   `ideal`: the tree to install; `add`: package.json edits.
 //! - `plan` decides what changes in node_modules (no I/O); `reify` carries
@@ -22,6 +25,7 @@ mod background;
 mod context;
 mod early_link;
 mod engines;
+mod exec;
 mod explain;
 mod git_prepare;
 mod ideal;
@@ -35,7 +39,9 @@ mod outdated;
 pub mod plan;
 mod prefetch;
 mod provenance;
+mod rebuild;
 mod reify;
+mod run_script;
 mod task;
 mod update;
 mod uptodate;
@@ -44,12 +50,15 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use exec::exec;
 pub use explain::explain;
 pub use install::install;
 pub use link_offline::link;
 pub use ls::{ls, Item, Listing, Query};
 pub use outdated::{outdated, Outdated};
 pub use prefetch::prefetch;
+pub use rebuild::rebuild;
+pub use run_script::{run_script, RunPlan, Step};
 pub use update::update;
 
 use crate::cancel::CancelToken;
@@ -98,6 +107,16 @@ pub struct Options {
     /// `brisk update --latest`: also move package.json's ranges to the
     /// `latest` versions.
     pub latest: bool,
+    /// `brisk run <script>`: the script (None: list the scripts).
+    pub script: Option<String>,
+    /// `run`: extra arguments for the script; `exec`: the command and its
+    /// arguments.
+    pub args: Vec<String>,
+    /// `--workspaces`: `run` in every workspace.
+    pub all_workspaces: bool,
+    /// `exec --package`: the packages to install for the command;
+    /// `rebuild`: the installed packages to rebuild (all when empty).
+    pub packages: Vec<String>,
 }
 
 /// Wall time per stage, in milliseconds.

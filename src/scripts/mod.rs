@@ -22,11 +22,12 @@ mod deps;
 mod env;
 pub mod pending;
 mod policy;
+pub mod quote;
 pub mod root;
 mod run;
 
-pub use deps::{run_dependency_scripts, DepOutcome, DepPackage};
-pub use env::Runner;
+pub use deps::{install_scripts, run_dependency_scripts, DepOutcome, DepPackage};
+pub use env::{bin_dirs, Runner};
 pub use policy::Policy;
 
 /// The dependency install events, in the order npm runs them.
