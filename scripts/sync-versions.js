@@ -5,6 +5,9 @@
 //
 //   node scripts/sync-versions.js          # write (npm version runs it, after `napi version`)
 //   node scripts/sync-versions.js --check  # only say what differs; exit 1 if anything does
+//   node scripts/sync-versions.js --set-platforms
+//       # package.json's briskPlatforms := the npm/<platform> packages that hold
+//       # their binary (the release workflow, before it publishes)
 //
 // `napi version` updates npm/*/package.json; optionalDependencies are ours.
 
@@ -72,7 +75,22 @@ function sync() {
 
 module.exports = { platformPackages, differences }
 
+/** briskPlatforms := the platform packages whose binary is in npm/<platform>/. */
+function setPlatforms() {
+  const file = path.join(ROOT, 'package.json')
+  const pkg = readJson(file)
+  pkg.briskPlatforms = platformPackages(pkg)
+    .filter((p) => fs.existsSync(path.join(p.dir, `${p.binaryName}.${p.platformArchABI}.node`)))
+    .map((p) => p.platformArchABI)
+  writeJson(file, pkg)
+  console.log(`sync-versions: briskPlatforms = ${pkg.briskPlatforms.join(', ')}`)
+}
+
 if (require.main === module) {
+  if (process.argv.includes('--set-platforms')) {
+    setPlatforms()
+    process.exit(0)
+  }
   if (!process.argv.includes('--check')) sync()
   const diff = differences()
   for (const d of diff) console.error(`sync-versions: ${d}`)
