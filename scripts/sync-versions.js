@@ -9,7 +9,10 @@
 //       # package.json's briskPlatforms := the npm/<platform> packages that hold
 //       # their binary (the release workflow, before it publishes)
 //
-// `napi version` updates npm/*/package.json; optionalDependencies are ours.
+// `napi version` updates npm/*/package.json; the rest is ours: the root's
+// optionalDependencies (package.json and package-lock.json) and the version
+// the napi loader (index.js) expects of its platform package, which napi
+// writes only when it builds.
 
 const fs = require('node:fs')
 const path = require('node:path')
@@ -56,6 +59,9 @@ function differences() {
     if (sub.version !== pkg.version) out.push(`${p.name} is at ${sub.version}, the root at ${pkg.version}`)
     if (optional[p.name] !== pkg.version) out.push(`optionalDependencies["${p.name}"] is ${optional[p.name]}, not ${pkg.version}`)
   }
+  const loader = fs.readFileSync(path.join(ROOT, 'index.js'), 'utf8')
+  const expected = new Set([...loader.matchAll(/bindingPackageVersion !== '([^']*)'/g)].map((m) => m[1]))
+  for (const v of expected) if (v !== pkg.version) out.push(`index.js expects platform packages at ${v}, not ${pkg.version}`)
   return out
 }
 
@@ -71,6 +77,21 @@ function sync() {
     const sub = readJson(subFile)
     if (sub.version !== pkg.version) writeJson(subFile, { ...sub, version: pkg.version })
   }
+  const lockFile = path.join(ROOT, 'package-lock.json')
+  if (fs.existsSync(lockFile)) {
+    const lock = readJson(lockFile)
+    const root = lock.packages && lock.packages['']
+    if (root) {
+      root.optionalDependencies = { ...(root.optionalDependencies || {}), ...optional }
+      writeJson(lockFile, lock)
+    }
+  }
+  const loader = path.join(ROOT, 'index.js')
+  const text = fs.readFileSync(loader, 'utf8')
+  const updated = text
+    .replace(/bindingPackageVersion !== '[^']*'/g, `bindingPackageVersion !== '${pkg.version}'`)
+    .replace(/expected [^ ]+ but got/g, `expected ${pkg.version} but got`)
+  if (updated !== text) fs.writeFileSync(loader, updated)
 }
 
 module.exports = { platformPackages, differences }
