@@ -3,7 +3,7 @@
 // (the napi-rs generated `index.js`) that add AbortSignal support, a plain
 // progress callback and `err.code` on every failure.
 //
-//   const brisk = require('brisk')
+//   const brisk = require('brisk-pm')
 //   const result = await brisk.install({ cwd: '/path/to/project' })
 
 const path = require('node:path')
@@ -13,16 +13,47 @@ const { OPTIONS } = require('./options.js')
 
 const native = loadNative()
 
-/** The napi-rs loader (index.js), with a clear error when the addon is missing. */
+/**
+ * The platform as napi-rs names its packages (brisk-pm-<key>): linux-x64-gnu,
+ * linux-x64-musl, darwin-arm64, win32-x64-msvc, …
+ */
+function platformKey() {
+  const { platform, arch } = process
+  if (platform === 'win32') return `win32-${arch}-msvc`
+  if (platform !== 'linux') return `${platform}-${arch}`
+  let glibc = true
+  try {
+    glibc = Boolean(process.report.getReport().header.glibcVersionRuntime)
+  } catch {}
+  return `linux-${arch}-${glibc ? 'gnu' : 'musl'}`
+}
+
+/**
+ * The napi-rs loader (index.js), with a plain error when the addon is
+ * missing: a platform this release has no binary for (package.json's
+ * briskPlatforms: what the release built) is named as such, instead of
+ * napi's "npm has a bug" message.
+ */
 function loadNative() {
   try {
     return require('./index.js')
   } catch (cause) {
-    const err = new Error(
-      `brisk's native addon could not be loaded for ${process.platform}-${process.arch} ` +
-        `(${String(cause && cause.message).split('\n')[0]}). In a checkout of brisk, run "npm run build"; ` +
-        'when installed from npm, reinstall brisk without --omit=optional.'
-    )
+    const pkg = require(path.join(__dirname, 'package.json'))
+    const name = pkg.name
+    const built = pkg.briskPlatforms || []
+    const key = platformKey()
+    const checkout = require('node:fs').existsSync(path.join(__dirname, 'Cargo.toml'))
+    const why = String(cause && cause.message).split('\n')[0]
+    let message
+    if (checkout) {
+      message = `${name}'s native addon is not built for ${key} (${why}): in this checkout, run "npm run build"`
+    } else if (!built.includes(key)) {
+      message = `no ${name} binary for ${key} in this release (${pkg.version}); built today: ${built.join(', ') || 'none'}`
+    } else {
+      message = `${name}'s native addon for ${key} could not be loaded (${why}); ` +
+        `it comes in the ${name}-${key} package: reinstall ${name} without --omit=optional`
+    }
+    const err = new Error(message)
     err.code = 'E_UNSUPPORTED'
     err.cause = cause
     throw err

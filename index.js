@@ -87,13 +87,13 @@ function requireNative() {
   } else if (process.platform === 'android') {
     if (process.arch === 'arm64') {
       try {
-        return require('./brisk.android-arm64.node')
+        return require('./brisk-pm.android-arm64.node')
       } catch (e) {
         loadErrors.push(e)
       }
       try {
-        const binding = require('brisk-android-arm64')
-        const bindingPackageVersion = require('brisk-android-arm64/package.json').version
+        const binding = require('brisk-pm-android-arm64')
+        const bindingPackageVersion = require('brisk-pm-android-arm64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -103,13 +103,13 @@ function requireNative() {
       }
     } else if (process.arch === 'arm') {
       try {
-        return require('./brisk.android-arm-eabi.node')
+        return require('./brisk-pm.android-arm-eabi.node')
       } catch (e) {
         loadErrors.push(e)
       }
       try {
-        const binding = require('brisk-android-arm-eabi')
-        const bindingPackageVersion = require('brisk-android-arm-eabi/package.json').version
+        const binding = require('brisk-pm-android-arm-eabi')
+        const bindingPackageVersion = require('brisk-pm-android-arm-eabi/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -124,13 +124,13 @@ function requireNative() {
     if (process.arch === 'x64') {
       if ((process.config && process.config.variables && process.config.variables.shlib_suffix === 'dll.a') || (process.config && process.config.variables && process.config.variables.node_target_type === 'shared_library')) {
         try {
-          return require('./brisk.win32-x64-gnu.node')
+          return require('./brisk-pm.win32-x64-gnu.node')
         } catch (e) {
           loadErrors.push(e)
         }
         try {
-          const binding = require('brisk-win32-x64-gnu')
-          const bindingPackageVersion = require('brisk-win32-x64-gnu/package.json').version
+          const binding = require('brisk-pm-win32-x64-gnu')
+          const bindingPackageVersion = require('brisk-pm-win32-x64-gnu/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -140,13 +140,13 @@ function requireNative() {
         }
       } else {
         try {
-          return require('./brisk.win32-x64-msvc.node')
+          return require('./brisk-pm.win32-x64-msvc.node')
         } catch (e) {
           loadErrors.push(e)
         }
         try {
-          const binding = require('brisk-win32-x64-msvc')
-          const bindingPackageVersion = require('brisk-win32-x64-msvc/package.json').version
+          const binding = require('brisk-pm-win32-x64-msvc')
+          const bindingPackageVersion = require('brisk-pm-win32-x64-msvc/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -157,13 +157,13 @@ function requireNative() {
       }
     } else if (process.arch === 'ia32') {
       try {
-        return require('./brisk.win32-ia32-msvc.node')
+        return require('./brisk-pm.win32-ia32-msvc.node')
       } catch (e) {
         loadErrors.push(e)
       }
       try {
-        const binding = require('brisk-win32-ia32-msvc')
-        const bindingPackageVersion = require('brisk-win32-ia32-msvc/package.json').version
+        const binding = require('brisk-pm-win32-ia32-msvc')
+        const bindingPackageVersion = require('brisk-pm-win32-ia32-msvc/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -173,13 +173,13 @@ function requireNative() {
       }
     } else if (process.arch === 'arm64') {
       try {
-        return require('./brisk.win32-arm64-msvc.node')
+        return require('./brisk-pm.win32-arm64-msvc.node')
       } catch (e) {
         loadErrors.push(e)
       }
       try {
-        const binding = require('brisk-win32-arm64-msvc')
-        const bindingPackageVersion = require('brisk-win32-arm64-msvc/package.json').version
+        const binding = require('brisk-pm-win32-arm64-msvc')
+        const bindingPackageVersion = require('brisk-pm-win32-arm64-msvc/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -192,13 +192,13 @@ function requireNative() {
     }
   } else if (process.platform === 'darwin') {
     try {
-      return require('./brisk.darwin-universal.node')
+      return require('./brisk-pm.darwin-universal.node')
     } catch (e) {
       loadErrors.push(e)
     }
     try {
-      const binding = require('brisk-darwin-universal')
-      const bindingPackageVersion = require('brisk-darwin-universal/package.json').version
+      const binding = require('brisk-pm-darwin-universal')
+      const bindingPackageVersion = require('brisk-pm-darwin-universal/package.json').version
       if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
         throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
       }
@@ -208,13 +208,13 @@ function requireNative() {
     }
     if (process.arch === 'x64') {
       try {
-        return require('./brisk.darwin-x64.node')
+        return require('./brisk-pm.darwin-x64.node')
       } catch (e) {
         loadErrors.push(e)
       }
       try {
-        const binding = require('brisk-darwin-x64')
-        const bindingPackageVersion = require('brisk-darwin-x64/package.json').version
+        const binding = require('brisk-pm-darwin-x64')
+        const bindingPackageVersion = require('brisk-pm-darwin-x64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -224,13 +224,13 @@ function requireNative() {
       }
     } else if (process.arch === 'arm64') {
       try {
-        return require('./brisk.darwin-arm64.node')
+        return require('./brisk-pm.darwin-arm64.node')
       } catch (e) {
         loadErrors.push(e)
       }
       try {
-        const binding = require('brisk-darwin-arm64')
-        const bindingPackageVersion = require('brisk-darwin-arm64/package.json').version
+        const binding = require('brisk-pm-darwin-arm64')
+        const bindingPackageVersion = require('brisk-pm-darwin-arm64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -244,13 +244,13 @@ function requireNative() {
   } else if (process.platform === 'freebsd') {
     if (process.arch === 'x64') {
       try {
-        return require('./brisk.freebsd-x64.node')
+        return require('./brisk-pm.freebsd-x64.node')
       } catch (e) {
         loadErrors.push(e)
       }
       try {
-        const binding = require('brisk-freebsd-x64')
-        const bindingPackageVersion = require('brisk-freebsd-x64/package.json').version
+        const binding = require('brisk-pm-freebsd-x64')
+        const bindingPackageVersion = require('brisk-pm-freebsd-x64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -260,13 +260,13 @@ function requireNative() {
       }
     } else if (process.arch === 'arm64') {
       try {
-        return require('./brisk.freebsd-arm64.node')
+        return require('./brisk-pm.freebsd-arm64.node')
       } catch (e) {
         loadErrors.push(e)
       }
       try {
-        const binding = require('brisk-freebsd-arm64')
-        const bindingPackageVersion = require('brisk-freebsd-arm64/package.json').version
+        const binding = require('brisk-pm-freebsd-arm64')
+        const bindingPackageVersion = require('brisk-pm-freebsd-arm64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -276,13 +276,13 @@ function requireNative() {
       }
     } else if (process.arch === 'ppc64') {
       try {
-        return require('./brisk.freebsd-ppc64.node')
+        return require('./brisk-pm.freebsd-ppc64.node')
       } catch (e) {
         loadErrors.push(e)
       }
       try {
-        const binding = require('brisk-freebsd-ppc64')
-        const bindingPackageVersion = require('brisk-freebsd-ppc64/package.json').version
+        const binding = require('brisk-pm-freebsd-ppc64')
+        const bindingPackageVersion = require('brisk-pm-freebsd-ppc64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -297,13 +297,13 @@ function requireNative() {
     if (process.arch === 'x64') {
       if (isMusl()) {
         try {
-          return require('./brisk.linux-x64-musl.node')
+          return require('./brisk-pm.linux-x64-musl.node')
         } catch (e) {
           loadErrors.push(e)
         }
         try {
-          const binding = require('brisk-linux-x64-musl')
-          const bindingPackageVersion = require('brisk-linux-x64-musl/package.json').version
+          const binding = require('brisk-pm-linux-x64-musl')
+          const bindingPackageVersion = require('brisk-pm-linux-x64-musl/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -313,13 +313,13 @@ function requireNative() {
         }
       } else {
         try {
-          return require('./brisk.linux-x64-gnu.node')
+          return require('./brisk-pm.linux-x64-gnu.node')
         } catch (e) {
           loadErrors.push(e)
         }
         try {
-          const binding = require('brisk-linux-x64-gnu')
-          const bindingPackageVersion = require('brisk-linux-x64-gnu/package.json').version
+          const binding = require('brisk-pm-linux-x64-gnu')
+          const bindingPackageVersion = require('brisk-pm-linux-x64-gnu/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -331,13 +331,13 @@ function requireNative() {
     } else if (process.arch === 'arm64') {
       if (isMusl()) {
         try {
-          return require('./brisk.linux-arm64-musl.node')
+          return require('./brisk-pm.linux-arm64-musl.node')
         } catch (e) {
           loadErrors.push(e)
         }
         try {
-          const binding = require('brisk-linux-arm64-musl')
-          const bindingPackageVersion = require('brisk-linux-arm64-musl/package.json').version
+          const binding = require('brisk-pm-linux-arm64-musl')
+          const bindingPackageVersion = require('brisk-pm-linux-arm64-musl/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -347,13 +347,13 @@ function requireNative() {
         }
       } else {
         try {
-          return require('./brisk.linux-arm64-gnu.node')
+          return require('./brisk-pm.linux-arm64-gnu.node')
         } catch (e) {
           loadErrors.push(e)
         }
         try {
-          const binding = require('brisk-linux-arm64-gnu')
-          const bindingPackageVersion = require('brisk-linux-arm64-gnu/package.json').version
+          const binding = require('brisk-pm-linux-arm64-gnu')
+          const bindingPackageVersion = require('brisk-pm-linux-arm64-gnu/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -365,13 +365,13 @@ function requireNative() {
     } else if (process.arch === 'arm') {
       if (isMusl()) {
         try {
-          return require('./brisk.linux-arm-musleabihf.node')
+          return require('./brisk-pm.linux-arm-musleabihf.node')
         } catch (e) {
           loadErrors.push(e)
         }
         try {
-          const binding = require('brisk-linux-arm-musleabihf')
-          const bindingPackageVersion = require('brisk-linux-arm-musleabihf/package.json').version
+          const binding = require('brisk-pm-linux-arm-musleabihf')
+          const bindingPackageVersion = require('brisk-pm-linux-arm-musleabihf/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -381,13 +381,13 @@ function requireNative() {
         }
       } else {
         try {
-          return require('./brisk.linux-arm-gnueabihf.node')
+          return require('./brisk-pm.linux-arm-gnueabihf.node')
         } catch (e) {
           loadErrors.push(e)
         }
         try {
-          const binding = require('brisk-linux-arm-gnueabihf')
-          const bindingPackageVersion = require('brisk-linux-arm-gnueabihf/package.json').version
+          const binding = require('brisk-pm-linux-arm-gnueabihf')
+          const bindingPackageVersion = require('brisk-pm-linux-arm-gnueabihf/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -399,13 +399,13 @@ function requireNative() {
     } else if (process.arch === 'loong64') {
       if (isMusl()) {
         try {
-          return require('./brisk.linux-loong64-musl.node')
+          return require('./brisk-pm.linux-loong64-musl.node')
         } catch (e) {
           loadErrors.push(e)
         }
         try {
-          const binding = require('brisk-linux-loong64-musl')
-          const bindingPackageVersion = require('brisk-linux-loong64-musl/package.json').version
+          const binding = require('brisk-pm-linux-loong64-musl')
+          const bindingPackageVersion = require('brisk-pm-linux-loong64-musl/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -415,13 +415,13 @@ function requireNative() {
         }
       } else {
         try {
-          return require('./brisk.linux-loong64-gnu.node')
+          return require('./brisk-pm.linux-loong64-gnu.node')
         } catch (e) {
           loadErrors.push(e)
         }
         try {
-          const binding = require('brisk-linux-loong64-gnu')
-          const bindingPackageVersion = require('brisk-linux-loong64-gnu/package.json').version
+          const binding = require('brisk-pm-linux-loong64-gnu')
+          const bindingPackageVersion = require('brisk-pm-linux-loong64-gnu/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -433,13 +433,13 @@ function requireNative() {
     } else if (process.arch === 'riscv64') {
       if (isMusl()) {
         try {
-          return require('./brisk.linux-riscv64-musl.node')
+          return require('./brisk-pm.linux-riscv64-musl.node')
         } catch (e) {
           loadErrors.push(e)
         }
         try {
-          const binding = require('brisk-linux-riscv64-musl')
-          const bindingPackageVersion = require('brisk-linux-riscv64-musl/package.json').version
+          const binding = require('brisk-pm-linux-riscv64-musl')
+          const bindingPackageVersion = require('brisk-pm-linux-riscv64-musl/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -449,13 +449,13 @@ function requireNative() {
         }
       } else {
         try {
-          return require('./brisk.linux-riscv64-gnu.node')
+          return require('./brisk-pm.linux-riscv64-gnu.node')
         } catch (e) {
           loadErrors.push(e)
         }
         try {
-          const binding = require('brisk-linux-riscv64-gnu')
-          const bindingPackageVersion = require('brisk-linux-riscv64-gnu/package.json').version
+          const binding = require('brisk-pm-linux-riscv64-gnu')
+          const bindingPackageVersion = require('brisk-pm-linux-riscv64-gnu/package.json').version
           if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
             throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
@@ -466,13 +466,13 @@ function requireNative() {
       }
     } else if (process.arch === 'ppc64') {
       try {
-        return require('./brisk.linux-ppc64-gnu.node')
+        return require('./brisk-pm.linux-ppc64-gnu.node')
       } catch (e) {
         loadErrors.push(e)
       }
       try {
-        const binding = require('brisk-linux-ppc64-gnu')
-        const bindingPackageVersion = require('brisk-linux-ppc64-gnu/package.json').version
+        const binding = require('brisk-pm-linux-ppc64-gnu')
+        const bindingPackageVersion = require('brisk-pm-linux-ppc64-gnu/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -482,13 +482,13 @@ function requireNative() {
       }
     } else if (process.arch === 's390x') {
       try {
-        return require('./brisk.linux-s390x-gnu.node')
+        return require('./brisk-pm.linux-s390x-gnu.node')
       } catch (e) {
         loadErrors.push(e)
       }
       try {
-        const binding = require('brisk-linux-s390x-gnu')
-        const bindingPackageVersion = require('brisk-linux-s390x-gnu/package.json').version
+        const binding = require('brisk-pm-linux-s390x-gnu')
+        const bindingPackageVersion = require('brisk-pm-linux-s390x-gnu/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -502,13 +502,13 @@ function requireNative() {
   } else if (process.platform === 'openharmony') {
     if (process.arch === 'arm64') {
       try {
-        return require('./brisk.openharmony-arm64.node')
+        return require('./brisk-pm.openharmony-arm64.node')
       } catch (e) {
         loadErrors.push(e)
       }
       try {
-        const binding = require('brisk-openharmony-arm64')
-        const bindingPackageVersion = require('brisk-openharmony-arm64/package.json').version
+        const binding = require('brisk-pm-openharmony-arm64')
+        const bindingPackageVersion = require('brisk-pm-openharmony-arm64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -518,13 +518,13 @@ function requireNative() {
       }
     } else if (process.arch === 'x64') {
       try {
-        return require('./brisk.openharmony-x64.node')
+        return require('./brisk-pm.openharmony-x64.node')
       } catch (e) {
         loadErrors.push(e)
       }
       try {
-        const binding = require('brisk-openharmony-x64')
-        const bindingPackageVersion = require('brisk-openharmony-x64/package.json').version
+        const binding = require('brisk-pm-openharmony-x64')
+        const bindingPackageVersion = require('brisk-pm-openharmony-x64/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -534,13 +534,13 @@ function requireNative() {
       }
     } else if (process.arch === 'arm') {
       try {
-        return require('./brisk.openharmony-arm.node')
+        return require('./brisk-pm.openharmony-arm.node')
       } catch (e) {
         loadErrors.push(e)
       }
       try {
-        const binding = require('brisk-openharmony-arm')
-        const bindingPackageVersion = require('brisk-openharmony-arm/package.json').version
+        const binding = require('brisk-pm-openharmony-arm')
+        const bindingPackageVersion = require('brisk-pm-openharmony-arm/package.json').version
         if (bindingPackageVersion !== '0.1.0' && process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
           throw new Error(`Native binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
         }
@@ -657,10 +657,10 @@ if (!nativeBinding || forceWasi) {
     let candidateError = null
     let candidateFailed = false
     try {
-      candidateError = __napiWasiResolveCandidate('./brisk.wasi.cjs', false, ['./brisk.wasm32-wasi.debug.wasm', './brisk.wasm32-wasi.wasm'])
+      candidateError = __napiWasiResolveCandidate('./brisk-pm.wasi.cjs', false, ['./brisk-pm.wasm32-wasi.debug.wasm', './brisk-pm.wasm32-wasi.wasm'])
       candidateFailed = candidateError !== null
       if (!candidateFailed) {
-        wasiBinding = require('./brisk.wasi.cjs')
+        wasiBinding = require('./brisk-pm.wasi.cjs')
         nativeBinding = wasiBinding
         __napiLoadedBindingTarget = 'wasm32-wasi'
         wasiBindingLoaded = true
@@ -678,16 +678,16 @@ if (!nativeBinding || forceWasi) {
     let candidateError = null
     let candidateFailed = false
     try {
-      candidateError = __napiWasiResolveCandidate('brisk-wasm32-wasi', true, undefined)
+      candidateError = __napiWasiResolveCandidate('brisk-pm-wasm32-wasi', true, undefined)
       candidateFailed = candidateError !== null
       if (!candidateFailed) {
         if (process.env.NAPI_RS_ENFORCE_VERSION_CHECK && process.env.NAPI_RS_ENFORCE_VERSION_CHECK !== '0') {
-          const bindingPackageVersion = require('brisk-wasm32-wasi/package.json').version
+          const bindingPackageVersion = require('brisk-pm-wasm32-wasi/package.json').version
           if (bindingPackageVersion !== '0.1.0') {
             throw new Error(`WASI binding package version mismatch, expected 0.1.0 but got ${bindingPackageVersion}. You can reinstall dependencies to fix this issue.`)
           }
         }
-        wasiBinding = require('brisk-wasm32-wasi')
+        wasiBinding = require('brisk-pm-wasm32-wasi')
         nativeBinding = wasiBinding
         __napiLoadedBindingTarget = 'wasm32-wasi'
         wasiBindingLoaded = true

@@ -151,3 +151,42 @@ test('a missing addon is E_UNSUPPORTED with a way out', () => {
   }
   assert.throws(() => m._compile(fs.readFileSync(BRISK, 'utf8'), BRISK), (err) => err.code === 'E_UNSUPPORTED' && /npm run build/.test(err.message))
 })
+
+/** Load a copy of brisk.js as installed from npm (no Cargo.toml beside it) on `platform`-`arch`, with a loader that fails as napi's does. */
+function installedLoadError(platform, arch) {
+  const { spawnSync } = require('node:child_process')
+  const os = require('node:os')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'brisk-loader-'))
+  try {
+    fs.copyFileSync(BRISK, path.join(dir, 'brisk.js'))
+    fs.copyFileSync(path.join(__dirname, '..', 'package.json'), path.join(dir, 'package.json'))
+    fs.writeFileSync(path.join(dir, 'index.js'), "throw new Error('Cannot find native binding. npm has a bug related to optional dependencies')\n")
+    fs.writeFileSync(path.join(dir, 'fake-platform.js'),
+      `Object.defineProperty(process, 'platform', { value: ${JSON.stringify(platform)} })\n` +
+      `Object.defineProperty(process, 'arch', { value: ${JSON.stringify(arch)} })\n`)
+    const r = spawnSync(process.execPath, ['-r', path.join(dir, 'fake-platform.js'), '-e',
+      `try { require(${JSON.stringify(path.join(dir, 'brisk.js'))}) } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`], { encoding: 'utf8' })
+    assert.equal(r.status, 0, r.stderr)
+    return JSON.parse(r.stdout)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+test('installed on a platform this release has no binary for: says so plainly, names what was built', () => {
+  const pkg = require('../package.json')
+  const err = installedLoadError('darwin', 'arm64')
+  assert.equal(err.code, 'E_UNSUPPORTED')
+  assert.equal(err.message, `no brisk-pm binary for darwin-arm64 in this release (${pkg.version}); built today: ${pkg.briskPlatforms.join(', ')}`)
+  assert.doesNotMatch(err.message, /npm has a bug/)
+})
+
+test('installed on a platform that ships, without its package: points at the platform package', () => {
+  const pkg = require('../package.json')
+  const shipped = pkg.briskPlatforms[0]
+  const [platform, arch] = shipped.split('-')
+  if (platform !== process.platform || (platform === 'linux' && !shipped.endsWith('-gnu'))) return // the glibc/musl check reads this machine
+  const err = installedLoadError(platform, arch)
+  assert.equal(err.code, 'E_UNSUPPORTED')
+  assert.match(err.message, new RegExp(`brisk-pm-${shipped} package: reinstall brisk-pm without --omit=optional`))
+})

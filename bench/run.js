@@ -407,7 +407,7 @@ function report (results, floors, inproc) {
       }
     }
     if (floors[project]) lines.push(`\n\`cp -al\` floor for p4: median ${median(floors[project]).toFixed(2)} s`)
-    if (inproc[project]) lines.push(`In-process \`require('brisk').install\`: p5 median ${median(inproc[project].p5).toFixed(1)} ms, p4 median ${median(inproc[project].p4).toFixed(0)} ms`)
+    if (inproc[project]) lines.push(`In-process \`require('brisk-pm').install\`: p5 median ${median(inproc[project].p5).toFixed(1)} ms, p4 median ${median(inproc[project].p4).toFixed(0)} ms`)
   }
   return lines.join('\n')
 }

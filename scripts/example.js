@@ -29,7 +29,7 @@ if (!fs.existsSync(path.join(source, 'package.json'))) {
   process.exit(1)
 }
 const built = fs.existsSync(path.join(ROOT, 'index.js')) &&
-  fs.readdirSync(ROOT).some((f) => f.startsWith('brisk.') && f.endsWith('.node'))
+  fs.readdirSync(ROOT).some((f) => f.startsWith('brisk-pm.') && f.endsWith('.node'))
 if (!built) run('npm', ['run', 'build'], { cwd: ROOT })
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'brisk-example-'))
