@@ -249,9 +249,14 @@ impl Fetcher {
             .await
             .clone();
         if ran {
-            self.inner
-                .inflight
-                .remove_if(&key, |_, c| Arc::ptr_eq(c, &cell));
+            // A failure stays for later callers: the retries are spent, and
+            // an early download that failed must not be made again.
+            let spent = matches!(&result, Err(e) if e.code != Code::Cancelled);
+            if !spent {
+                self.inner
+                    .inflight
+                    .remove_if(&key, |_, c| Arc::ptr_eq(c, &cell));
+            }
             return result;
         }
         let mut fetched = result?;

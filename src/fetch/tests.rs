@@ -138,6 +138,21 @@ async fn integrity_mismatch_stores_nothing() {
     );
 }
 
+/// A download that failed (its retries spent) is not made again by a later
+/// call for the same tarball in the same operation: an early download that
+/// failed and the install asking for it later make one request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_download_is_remembered() {
+    let server = Server::start(|_, _| Reply::Status(404)).await;
+    let env = env();
+    let f = fetcher(&env, FetchOptions::default());
+    let t = tarball(&server, "gone", "/gone.tgz", None);
+    let first = f.ensure(t.clone()).await.unwrap_err();
+    let again = f.ensure(t).await.unwrap_err();
+    assert_eq!((first.code, again.code), (Code::NotFound, Code::NotFound));
+    assert_eq!(server.count("/gone.tgz"), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_found_is_not_retried() {
     let server = Server::start(|_, _| Reply::Status(404)).await;
