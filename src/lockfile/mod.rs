@@ -68,6 +68,15 @@ pub struct Lockfile {
     pub packages: IndexMap<String, Map<String, Value>>,
 }
 
+/// A version a previous lockfile had, with its metadata when the lockfile
+/// records it (v2/v3): then no packument is needed for it, and re-resolving
+/// after `add` asks the registry only about what the change brings in.
+#[derive(Debug, Clone)]
+pub struct Locked {
+    pub version: String,
+    pub package: Option<Arc<Package>>,
+}
+
 impl Lockfile {
     /// Read `<dir>/<name>`; `Ok(None)` when there is none.
     pub fn read(path: &Path) -> Result<Option<Lockfile>> {
@@ -120,6 +129,34 @@ impl Lockfile {
 
     /// Every locked version per package name (to prefer them when
     /// re-resolving a stale lockfile).
+    /// Every version it locks, per package name, with the package as the
+    /// lockfile records it (v2/v3; not bundled copies, whose package.json
+    /// came from inside another tarball).
+    pub fn locked(&self) -> HashMap<String, Vec<Locked>> {
+        let mut out: HashMap<String, Vec<Locked>> = HashMap::new();
+        for (loc, e) in &self.packages {
+            let Some(version) = e.get("version").and_then(Value::as_str) else {
+                continue;
+            };
+            if loc.is_empty() || !in_node_modules(loc) {
+                continue;
+            }
+            let folder = folder_name(loc);
+            let name = e.get("name").and_then(Value::as_str).unwrap_or(folder);
+            let bundled = e.get("inBundle").and_then(Value::as_bool) == Some(true);
+            let link = e.get("link").and_then(Value::as_bool) == Some(true);
+            let package = (self.version >= 2 && !bundled && !link)
+                .then(|| entry_to_package(folder, e).ok())
+                .flatten()
+                .map(std::sync::Arc::new);
+            out.entry(name.to_string()).or_default().push(Locked {
+                version: version.to_string(),
+                package,
+            });
+        }
+        out
+    }
+
     pub fn locked_versions(&self) -> HashMap<String, Vec<String>> {
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
         for (loc, e) in &self.packages {

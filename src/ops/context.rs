@@ -31,6 +31,7 @@ pub struct Context {
     http: Http,
     prefer_offline: bool,
     offline: bool,
+    registry: std::sync::OnceLock<RegistryClient>,
 }
 
 impl Context {
@@ -95,6 +96,7 @@ impl Context {
             http,
             prefer_offline: o.prefer_offline,
             offline: o.offline,
+            registry: Default::default(),
         })
     }
 
@@ -112,16 +114,21 @@ impl Context {
         result
     }
 
-    /// A registry client, offline or preferring the cache as asked.
+    /// The operation's registry client (one, so a packument is fetched once
+    /// whoever asks), offline or preferring the cache as asked.
     pub fn registry(&self) -> RegistryClient {
-        let client = RegistryClient::new(
-            self.config.clone(),
-            self.http.clone(),
-            &self.config.cache_dir,
-        );
-        client.set_prefer_offline(self.prefer_offline);
-        client.set_offline(self.offline);
-        client
+        self.registry
+            .get_or_init(|| {
+                let client = RegistryClient::new(
+                    self.config.clone(),
+                    self.http.clone(),
+                    &self.config.cache_dir,
+                );
+                client.set_prefer_offline(self.prefer_offline);
+                client.set_offline(self.offline);
+                client
+            })
+            .clone()
     }
 
     pub fn edge_options(&self) -> EdgeOptions {

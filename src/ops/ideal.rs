@@ -11,7 +11,7 @@ use crate::resolve::{self, ResolveOptions};
 use crate::tree::{Package, Tree};
 
 use super::context::Context;
-use super::lookahead::RegistrySource;
+use super::lookahead::{Locks, RegistrySource};
 use super::task::blocking;
 use super::{Call, Phase};
 
@@ -102,6 +102,17 @@ pub(super) async fn ideal_tree(ctx: &Context, call: &Call, prefetch: bool) -> Re
         node_version: o.node_version.clone(),
         before: ctx.config.before,
     };
+    let locked: Locks = Arc::new(match (&lock, &o.update) {
+        (None, _) => Default::default(),
+        (Some(l), None) => l.locked(),
+        // `update`: the named packages (or all) are picked afresh.
+        (Some(_), Some(names)) if names.is_empty() => Default::default(),
+        (Some(l), Some(names)) => {
+            let mut locked = l.locked();
+            locked.retain(|name, _| !names.contains(name));
+            locked
+        }
+    });
     let source = RegistrySource {
         client: ctx.registry(),
         background: &ctx.background,
@@ -110,6 +121,7 @@ pub(super) async fn ideal_tree(ctx: &Context, call: &Call, prefetch: bool) -> Re
         peers: !ctx.config.legacy_peer_deps,
         fetcher: ctx.fetcher.clone(),
         cwd: ctx.cwd.clone(),
+        locked: locked.clone(),
     };
     let platform = Platform::current();
     let mut placed = 0usize;
@@ -119,17 +131,7 @@ pub(super) async fn ideal_tree(ctx: &Context, call: &Call, prefetch: bool) -> Re
         force: ctx.config.force,
         cancel: call.cancel.clone(),
         pick,
-        locked: match (&lock, &o.update) {
-            (None, _) => Default::default(),
-            (Some(l), None) => l.locked_versions(),
-            // `update`: the named packages (or all) are picked afresh.
-            (Some(_), Some(names)) if names.is_empty() => Default::default(),
-            (Some(l), Some(names)) => {
-                let mut locked = l.locked_versions();
-                locked.retain(|name, _| !names.contains(name));
-                locked
-            }
-        },
+        locked: locked.clone(),
     };
     let resolving = resolve::resolve(ctx.root_package(), &source, options, |pkg| {
         placed += 1;

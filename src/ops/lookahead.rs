@@ -2,6 +2,7 @@
 //! the likely versions' dependencies) are requested before the resolver
 //! asks for them.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use super::background::Background;
 use crate::error::{Code, Error, Result};
 use crate::fetch::{Fetcher, Tarball};
 use crate::registry::{pick_version_with, Packument, PickOptions, RegistryClient};
-use crate::resolve::Source;
+use crate::resolve::{Locked, Source};
 use crate::spec::Spec;
 use crate::tree::Package;
 
@@ -35,6 +36,21 @@ pub struct RegistrySource<'a> {
     pub fetcher: Fetcher,
     /// The project folder (`file:` paths are relative to it).
     pub cwd: PathBuf,
+    /// What the lockfile locks: a range a locked package serves needs no
+    /// look-ahead (the resolver takes the lockfile's entry).
+    pub locked: Locks,
+}
+
+/// The lockfile's versions per name (see `ResolveOptions::locked`).
+pub type Locks = Arc<HashMap<String, Vec<Locked>>>;
+
+/// Does a locked package (with its metadata) serve `name@range`?
+fn served(locked: &Locks, spec: &Spec, name: &str) -> bool {
+    locked.get(name).is_some_and(|versions| {
+        versions
+            .iter()
+            .any(|l| l.package.is_some() && spec.satisfied_by(name, &l.version))
+    })
 }
 
 impl Source for RegistrySource<'_> {
@@ -43,15 +59,15 @@ impl Source for RegistrySource<'_> {
     }
 
     fn prefetch(&self, name: &str, wanted: &str) {
-        look_ahead(
-            self.client.clone(),
-            self.background.clone(),
-            self.pick.clone(),
-            self.seen.clone(),
-            self.peers,
-            name.to_string(),
-            wanted.to_string(),
-        );
+        let ahead = Ahead {
+            client: self.client.clone(),
+            background: self.background.clone(),
+            pick: self.pick.clone(),
+            seen: self.seen.clone(),
+            peers: self.peers,
+            locked: self.locked.clone(),
+        };
+        look_ahead(ahead, name.to_string(), wanted.to_string());
     }
 
     async fn tarball_manifest(&self, url: &str) -> Result<(Map<String, Value>, String)> {
@@ -100,37 +116,40 @@ pub async fn tarball_manifest(
     }
 }
 
-fn look_ahead(
+/// What a look-ahead task carries.
+#[derive(Clone)]
+struct Ahead {
     client: RegistryClient,
     background: Background,
     pick: PickOptions,
     seen: Arc<DashSet<String>>,
     peers: bool,
-    name: String,
-    wanted: String,
-) {
+    locked: Locks,
+}
+
+fn look_ahead(ahead: Ahead, name: String, wanted: String) {
     // Each range once: a second range of a name may pick another version
     // with other dependencies (the packument itself is fetched once).
-    if !seen.insert(format!("{name}@{wanted}")) {
+    if !ahead.seen.insert(format!("{name}@{wanted}")) {
         return;
     }
-    let cancel = background.cancel.clone();
-    let tasks = background.clone();
+    let cancel = ahead.background.cancel.clone();
+    let background = ahead.background.clone();
     background.spawn(async move {
         let fetched = tokio::select! {
-            p = client.packument(&name) => p,
+            p = ahead.client.packument(&name) => p,
             _ = cancel.cancelled() => return,
         };
         // Errors surface when resolution asks for the same name.
         let Ok(packument) = fetched else { return };
-        let Ok(manifest) = pick_version_with(&packument, &wanted, &pick) else {
+        let Ok(manifest) = pick_version_with(&packument, &wanted, &ahead.pick) else {
             return;
         };
         // Optional peers are only used when something else brings them in,
         // and no peer is installed under legacy-peer-deps: fetching them (and
         // what they depend on) ahead downloads packuments nobody reads.
         let wanted_peers = manifest.peer_dependencies.iter().filter(|(dep, _)| {
-            peers
+            ahead.peers
                 && !manifest
                     .peer_dependencies_meta
                     .get(*dep)
@@ -142,18 +161,12 @@ fn look_ahead(
             .chain(&manifest.optional_dependencies)
             .chain(wanted_peers);
         for (dep, range) in deps {
-            if let Spec::Registry { name, wanted, .. } =
-                Spec::parse(dep, range).unwrap_or(Spec::Other { kind: "invalid" })
-            {
-                look_ahead(
-                    client.clone(),
-                    tasks.clone(),
-                    pick.clone(),
-                    seen.clone(),
-                    peers,
-                    name,
-                    wanted,
-                );
+            let spec = Spec::parse(dep, range).unwrap_or(Spec::Other { kind: "invalid" });
+            if served(&ahead.locked, &spec, dep) {
+                continue;
+            }
+            if let Spec::Registry { name, wanted, .. } = spec {
+                look_ahead(ahead.clone(), name, wanted);
             }
         }
     });

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 pub use source::Source;
 
 use crate::error::{Code, Error, Result};
+pub use crate::lockfile::Locked;
 use crate::registry::{pick_version_with, Manifest, PickOptions};
 use crate::spec::Spec;
 use crate::tree::{locale_cmp, EdgeKind, EdgeOptions, NodeId, Package, Placement, Tree, ROOT};
@@ -34,7 +35,7 @@ pub struct ResolveOptions {
     /// Versions a previous lockfile had, per package name: when one still
     /// satisfies a range it is kept, so re-resolving a stale lockfile
     /// changes only what package.json changed.
-    pub locked: HashMap<String, Vec<String>>,
+    pub locked: Arc<HashMap<String, Vec<Locked>>>,
     /// npm avoids versions whose `engines.node` excludes the running Node.
     pub pick: PickOptions,
     pub cancel: crate::cancel::CancelToken,
@@ -203,16 +204,35 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         });
     }
 
-    /// Ask for the packuments of a node's dependencies ahead of need.
+    /// Ask for the packuments of a node's dependencies ahead of need (not
+    /// those a lockfile entry serves).
     fn prefetch_deps(&self, id: NodeId) {
         for e in &self.tree.nodes[id].edges {
             if e.kind == EdgeKind::PeerOptional {
                 continue;
             }
             if let Spec::Registry { name, wanted, .. } = &*e.spec {
-                self.source.prefetch(name, wanted);
+                let served = self
+                    .locked_for(&e.spec, name)
+                    .is_some_and(|l| l.package.is_some());
+                if !served {
+                    self.source.prefetch(name, wanted);
+                }
             }
         }
+    }
+
+    /// The newest locked version of `name` that `spec` accepts.
+    fn locked_for(&self, spec: &Spec, name: &str) -> Option<&Locked> {
+        let versions = self.opts.locked.get(name)?;
+        versions
+            .iter()
+            .filter(|l| spec.satisfied_by(name, &l.version))
+            .max_by(|a, b| {
+                Version::parse(&a.version)
+                    .ok()
+                    .cmp(&Version::parse(&b.version).ok())
+            })
     }
 
     /// Who asked for it, for messages.
@@ -309,19 +329,12 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                 }
                 Spec::Url { url } => self.tarball_package(url, url.clone()).await,
                 Spec::Registry { name, wanted, .. } => {
+                    let locked = self.locked_for(&edge.spec, name);
+                    if let Some(pkg) = locked.and_then(|l| l.package.clone()) {
+                        return Ok(pkg);
+                    }
                     let packument = self.source.packument(name).await?;
-                    let locked = self.opts.locked.get(name).and_then(|versions| {
-                        versions
-                            .iter()
-                            .filter(|v| edge.spec.satisfied_by(name, v))
-                            .filter_map(|v| packument.manifest(v))
-                            .max_by(|a, b| {
-                                let va = Version::parse(&a.version).ok();
-                                let vb = Version::parse(&b.version).ok();
-                                va.cmp(&vb)
-                            })
-                    });
-                    let m = match locked {
+                    let m = match locked.and_then(|l| packument.manifest(&l.version)) {
                         Some(m) => m,
                         None => pick_version_with(&packument, wanted, &self.opts.pick)?,
                     };
@@ -473,13 +486,20 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         if problems.is_empty() {
             return Ok(());
         }
-        // Make sure every packument this step needs is on its way at once.
+        // Make sure every packument this step needs is on its way at once
+        // (none for what a lockfile entry serves).
         let names: Vec<String> = problems
             .iter()
             .filter_map(|&ei| match &*self.tree.nodes[id].edges[ei].spec {
-                Spec::Registry { name, .. } => Some(name.clone()),
+                Spec::Registry { name, .. } => Some((ei, name.clone())),
                 _ => None,
             })
+            .filter(|(ei, name)| {
+                let spec = &self.tree.nodes[id].edges[*ei].spec;
+                self.locked_for(spec, name)
+                    .is_none_or(|l| l.package.is_none())
+            })
+            .map(|(_, name)| name)
             .collect();
         let _ = join_all(names.iter().map(|n| self.source.packument(n))).await;
         for ei in problems {

@@ -19,9 +19,15 @@ pub struct Plan {
 }
 
 fn same(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
-    ["version", "name", "integrity", "resolved", "link"]
-        .iter()
-        .all(|k| a.get(*k) == b.get(*k))
+    // A lockfile written with `omit-lockfile-registry-resolved` has no
+    // `resolved` where the hidden lockfile has one: the integrity decides.
+    let resolved = a.get("resolved") == b.get("resolved")
+        || (a.get("integrity").is_some()
+            && (a.get("resolved").is_none() || b.get("resolved").is_none()));
+    resolved
+        && ["version", "name", "integrity", "link"]
+            .iter()
+            .all(|k| a.get(*k) == b.get(*k))
 }
 
 /// `installed`: the hidden lockfile's packages (None when unknown, e.g. no
@@ -99,6 +105,23 @@ mod tests {
             .as_object()
             .unwrap()
             .clone()
+    }
+
+    /// A lockfile without `resolved` (omit-lockfile-registry-resolved)
+    /// against a hidden lockfile with it: the same package, kept.
+    #[test]
+    fn a_missing_resolved_is_not_a_change_when_the_integrity_matches() {
+        let mut with = e("1.0.0");
+        with.insert("resolved".into(), json!("https://r/a-1.0.0.tgz"));
+        let wanted = [("node_modules/a".to_string(), 1)];
+        let installed: HashMap<String, Map<String, Value>> =
+            [("node_modules/a".to_string(), with.clone())].into();
+        let p = plan(&wanted, Some(&installed), |_| e("1.0.0"));
+        assert!(p.link.is_empty() && p.remove.is_empty(), "{p:?}");
+        let mut other = e("1.0.0");
+        other.insert("integrity".into(), json!("sha512-other"));
+        let p = plan(&wanted, Some(&installed), |_| other.clone());
+        assert_eq!(p.link, vec![1]);
     }
 
     #[test]
