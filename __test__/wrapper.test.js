@@ -158,8 +158,7 @@ function installedLoadError(platform, arch) {
   const os = require('node:os')
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'brisk-loader-'))
   try {
-    fs.copyFileSync(BRISK, path.join(dir, 'brisk.js'))
-    fs.copyFileSync(path.join(__dirname, '..', 'package.json'), path.join(dir, 'package.json'))
+    for (const f of ['brisk.js', 'options.js', 'package.json']) fs.copyFileSync(path.join(__dirname, '..', f), path.join(dir, f))
     fs.writeFileSync(path.join(dir, 'index.js'), "throw new Error('Cannot find native binding. npm has a bug related to optional dependencies')\n")
     fs.writeFileSync(path.join(dir, 'fake-platform.js'),
       `Object.defineProperty(process, 'platform', { value: ${JSON.stringify(platform)} })\n` +

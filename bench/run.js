@@ -3,7 +3,7 @@
 // interleaved. See bench/README.md.
 //
 //   node bench/run.js [--projects ant-design,platform-and-peers,vite-react]
-//                     [--tools brisk,npm,pnpm,bun,utoo] [--phases p0,p1,p3,p4,p5]
+//                     [--tools brisk,npm,pnpm,bun,utoo] [--phases p0,p1,p3,p4,p5,p6,p7]
 //                     [--rounds 3] [--in-process] [--out bench/results.json]
 //                     [--settle 361] [--min-free 25] [--no-floor]
 //                     [--no-drop-caches] [--keep-page-reporting]
@@ -78,36 +78,48 @@ function toolTable (peers) {
       // Started as npx and node_modules/.bin start it (see bin/brisk.js).
       install: (c) => [briskJs, ['install', '--ignore-scripts', '--silent', '--cache-dir', c]],
       resolve: (c) => [briskJs, ['install', '--lockfile-only', '--silent', '--cache-dir', c]],
+      add: (c, pkg) => [briskJs, ['add', pkg, '--ignore-scripts', '--silent', '--cache-dir', c]],
+      remove: (c, name) => [briskJs, ['remove', name, '--ignore-scripts', '--silent', '--cache-dir', c]],
     },
     base: {
       lockfiles: ['package-lock.json'],
       warm: [process.execPath, ['-e', `require(${JSON.stringify(path.join(repo, 'brisk.js'))})`]],
       install: (c) => [briskJs, ['install', '--ignore-scripts', '--silent', '--cache-dir', c], { NAPI_RS_NATIVE_LIBRARY_PATH: args.base }],
       resolve: (c) => [briskJs, ['install', '--lockfile-only', '--silent', '--cache-dir', c], { NAPI_RS_NATIVE_LIBRARY_PATH: args.base }],
+      add: (c, pkg) => [briskJs, ['add', pkg, '--ignore-scripts', '--silent', '--cache-dir', c], { NAPI_RS_NATIVE_LIBRARY_PATH: args.base }],
+      remove: (c, name) => [briskJs, ['remove', name, '--ignore-scripts', '--silent', '--cache-dir', c], { NAPI_RS_NATIVE_LIBRARY_PATH: args.base }],
     },
     npm: {
       lockfiles: ['package-lock.json'],
       warm: ['npm', ['--version']],
       install: (c) => ['npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--silent', '--cache', c]],
       resolve: (c) => ['npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', '--silent', '--cache', c]],
+      add: (c, pkg) => ['npm', ['install', pkg, '--ignore-scripts', '--no-audit', '--no-fund', '--silent', '--cache', c]],
+      remove: (c, name) => ['npm', ['uninstall', name, '--ignore-scripts', '--no-audit', '--no-fund', '--silent', '--cache', c]],
     },
     pnpm: {
       lockfiles: ['pnpm-lock.yaml'],
       warm: [peers.pnpm, ['--version']],
       install: (c) => [peers.pnpm, ['install', '--ignore-scripts', '--silent', '--store-dir', path.join(c, 'store'), '--cache-dir', path.join(c, 'cache')]],
       resolve: (c) => [peers.pnpm, ['install', '--lockfile-only', '--ignore-scripts', '--silent', '--store-dir', path.join(c, 'store'), '--cache-dir', path.join(c, 'cache')]],
+      add: (c, pkg) => [peers.pnpm, ['add', pkg, '--ignore-scripts', '--silent', '--store-dir', path.join(c, 'store'), '--cache-dir', path.join(c, 'cache')]],
+      remove: (c, name) => [peers.pnpm, ['remove', name, '--ignore-scripts', '--silent', '--store-dir', path.join(c, 'store'), '--cache-dir', path.join(c, 'cache')]],
     },
     bun: {
       lockfiles: ['bun.lock', 'bun.lockb'],
       warm: [peers.bun, ['--version']],
       install: (c) => [peers.bun, ['install', '--ignore-scripts', '--silent'], { BUN_INSTALL_CACHE_DIR: c }],
       resolve: (c) => [peers.bun, ['install', '--lockfile-only', '--ignore-scripts', '--silent'], { BUN_INSTALL_CACHE_DIR: c }],
+      add: (c, pkg) => [peers.bun, ['add', pkg, '--ignore-scripts', '--silent'], { BUN_INSTALL_CACHE_DIR: c }],
+      remove: (c, name) => [peers.bun, ['remove', name, '--ignore-scripts', '--silent'], { BUN_INSTALL_CACHE_DIR: c }],
     },
     utoo: {
       lockfiles: ['package-lock.json'],
       warm: [peers.utoo, ['--version']],
       install: (c) => [peers.utoo, ['install', '--ignore-scripts', '--quiet', '--registry', REGISTRY, '--cache-dir', c]],
       resolve: (c) => [peers.utoo, ['deps', '--quiet', '--registry', REGISTRY, '--cache-dir', c]],
+      add: (c, pkg) => [peers.utoo, ['install', pkg, '--ignore-scripts', '--quiet', '--registry', REGISTRY, '--cache-dir', c]],
+      remove: (c, name) => [peers.utoo, ['uninstall', name, '--quiet', '--registry', REGISTRY, '--cache-dir', c]],
     },
   }
 }
@@ -176,11 +188,26 @@ function prepare (phase, project, tool, spec, dir, cache) {
     case 'p4': discard(path.join(dir, 'node_modules')); break
     case 'p5': break
   }
-  if (['p3', 'p4', 'p5'].includes(phase) && !spec.lockfiles.some((f) => fs.existsSync(path.join(dir, f)))) {
+  if (['p3', 'p4', 'p5', 'p6', 'p7'].includes(phase) && !spec.lockfiles.some((f) => fs.existsSync(path.join(dir, f)))) {
     return `${tool} has no lockfile in ${dir} for ${phase} (an earlier phase failed)`
+  }
+  // p6 adds EVERYDAY to an installed project without it, p7 removes it
+  // again: each starts from the state the other (or p5) leaves, made so
+  // untimed with the tool's own command when a phase ran alone.
+  if (phase === 'p6' || phase === 'p7') {
+    const has = fs.existsSync(path.join(dir, 'node_modules', EVERYDAY_NAME))
+    const setUp = phase === 'p6'
+      ? (has ? spec.remove(cache, EVERYDAY_NAME) : spec.install(cache))
+      : (has ? spec.install(cache) : spec.add(cache, EVERYDAY))
+    const m = measure(dir, setUp)
+    if (!m.ok) return `${tool} could not set up ${phase}: ${m.err}`
   }
   return null
 }
+
+// The package p6 adds and p7 removes: small, with one dependency.
+const EVERYDAY = 'is-odd@3.0.1'
+const EVERYDAY_NAME = 'is-odd'
 
 // Before each timed run: the same kernel caches for every tool. Each
 // trial leaves ~150,000 inodes and dentries cached (nothing is deleted, see
@@ -204,7 +231,7 @@ function coldStart (phase, spec, dir, cache) {
   dropCaches()
   const [cmd, argv] = spec.warm
   run(cmd, argv, { cwd: dir })
-  if (['p4', 'p5'].includes(phase)) {
+  if (['p4', 'p5', 'p6', 'p7'].includes(phase)) {
     spawnSync('sh', ['-c', 'find "$0" "$1" -type f -size -1024k -exec cat {} + >/dev/null', cache, dir], { stdio: 'ignore' })
   }
 }
@@ -319,7 +346,8 @@ function main () {
             continue
           }
           coldStart(phase, spec, dir, cache)
-          const m = measure(dir, phase === 'p1' ? spec.resolve(cache) : spec.install(cache))
+          const command = { p1: spec.resolve(cache), p6: spec.add(cache, EVERYDAY), p7: spec.remove(cache, EVERYDAY_NAME) }[phase] ?? spec.install(cache)
+          const m = measure(dir, command)
           record(project, r, phase, tool, m)
         }
         const lock = path.join(where('brisk').dir, 'package-lock.json')
