@@ -125,6 +125,8 @@ describe('argument parsing', () => {
     ])
     assert.deepEqual(summary('install', {}, { ...base, added: 1, packages: 1, scriptsNotRun: ['@s/esbuild@0.1.0'] })[2],
       '  to run them, add "trustedDependencies": ["@s/esbuild"] to package.json or run with --allow-scripts, or run them once now: brisk rebuild @s/esbuild')
+    assert.deepEqual(summary('install', {}, { ...base, added: 1, packages: 1, scriptsRun: ['a@1.0.0 postinstall', 'prepare'] }),
+      ['added 1 package in 1.23s', 'ran 1 install script: a@1.0.0 postinstall'])
     assert.deepEqual(summary('rebuild', {}, { ...base, scriptsRun: ['a@1.0.0 postinstall'] }),
       ['rebuilt dependencies successfully: a@1.0.0 postinstall'])
     assert.deepEqual(summary('install', { ignoreScripts: true }, { ...base, added: 1, packages: 1, scriptsNotRun: ['a@1.0.0'] }),

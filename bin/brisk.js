@@ -578,6 +578,9 @@ function summary(command, options, result) {
     }
     if (!result.dryRun) lines.push(...changes.map(changeLine))
   }
+  // The dependencies' scripts that ran (the project's own were shown as they ran).
+  const ran = (result.scriptsRun || []).filter((s) => s.includes(' '))
+  if (ran.length && command !== 'rebuild') lines.push(`ran ${plural(ran.length, 'install script')}: ${ran.join(', ')}`)
   const notRun = result.scriptsNotRun || []
   if (notRun.length && !options.ignoreScripts) {
     const names = [...new Set(notRun.map(packageName))]
