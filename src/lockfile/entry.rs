@@ -181,7 +181,9 @@ pub fn package_to_entry(
     if let Some(i) = &p.integrity {
         out.insert("integrity".into(), Value::String(i.clone()));
     }
-    if let Some(r) = &p.resolved {
+    // npm records a bundled package by version and integrity only.
+    let bundled = p.in_bundle || flags.bundled;
+    if let Some(r) = p.resolved.as_ref().filter(|_| !bundled) {
         // Only registry tarballs (`…/-/<name>-<version>.tgz`) may be left
         // out: a URL or file dependency is known by its `resolved`.
         let short = p.name.rsplit('/').next().unwrap_or(&p.name);
@@ -191,7 +193,7 @@ pub fn package_to_entry(
             out.insert("resolved".into(), Value::String(r.clone()));
         }
     }
-    if p.in_bundle {
+    if bundled {
         out.insert("inBundle".into(), Value::Bool(true));
     }
     if flags.peer {

@@ -334,7 +334,12 @@ impl Tree {
         let candidates: Vec<NodeId> = (1..self.nodes.len())
             .filter(|&i| {
                 let n = &self.nodes[i];
-                n.alive && i != placed && n.name == name && self.is_descendant_of(i, target)
+                // A dependency's bundle is as its tarball ships it (npm's canDedupe).
+                n.alive
+                    && i != placed
+                    && n.name == name
+                    && !n.pkg.in_bundle
+                    && self.is_descendant_of(i, target)
             })
             .collect();
         for id in candidates {
