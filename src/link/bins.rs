@@ -65,7 +65,14 @@ fn foreign_link(at: &Path, link: &Link) -> bool {
 /// the cache, which already made bin targets executable).
 pub fn link_bins(jobs: &[BinJob]) -> Result<usize> {
     let mut order: Vec<&BinJob> = jobs.iter().collect();
-    let depth = |j: &BinJob| j.pkg_dir.components().count();
+    // npm's node depth: how many node_modules folders deep (a scope is not a level).
+    let depth = |j: &BinJob| {
+        let nm = std::ffi::OsStr::new("node_modules");
+        j.pkg_dir
+            .components()
+            .filter(|c| c.as_os_str() == nm)
+            .count()
+    };
     order.sort_by(|a, b| {
         depth(a).cmp(&depth(b)).then_with(|| {
             crate::locale::locale_cmp(&a.pkg_dir.to_string_lossy(), &b.pkg_dir.to_string_lossy())

@@ -115,6 +115,7 @@ pub fn package_from_manifest(m: &Manifest) -> Result<Package> {
         } else {
             Some(json!(m.bundle_dependencies))
         },
+        has_dev_dependencies: false,
         link: false,
         in_bundle: false,
     })

@@ -127,6 +127,8 @@ impl Node {
 #[derive(Debug, Clone, Default)]
 pub struct EdgeOptions {
     pub legacy_peer_deps: bool,
+    /// npm's `prefer-dedupe` (placement, not edges; carried with the tree).
+    pub prefer_dedupe: bool,
     /// package.json `overrides`, applied per node through its rule set.
     pub overrides: Arc<Overrides>,
     /// The project folder (absolute), for `file:` paths.

@@ -303,7 +303,8 @@ impl Tree {
             {
                 continue;
             }
-            match self.can_place(&dep, &edge, from, target, peer, check_peers) {
+            let dedupe = peer || self.edge_options().prefer_dedupe;
+            match self.can_place(&dep, &edge, from, target, dedupe, check_peers) {
                 Can::Conflict => break,
                 c => chosen = Some((target, c)),
             }
