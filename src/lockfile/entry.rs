@@ -192,9 +192,8 @@ pub fn package_to_entry(
     if let Some(i) = &p.integrity {
         out.insert("integrity".into(), Value::String(i.clone()));
     }
-    // npm records a bundled package by version and integrity only.
     let bundled = p.in_bundle || flags.bundled;
-    if let Some(r) = p.resolved.as_ref().filter(|_| !bundled) {
+    if let Some(r) = &p.resolved {
         // Only registry tarballs (`…/-/<name>-<version>.tgz`) may be left
         // out: a URL or file dependency is known by its `resolved`.
         let short = p.name.rsplit('/').next().unwrap_or(&p.name);
