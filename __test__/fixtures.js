@@ -177,6 +177,49 @@ const packages = {
     }
   },
 
+  // npm's file-level details (npmtree.test.js): archive modes npm keeps
+  // (0754, 0744), .gitignore renamed .npmignore unless one is there, a bin
+  // whose #! line ends in CRLF.
+  'odd-files': {
+    versions: {
+      '1.0.0': v({
+        bin: { 'crlf-tool': 'cli.js' },
+        extraEntries: [
+          { path: 'package/cli.js', mode: 0o644, content: '#!/usr/bin/env node\r\nconsole.log("crlf ok")\r\n' },
+          { path: 'package/run.sh', mode: 0o754, content: '#!/bin/sh\necho run\n' },
+          { path: 'package/lib/x.js', mode: 0o744, content: 'module.exports = 1\n' },
+          { path: 'package/lib/ro.js', mode: 0o600, content: 'module.exports = 2\n' },
+          { path: 'package/.gitignore', content: 'a\n' },
+          { path: 'package/sub/.npmignore', content: 'keep\n' },
+          { path: 'package/sub/.gitignore', content: 'dropped\n' }
+        ]
+      })
+    }
+  },
+  // Two packages with one bin name: npm links the first by depth, then path
+  // in locale order (@aaa/dupbin), not the one named like the bin.
+  dupbin: { versions: { '1.0.0': v({ bin: { dupbin: 'a.js' } }) } },
+  '@aaa/dupbin': { versions: { '1.0.0': v({ bin: { dupbin: 'b.js' } }) } },
+  // Bundles leaf@1.0.0 (which the root's leaf@1.1.0 would also serve: npm
+  // keeps the bundled copy) and a bundled package with a bin (./ path, 0644).
+  'bundler-dedupe': {
+    versions: {
+      '1.0.0': v({
+        dependencies: { leaf: '^1.0.0', 'bundled-tool': '^1.0.0' },
+        bundleDependencies: ['leaf', 'bundled-tool'],
+        extraEntries: [
+          { path: 'package/node_modules/leaf/package.json', content: JSON.stringify({ name: 'leaf', version: '1.0.0', license: 'MIT' }) },
+          { path: 'package/node_modules/leaf/index.js', content: "module.exports = { name: 'leaf', version: '1.0.0', bundled: true }\n" },
+          { path: 'package/node_modules/bundled-tool/package.json', content: JSON.stringify({ name: 'bundled-tool', version: '1.0.0', bin: { btool: './bin/b.js' } }) },
+          { path: 'package/node_modules/bundled-tool/bin/b.js', mode: 0o644, content: '#!/usr/bin/env node\r\nconsole.log("btool")\n' }
+        ]
+      })
+    }
+  },
+  // prefer-dedupe: dd-a takes leaf@1.1.0, dd-b pins 1.0.0.
+  'dd-a': { versions: { '1.0.0': v({ dependencies: { leaf: '^1.0.0' } }) } },
+  'dd-b': { versions: { '1.0.0': v({ dependencies: { leaf: '1.0.0' } }) } },
+
   // Packages tests put faults on (see Registry#fault).
   flaky: { versions: { '1.0.0': v() } },
   slow: { versions: { '1.0.0': v() } },

@@ -74,6 +74,9 @@ pub struct Config {
     /// `brisk-max-compression-ratio`).
     pub tarball_limits: crate::store::Limits,
     pub legacy_peer_deps: bool,
+    /// npm's `prefer-dedupe`: an older version that serves every dependent
+    /// replaces the newer one instead of nesting a second copy.
+    pub prefer_dedupe: bool,
     pub strict_peer_deps: bool,
     /// npm's `force`: peer dependency conflicts warn instead of failing.
     pub force: bool,
@@ -186,6 +189,7 @@ impl Config {
             tarball_limits,
             verify_store_integrity: flag("verify-store-integrity").unwrap_or(true),
             legacy_peer_deps: flag("legacy-peer-deps").unwrap_or(false),
+            prefer_dedupe: flag("prefer-dedupe").unwrap_or(false),
             strict_peer_deps: flag("strict-peer-deps").unwrap_or(false),
             force: flag("force").unwrap_or(false),
             omit,
@@ -287,6 +291,7 @@ impl fmt::Debug for Config {
             .field("scoped_registries", &scoped)
             .field("cache_dir", &self.cache_dir)
             .field("legacy_peer_deps", &self.legacy_peer_deps)
+            .field("prefer_dedupe", &self.prefer_dedupe)
             .field("strict_peer_deps", &self.strict_peer_deps)
             .field("force", &self.force)
             .field("omit", &self.omit)

@@ -25,8 +25,29 @@ pub struct BinJob {
 
 /// One link to create.
 struct Link {
-    owner: bool,
+    /// The bin's file exists in the package.
+    present: bool,
+    pkg_dir: PathBuf,
     target: PathBuf,
+}
+
+/// Is there already a link at `at` into another package that is still
+/// there (npm's link-gently neither skips nor clobbers it)?
+fn foreign_link(at: &Path, link: &Link) -> bool {
+    let Ok(old) = fs::read_link(at) else {
+        return false;
+    };
+    if old == link.target {
+        return false;
+    }
+    let Some(dir) = at.parent() else {
+        return false;
+    };
+    let Ok(resolved) = fs::canonicalize(dir.join(&old)) else {
+        return false; // dangling: replaced
+    };
+    let mine = fs::canonicalize(&link.pkg_dir).unwrap_or_else(|_| link.pkg_dir.clone());
+    !resolved.starts_with(&mine)
 }
 
 /// Create the `.bin` symlinks of `jobs`; returns how many links are in place.
@@ -34,21 +55,35 @@ struct Link {
 /// Sanitizing (like npm): a leading `./` is stripped, `\` counts as `/`;
 /// bin names with path separators, `.`/`..`, and paths that are absolute or
 /// contain `..` are skipped without error. A bin name `@scope/x` becomes `x`.
-/// Conflicts in one `.bin` dir: a package whose name equals the bin name wins,
-/// otherwise the first package by `pkg_dir` order. Existing links are replaced.
+/// Conflicts in one `.bin` dir follow npm's bin-links: packages are taken
+/// shallowest first, then by path in locale order, and the first to claim a
+/// name keeps it (even when its file is missing: then nobody gets the link,
+/// as npm skips a bin whose file is not there). An existing link into another
+/// package that is still installed is kept (npm does not clobber it);
+/// one into the same package, or dangling, is replaced.
 /// Targets are chmod-ed only for `chmod` jobs (others may be hardlinks into
-/// the cache, which already made bin targets executable); dangling targets
-/// are still linked.
+/// the cache, which already made bin targets executable).
 pub fn link_bins(jobs: &[BinJob]) -> Result<usize> {
     let mut order: Vec<&BinJob> = jobs.iter().collect();
-    order.sort_by(|a, b| a.pkg_dir.cmp(&b.pkg_dir));
+    // npm's node depth: how many node_modules folders deep (a scope is not a level).
+    let depth = |j: &BinJob| {
+        let nm = std::ffi::OsStr::new("node_modules");
+        j.pkg_dir
+            .components()
+            .filter(|c| c.as_os_str() == nm)
+            .count()
+    };
+    order.sort_by(|a, b| {
+        depth(a).cmp(&depth(b)).then_with(|| {
+            crate::locale::locale_cmp(&a.pkg_dir.to_string_lossy(), &b.pkg_dir.to_string_lossy())
+        })
+    });
 
     let mut links: HashMap<(PathBuf, String), Link> = HashMap::new();
     for job in order {
         let Some((bin_dir, pkg_rel)) = split_pkg_dir(&job.pkg_dir) else {
             continue;
         };
-        let pkg_name = pkg_rel.to_string_lossy().replace('\\', "/");
         for (name, path) in &job.bins {
             let (Some(name), Some(path)) = (clean_name(name), clean_path(path)) else {
                 continue;
@@ -56,17 +91,17 @@ pub fn link_bins(jobs: &[BinJob]) -> Result<usize> {
             if job.chmod {
                 make_executable(&job.pkg_dir.join(&path));
             }
-            let owner = pkg_name == name;
+            let present = job.pkg_dir.join(&path).exists();
             let target = Path::new("..").join(&pkg_rel).join(path);
             let key = (bin_dir.clone(), name.to_string());
-            match links.get(&key) {
-                Some(prev) if prev.owner || !owner => {}
-                _ => {
-                    links.insert(key, Link { owner, target });
-                }
-            }
+            links.entry(key).or_insert(Link {
+                present,
+                pkg_dir: job.pkg_dir.clone(),
+                target,
+            });
         }
     }
+    links.retain(|(dir, name), link| link.present && !foreign_link(&dir.join(name), link));
 
     let dirs: BTreeSet<&PathBuf> = links.keys().map(|(d, _)| d).collect();
     for d in dirs {

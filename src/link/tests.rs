@@ -379,11 +379,28 @@ fn bins_basic_scoped_and_nested() {
 }
 
 #[test]
-fn bins_name_equals_bin_wins_else_first_by_path() {
+fn bins_first_by_depth_then_path_wins_and_missing_files_get_no_link() {
     let t = tempfile::tempdir().unwrap();
     let nm = t.path().join("node_modules");
-    // "tool" is claimed by aaa (first by path) and by the package named tool;
-    // "shared" by aaa and zzz, neither named so: the first by path wins.
+    for f in ["aaa/x.js", "aaa/s.js", "tool/t.js", "zzz/z.js", "@s/p/y.js"] {
+        write(&nm.join(f), "x");
+    }
+    // npm's bin-links: the first by path wins, even over the package named
+    // like the bin; a scope is not a level deeper; a missing file claims
+    // the name and gets no link.
+    let scoped = [
+        bin(&nm.join("@s/p"), &[("tool2", "y.js")]),
+        bin(&nm.join("a"), &[("tool2", "y.js"), ("gone", "nope.js")]),
+        bin(&nm.join("b"), &[("gone", "y.js")]),
+    ];
+    write(&nm.join("a/y.js"), "x");
+    write(&nm.join("b/y.js"), "x");
+    link_bins(&scoped).unwrap();
+    assert_eq!(
+        fs::read_link(nm.join(".bin/tool2")).unwrap(),
+        Path::new("../@s/p/y.js")
+    );
+    assert!(fs::symlink_metadata(nm.join(".bin/gone")).is_err());
     let jobs = [
         bin(&nm.join("aaa"), &[("tool", "x.js"), ("shared", "s.js")]),
         bin(&nm.join("tool"), &[("tool", "t.js")]),
@@ -393,7 +410,7 @@ fn bins_name_equals_bin_wins_else_first_by_path() {
         link_bins(&jobs).unwrap();
         assert_eq!(
             fs::read_link(nm.join(".bin/tool")).unwrap(),
-            Path::new("../tool/t.js")
+            Path::new("../aaa/x.js")
         );
         assert_eq!(
             fs::read_link(nm.join(".bin/shared")).unwrap(),
@@ -413,6 +430,7 @@ fn bins_name_equals_bin_wins_else_first_by_path() {
 fn bins_bad_names_and_paths_are_skipped() {
     let t = tempfile::tempdir().unwrap();
     let nm = t.path().join("node_modules");
+    write(&nm.join("p/lib/ok.js"), "x");
     let jobs = [bin(
         &nm.join("p"),
         &[

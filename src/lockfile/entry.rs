@@ -57,7 +57,10 @@ pub fn entry_to_package(name: &str, e: &Map<String, Value>) -> Result<Package, S
                         m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 }
             }
-            "devDependencies" => p.dev_dependencies = deps(v),
+            "devDependencies" => {
+                p.dev_dependencies = deps(v);
+                p.has_dev_dependencies = v.is_object();
+            }
             "bin" => p.bin = deps(v),
             "engines" => p.engines = Some(v.clone()),
             "funding" => p.funding = Some(v.clone()),
@@ -97,6 +100,14 @@ fn put_map(out: &mut Map<String, Value>, key: &str, m: &DepMap) {
             ),
         );
     }
+}
+
+/// A top-level folder's `devDependencies`, kept when empty as npm keeps it.
+fn put_dev(out: &mut Map<String, Value>, p: &Package) {
+    if p.dev_dependencies.is_empty() && p.has_dev_dependencies {
+        out.insert("devDependencies".into(), Value::Object(Map::new()));
+    }
+    put_map(out, "devDependencies", &p.dev_dependencies);
 }
 
 fn put_list(out: &mut Map<String, Value>, key: &str, l: &[String]) {
@@ -174,13 +185,14 @@ pub fn package_to_entry(
         return out;
     }
     meta_fields(p, &mut out);
-    put_map(&mut out, "devDependencies", &p.dev_dependencies);
+    put_dev(&mut out, p);
     if p.name != folder {
         out.insert("name".into(), Value::String(p.name.clone()));
     }
     if let Some(i) = &p.integrity {
         out.insert("integrity".into(), Value::String(i.clone()));
     }
+    let bundled = p.in_bundle || flags.bundled;
     if let Some(r) = &p.resolved {
         // Only registry tarballs (`…/-/<name>-<version>.tgz`) may be left
         // out: a URL or file dependency is known by its `resolved`.
@@ -191,7 +203,7 @@ pub fn package_to_entry(
             out.insert("resolved".into(), Value::String(r.clone()));
         }
     }
-    if p.in_bundle {
+    if bundled {
         out.insert("inBundle".into(), Value::Bool(true));
     }
     if flags.peer {
@@ -216,6 +228,6 @@ pub fn root_entry(p: &Package) -> Value {
     if !p.name.is_empty() {
         out.insert("name".into(), Value::String(p.name.clone()));
     }
-    put_map(&mut out, "devDependencies", &p.dev_dependencies);
+    put_dev(&mut out, p);
     Value::Object(out)
 }

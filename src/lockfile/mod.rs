@@ -183,11 +183,12 @@ impl Lockfile {
     /// tarball with `omit-lockfile-registry-resolved`). Read without
     /// building the tree (an install starts the first download from here).
     pub fn required_tarballs(&self) -> impl Iterator<Item = Package> + '_ {
-        const SKIP: [&str; 6] = ["dev", "optional", "devOptional", "peer", "inBundle", "link"];
+        const SKIP: [&str; 5] = ["dev", "optional", "devOptional", "peer", "link"];
         self.packages.iter().filter_map(|(loc, e)| {
-            let skipped = SKIP
-                .iter()
-                .any(|k| e.get(*k).and_then(Value::as_bool) == Some(true));
+            let flag = |k: &str| e.get(k).and_then(Value::as_bool) == Some(true);
+            // The project's own bundled packages are fetched like any other.
+            let skipped =
+                SKIP.iter().any(|k| flag(k)) || (flag("inBundle") && !self.in_root_bundle(loc));
             let fetched = match e.get("resolved") {
                 None => true,
                 Some(url) => url
@@ -199,6 +200,26 @@ impl Lockfile {
             }
             entry_to_package(folder_name(loc), e).ok()
         })
+    }
+
+    /// Is the inBundle entry at `loc` in the project's own bundle (its
+    /// top-level folder is bundled too) rather than in a dependency's
+    /// tarball?
+    fn in_root_bundle(&self, loc: &str) -> bool {
+        let Some(rest) = loc.strip_prefix("node_modules/") else {
+            return false;
+        };
+        let mut parts = rest.splitn(3, '/');
+        let first = parts.next().unwrap_or("");
+        let len = if first.starts_with('@') {
+            first.len() + 1 + parts.next().map_or(0, str::len)
+        } else {
+            first.len()
+        };
+        let top = &loc[.."node_modules/".len() + len];
+        self.packages
+            .get(top)
+            .is_some_and(|e| e.get("inBundle").and_then(Value::as_bool) == Some(true))
     }
 
     /// Build the tree the lockfile describes, rooted at the project.
@@ -282,6 +303,13 @@ impl Lockfile {
         }
         tree.propagate_overrides();
         tree.compute_flags();
+        // The project's own bundled packages are installed from the registry:
+        // only a dependency's bundle comes with its tarball.
+        for node in tree.nodes.iter_mut() {
+            if node.flags.bundled && node.pkg.in_bundle {
+                Arc::make_mut(&mut node.pkg).in_bundle = false;
+            }
+        }
         Ok(tree)
     }
 }

@@ -134,6 +134,7 @@ impl Context {
     pub fn edge_options(&self) -> EdgeOptions {
         EdgeOptions {
             legacy_peer_deps: self.config.legacy_peer_deps,
+            prefer_dedupe: self.config.prefer_dedupe,
             overrides: self.overrides.clone(),
             root_dir: Arc::new(self.cwd.clone()),
             workspaces: self.workspaces.clone(),

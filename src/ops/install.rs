@@ -92,6 +92,8 @@ async fn run(ctx: &Context, call: &Call, t0: Instant, edit: Option<&Edit>) -> Re
             false => Supply::Network,
         };
         let reified = reify::reify(ctx, call, &ideal.tree, supply).await?;
+        let changed = reified.changes.added + reified.changes.removed > 0
+            || !reified.changes.changes.is_empty();
         summary.add(reified.changes);
         edit.map(Edit::write).transpose()?;
         summary.lockfile_written = ideal.write(ctx)?;
@@ -100,13 +102,27 @@ async fn run(ctx: &Context, call: &Call, t0: Instant, edit: Option<&Edit>) -> Re
             // node_modules no longer matches package.json: no fast path next time.
             let _ = std::fs::remove_file(ctx.cwd.join(uptodate::FILE));
         }
-        // The project's own scripts, after its dependencies (npm's order).
+        // The project's own scripts, after its dependencies (npm's order):
+        // `dependencies` when node_modules changed (arborist's reify), then
+        // the install scripts, only for an install without package
+        // arguments (npm's install and ci commands; not add, remove, update).
         // If one fails, the next install must not answer "up to date".
-        match lifecycle::run_root(ctx, call).await {
-            Ok(ran) => summary.scripts_run.extend(ran),
-            Err(e) => {
-                let _ = std::fs::remove_file(ctx.cwd.join(uptodate::FILE));
-                return Err(e);
+        use crate::scripts::root::{DEPENDENCIES_EVENTS, ROOT_EVENTS};
+        let foreground = ctx.config.foreground_scripts;
+        let mut runs: Vec<(&[&str], bool)> = Vec::new();
+        if changed {
+            runs.push((&DEPENDENCIES_EVENTS, foreground));
+        }
+        if edit.is_none() && o.update.is_none() {
+            runs.push((&ROOT_EVENTS, true));
+        }
+        for (events, foreground) in runs {
+            match lifecycle::run_root(ctx, call, events, foreground).await {
+                Ok(ran) => summary.scripts_run.extend(ran),
+                Err(e) => {
+                    let _ = std::fs::remove_file(ctx.cwd.join(uptodate::FILE));
+                    return Err(e);
+                }
             }
         }
     }

@@ -206,18 +206,25 @@ fn remove_dangling_bins(cwd: &Path, dropped: &[String]) {
     }
 }
 
-/// The project's own install scripts, unless `ignore-scripts`: the events
+/// The project's own `events` scripts (in the foreground, or quietly as
+/// npm's reify runs `dependencies`), unless `ignore-scripts`: the events
 /// that ran.
-pub async fn run_root(ctx: &Context, call: &Call) -> Result<Vec<String>> {
+pub async fn run_root(
+    ctx: &Context,
+    call: &Call,
+    events: &[&str],
+    foreground: bool,
+) -> Result<Vec<String>> {
     if ctx.config.ignore_scripts {
         return Ok(Vec::new());
     }
     let manifest = Value::Object(ctx.project.raw.clone());
-    let count = (scripts::root::ROOT_EVENTS.iter())
+    let count = (events.iter())
         .filter(|e| manifest.get("scripts").and_then(|s| s.get(**e)).is_some())
         .count();
     if count > 0 {
         call.report(Phase::Scripts, 0, count);
     }
-    scripts::root::run_root_scripts(&ctx.script_runner(call), &ctx.cwd, &manifest).await
+    let runner = ctx.script_runner(call);
+    scripts::root::run_root_scripts(&runner, &ctx.cwd, &manifest, events, foreground).await
 }

@@ -101,6 +101,7 @@ pub(super) fn read(call: &Call) -> Result<Actual> {
     let opts = crate::tree::EdgeOptions {
         // npm ls always reads peer dependencies (legacyPeerDeps: false).
         legacy_peer_deps: false,
+        prefer_dedupe: false,
         overrides,
         root_dir: std::sync::Arc::new(call.options.cwd.clone()),
         workspaces: std::sync::Arc::new(workspaces),

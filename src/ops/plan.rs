@@ -115,10 +115,26 @@ pub fn plan(input: &PlanInput) -> Result<ReifyPlan> {
     check_targets(tree, &diff)?;
     let (folder_links, clone): (Vec<NodeId>, Vec<NodeId>) =
         diff.link.iter().partition(|&&id| node(id).pkg.link);
+    // A bundled package's bins are linked when its bundler is put in place.
+    let cloned: HashSet<NodeId> = clone.iter().copied().collect();
+    let bundler_cloned = |mut id: NodeId| {
+        while node(id).pkg.in_bundle {
+            match node(id).parent {
+                Some(p) => id = p,
+                None => return false,
+            }
+        }
+        cloned.contains(&id)
+    };
+    let bundled_bins = wanted
+        .iter()
+        .map(|(_, id)| *id)
+        .filter(|&id| node(id).pkg.in_bundle && bundler_cloned(id));
     let bins = clone
         .iter()
         .chain(&folder_links)
         .copied()
+        .chain(bundled_bins)
         .filter(|&id| !node(id).pkg.bin.is_empty())
         .collect();
     let changes = changes(tree, input.installed, &diff.remove, &diff.link, &relink);

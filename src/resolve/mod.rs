@@ -116,6 +116,7 @@ pub fn package_from_manifest(m: &Manifest) -> Result<Package> {
         } else {
             Some(json!(m.bundle_dependencies))
         },
+        has_dev_dependencies: false,
         link: false,
         in_bundle: false,
     })
@@ -646,6 +647,11 @@ fn read_one_bundled(
     };
     let mut pkg = Package::from_dependency(&project);
     pkg.in_bundle = true;
+    // npm records a bundled package's bins as npm-normalize-package-bin does.
+    let manifest = serde_json::json!({ "name": project.name, "bin": project.field("bin") });
+    pkg.bin = crate::store::package_bins(&manifest, [])
+        .into_iter()
+        .collect();
     prefix.push(name);
     out.push((prefix.clone(), pkg));
     read_bundled(&dir.join("node_modules"), prefix, out);

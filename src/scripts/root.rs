@@ -23,19 +23,27 @@ pub const ROOT_EVENTS: [&str; 7] = [
     "postprepare",
 ];
 
-/// Run the root project's install scripts in `dir` (whose package.json is
-/// `manifest`), one after another, in the foreground as npm runs them: a
-/// `> name@version event` banner, then the output as it comes (all on
-/// stderr). Returns `event` names that ran; the first failure stops with
+/// What arborist's reify runs after it changed node_modules (`npm install`,
+/// `npm install <pkg>`, `npm uninstall`, `npm update`, `npm ci`), with the
+/// output piped unless `foreground-scripts`.
+pub const DEPENDENCIES_EVENTS: [&str; 3] = ["predependencies", "dependencies", "postdependencies"];
+
+/// Run the root project's `events` scripts in `dir` (whose package.json is
+/// `manifest`), one after another. In the `foreground` as npm runs its
+/// install scripts: a `> name@version event` banner, then the output as it
+/// comes (all on stderr); otherwise quietly, the output shown only on
+/// failure. Returns `event` names that ran; the first failure stops with
 /// `E_SCRIPT`.
 pub async fn run_root_scripts(
     runner: &Runner,
     dir: &Path,
     manifest: &Value,
+    events: &[&str],
+    foreground: bool,
 ) -> Result<Vec<String>> {
     let mut ran = Vec::new();
     let runner = &Runner {
-        foreground: true,
+        foreground,
         stdout_to_stderr: true,
         ..runner.clone()
     };
@@ -44,7 +52,7 @@ pub async fn run_root_scripts(
         .get("version")
         .and_then(Value::as_str)
         .unwrap_or("");
-    for event in ROOT_EVENTS {
+    for &event in events {
         let Some(script) = manifest
             .get("scripts")
             .and_then(|s| s.get(event))
@@ -58,11 +66,15 @@ pub async fn run_root_scripts(
             (n, "") => format!("{n} "),
             (n, v) => format!("{n}@{v} "),
         };
-        eprintln!("\n> {label}{event}\n> {script}\n");
+        if foreground {
+            eprintln!("\n> {label}{event}\n> {script}\n");
+        }
         let env = runner.env(dir, manifest, event, script, &[]);
         let mut f = run::run(runner, dir, script, env).await?;
         if !f.success() {
-            f.output = "(its output is above)".into();
+            if foreground {
+                f.output = "(its output is above)".into();
+            }
             let who = DepPackage {
                 location: String::new(),
                 dir: dir.to_path_buf(),
@@ -102,7 +114,7 @@ mod tests {
             "install": add("install"), "preinstall": add("preinstall"), "test": add("test")
         }});
         let runner = Runner::for_tests(dir.path());
-        let ran = run_root_scripts(&runner, dir.path(), &manifest)
+        let ran = run_root_scripts(&runner, dir.path(), &manifest, &ROOT_EVENTS, true)
             .await
             .unwrap();
         let want = [
@@ -120,7 +132,7 @@ mod tests {
         );
 
         let bad = json!({"name": "app", "version": "1.0.0", "scripts": {"prepare": "echo nope >&2; exit 1"}});
-        let e = run_root_scripts(&runner, dir.path(), &bad)
+        let e = run_root_scripts(&runner, dir.path(), &bad, &ROOT_EVENTS, true)
             .await
             .unwrap_err();
         assert_eq!(e.code, Code::Script);

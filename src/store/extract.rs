@@ -1,6 +1,10 @@
 //! gunzip + untar of an in-memory tarball into a directory, npm-style:
 //! the first path component is stripped, only files and directories are
-//! created, modes are normalized, `bin` targets are made executable.
+//! created, modes are npm's (pacote's with the default umask), `bin`
+//! targets (the package's and its bundled packages') are made executable
+//! and lose a CRLF on their `#!` line (bin-links), and a `.gitignore` is
+//! renamed `.npmignore` unless there is one (pacote). The cache holds what
+//! npm would put in `node_modules`.
 //!
 //! An archive up to [`ONE_SHOT_MAX`] is inflated in one call into one
 //! buffer (libdeflate, sized by the gzip trailer) and files are written
@@ -297,7 +301,7 @@ fn gzip_header_len(gz: &[u8]) -> Option<usize> {
 /// One entry worth creating.
 enum Item {
     Dir(String),
-    File { rel: String, data: Data, exec: bool },
+    File { rel: String, data: Data, mode: u32 },
 }
 
 enum Data {
@@ -312,7 +316,8 @@ enum Kind {
     Dir(String),
     File {
         rel: String,
-        exec: bool,
+        /// The archive's permission bits.
+        mode: u32,
     },
     /// Skipped: pax headers, links, devices, fifos (like pacote), and
     /// entries outside the package folder.
@@ -322,7 +327,7 @@ enum Kind {
 /// Classifies `entry`, refusing a path that leaves the package or that is
 /// not UTF-8 (two such names could land on one file, the last silently
 /// winning).
-fn classify<R: Read>(entry: &tar::Entry<R>) -> Result<Kind> {
+fn classify<R: Read>(entry: &tar::Entry<R>, ignores: &mut Ignores) -> Result<Kind> {
     let kind = entry.header().entry_type();
     if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
         return Ok(Kind::Other);
@@ -351,12 +356,11 @@ fn classify<R: Read>(entry: &tar::Entry<R>) -> Result<Kind> {
         return Ok(Kind::Dir(rel));
     }
     if kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse() {
-        let exec = entry
-            .header()
-            .mode()
-            .map(|m| m & 0o111 != 0)
-            .unwrap_or(false);
-        return Ok(Kind::File { rel, exec });
+        let mode = entry.header().mode().map(|m| m & 0o777).unwrap_or(0);
+        return Ok(match ignores.rename(rel) {
+            Some(rel) => Kind::File { rel, mode },
+            None => Kind::Other,
+        });
     }
     Ok(Kind::Other)
 }
@@ -374,13 +378,14 @@ fn read_entries(tar: &[u8], allowed: u64) -> std::result::Result<Vec<Item>, Fail
     let mut archive = tar::Archive::new(Cursor::new(tar));
     let mut items = Vec::new();
     let mut left = allowed;
+    let mut ignores = Ignores::default();
     for entry in archive.entries_with_seek().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
         let kind = entry.header().entry_type();
-        match classify(&entry)? {
+        match classify(&entry, &mut ignores)? {
             Kind::Other => {}
             Kind::Dir(rel) => items.push(Item::Dir(rel)),
-            Kind::File { rel, exec } => {
+            Kind::File { rel, mode } => {
                 take_budget(&mut left, entry.size())?;
                 let data = if kind.is_gnu_sparse() {
                     let mut owned = Vec::new();
@@ -394,7 +399,7 @@ fn read_entries(tar: &[u8], allowed: u64) -> std::result::Result<Vec<Item>, Fail
                     }
                     Data::Span(start as usize..end as usize)
                 };
-                items.push(Item::File { rel, data, exec });
+                items.push(Item::File { rel, data, mode });
             }
         }
     }
@@ -447,14 +452,14 @@ fn stream_entries(
     };
     let mut archive = tar::Archive::new(decoder);
     let mut out = Extracted::default();
-    let mut package_json = None;
     let mut left = allowed;
+    let mut ignores = Ignores::default();
     for entry in archive.entries().map_err(failed)? {
         let mut entry = entry.map_err(failed)?;
-        match classify(&entry)? {
+        match classify(&entry, &mut ignores)? {
             Kind::Other => {}
             Kind::Dir(rel) => out_dir.make_dirs(&rel, &mut out.dirs)?,
-            Kind::File { rel, exec } => {
+            Kind::File { rel, mode } => {
                 take_budget(&mut left, entry.size())?;
                 if let Some((parent, _)) = rel.rsplit_once('/') {
                     out_dir.make_dirs(parent, &mut out.dirs)?;
@@ -462,31 +467,27 @@ fn stream_entries(
                 if !out.files.insert(rel.clone()) {
                     out_dir.remove_file(&rel)?; // listed again: the last one wins
                 }
-                let mode = if exec { 0o755 } else { 0o644 };
-                if rel == "package.json" {
-                    let mut data = Vec::new();
-                    entry.read_to_end(&mut data).map_err(failed)?;
-                    out_dir.write_file(&rel, &data, mode)?;
-                    package_json = Some(data);
-                } else {
-                    out_dir
-                        .write_stream(&rel, &mut entry, mode)
-                        .map_err(|e| match e {
-                            Written::Read(e) => failed(e),
-                            Written::Write(e) => e.into(),
-                        })?;
-                }
+                out_dir
+                    .write_stream(&rel, &mut entry, file_mode(mode))
+                    .map_err(|e| match e {
+                        Written::Read(e) => failed(e),
+                        Written::Write(e) => e.into(),
+                    })?;
             }
         }
     }
     // The tar ends before the gzip stream does: read on to its trailer, so
     // the CRC and length are checked as the in-memory path checks them.
     io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(failed)?;
-    if let Some(data) = package_json {
-        let files = out.files.iter().map(String::as_str);
-        for target in bin_targets(&data, files, |t| out.files.contains(t)) {
-            let path = out_dir.root.join(&target);
-            set_mode(&path, 0o755).map_err(|e| Error::io(path.display(), e))?;
+    let read = |rel: &str| fs::read(out_dir.root.join(rel)).ok();
+    for target in all_bin_targets(&out.files, read) {
+        let path = out_dir.root.join(&target);
+        set_mode(&path, 0o755).map_err(|e| Error::io(path.display(), e))?;
+        // Our own new file in the staging folder: nothing links to it yet.
+        let data = fs::read(&path).map_err(|e| Error::io(path.display(), e))?;
+        if let Some(fixed) = unix_hashbang(&data) {
+            out_dir.remove_file(&target)?;
+            out_dir.write_file(&target, &fixed, 0o755)?;
         }
     }
     Ok(out)
@@ -518,32 +519,109 @@ fn write_entries(tar: &[u8], items: &[Item], out_dir: &Dest) -> Result<Extracted
         } => &v[..],
         Item::Dir(_) => &[][..],
     };
-    let bins = match last.get("package.json") {
-        Some(&i) => bin_targets(contents(i), last.keys().copied(), |t| last.contains_key(t)),
-        None => BTreeSet::new(),
-    };
+    let files: BTreeSet<String> = last.keys().map(|k| k.to_string()).collect();
+    let bins = all_bin_targets(&files, |rel| last.get(rel).map(|&i| contents(i).to_vec()));
     let mut out = Extracted::default();
     for (i, item) in items.iter().enumerate() {
         match item {
             Item::Dir(rel) => out_dir.make_dirs(rel, &mut out.dirs)?,
-            Item::File { rel, exec, .. } => {
+            Item::File { rel, mode, .. } => {
                 if let Some((parent, _)) = rel.rsplit_once('/') {
                     out_dir.make_dirs(parent, &mut out.dirs)?;
                 }
                 if last[rel.as_str()] != i {
                     continue;
                 }
-                let mode = if *exec || bins.contains(rel) {
-                    0o755
+                if bins.contains(rel) {
+                    let data = contents(i);
+                    let fixed = unix_hashbang(data);
+                    out_dir.write_file(rel, fixed.as_deref().unwrap_or(data), 0o755)?;
                 } else {
-                    0o644
-                };
-                out_dir.write_file(rel, contents(i), mode)?;
+                    out_dir.write_file(rel, contents(i), file_mode(*mode))?;
+                }
                 out.files.insert(rel.clone());
             }
         }
     }
     Ok(out)
+}
+
+/// A file's mode as npm leaves it: pacote opens it with the archive's mode
+/// or'ed with 0o666 under the default umask 022 (owner read-write, group and
+/// others read, the archive's execute bits kept). Bins get 0o755 (bin-links).
+fn file_mode(archive: u32) -> u32 {
+    0o644 | (archive & 0o111)
+}
+
+/// pacote's `.gitignore` → `.npmignore` rename (npm pack reads a
+/// `.gitignore` as the `.npmignore` when there is none).
+#[derive(Default)]
+struct Ignores {
+    npmignore: std::collections::HashSet<String>,
+}
+
+impl Ignores {
+    /// The path `rel` is written to; `None` drops it (a `.gitignore` after
+    /// its folder's `.npmignore`).
+    fn rename(&mut self, rel: String) -> Option<String> {
+        let (dir, base) = match rel.rsplit_once('/') {
+            Some((d, b)) => (Some(d), b),
+            None => (None, rel.as_str()),
+        };
+        match base {
+            ".npmignore" => {
+                self.npmignore.insert(rel.clone());
+                Some(rel)
+            }
+            ".gitignore" => {
+                let ni = dir.map_or(".npmignore".to_string(), |d| format!("{d}/.npmignore"));
+                (!self.npmignore.contains(&ni)).then_some(ni)
+            }
+            _ => Some(rel),
+        }
+    }
+}
+
+/// bin-links' fix: a `#!` line ending in CRLF (within the first 2048 bytes)
+/// loses its `\r` (`/usr/bin/env: 'node\r'` otherwise). `None`: unchanged.
+fn unix_hashbang(data: &[u8]) -> Option<Vec<u8>> {
+    let head = &data[..data.len().min(2048)];
+    let nl = head.iter().position(|&b| b == b'\n')?;
+    let ok = head.starts_with(b"#!") && nl >= 4 && head[nl - 1] == b'\r';
+    ok.then(|| [&data[..nl - 1], &data[nl..]].concat())
+}
+
+/// The bin targets of the package and of every package bundled in it
+/// (`node_modules/[@scope/]name/package.json` at any depth), as paths among
+/// `files`; `read` gives a file's bytes.
+fn all_bin_targets(
+    files: &BTreeSet<String>,
+    read: impl Fn(&str) -> Option<Vec<u8>>,
+) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for rel in files {
+        let Some(base) = rel.strip_suffix("package.json") else {
+            continue;
+        };
+        let dir = base.trim_end_matches('/');
+        let parts: Vec<&str> = dir.split('/').collect();
+        let n = parts.len();
+        let package_dir = dir.is_empty()
+            || (n >= 2 && parts[n - 2] == "node_modules" && !parts[n - 1].starts_with('@'))
+            || (n >= 3 && parts[n - 3] == "node_modules" && parts[n - 2].starts_with('@'));
+        if !package_dir || !(base.is_empty() || base.ends_with('/')) {
+            continue;
+        }
+        let Some(data) = read(rel) else { continue };
+        let inner = files.iter().filter_map(|f| f.strip_prefix(base));
+        let has = |t: &str| files.contains(&format!("{base}{t}"));
+        out.extend(
+            bin_targets(&data, inner, has)
+                .into_iter()
+                .map(|t| format!("{base}{t}")),
+        );
+    }
+    out
 }
 
 /// The package's declared executables that are among `files` (`has` tells

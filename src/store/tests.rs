@@ -44,7 +44,8 @@ fn extracts_files_modes_and_index() {
     assert_eq!(fs::read(pkg.dir.join("lib/deep/a.js")).unwrap(), b"new");
     assert_eq!(mode(&pkg.dir.join("package.json")), 0o644);
     assert_eq!(mode(&pkg.dir.join("lib/deep/a.js")), 0o644);
-    assert_eq!(mode(&pkg.dir.join("run.sh")), 0o755);
+    // npm's mode: the archive's | 0o666 under umask 022 (its x bits kept).
+    assert_eq!(mode(&pkg.dir.join("run.sh")), 0o744);
     assert_eq!(mode(&pkg.dir.join("lib")), 0o755);
     assert!(pkg.dir.join("empty").is_dir());
     assert!(fs::symlink_metadata(pkg.dir.join("link")).is_err());
@@ -57,11 +58,11 @@ fn extracts_files_modes_and_index() {
         paths(&["lib/deep/a.js", "package.json", "run.sh"])
     );
 
-    // The layout: store/v2/sha512/<2 hex>/<rest>/pkg, and get() finds it.
+    // The layout: store/v3/sha512/<2 hex>/<rest>/pkg, and get() finds it.
     let hex = verify(&data, &sri).unwrap().to_hex();
     let expected = cache
         .path()
-        .join("store/v2/sha512")
+        .join("store/v3/sha512")
         .join(&hex[..2])
         .join(&hex[2..])
         .join("pkg");
@@ -149,8 +150,8 @@ fn unsafe_paths_are_rejected_and_nothing_is_kept() {
         assert!(tmp_is_empty(&store), "{bad}: staging left behind");
         assert!(!cache.path().join("evil").exists());
         assert!(!cache.path().join("tmp/evil").exists());
-        let v1 = cache.path().join("store/v2");
-        assert!(fs::read_dir(v1).unwrap().next().is_none());
+        let entries = cache.path().join("store/v3");
+        assert!(fs::read_dir(entries).unwrap().next().is_none());
     }
 }
 
@@ -273,13 +274,13 @@ fn sha1_entries_use_their_own_layout() {
     let sri = digest(Algorithm::Sha1, &data).to_sri();
     assert!(sri.starts_with("sha1-"));
     let pkg = store.insert_tarball(&sri, &data).unwrap();
-    assert!(pkg.dir.starts_with(cache.path().join("store/v2/sha1")));
+    assert!(pkg.dir.starts_with(cache.path().join("store/v3/sha1")));
     assert!(store.get(&sri).is_some());
     // Several hashes: the strongest one is the key.
     let both = format!("{sri} {}", sha512_sri(&data));
     assert!(store.get(&both).is_none());
     let pkg = store.insert_tarball(&both, &data).unwrap();
-    assert!(pkg.dir.starts_with(cache.path().join("store/v2/sha512")));
+    assert!(pkg.dir.starts_with(cache.path().join("store/v3/sha512")));
     assert_eq!(store.get(&both), Some(pkg));
 }
 

@@ -86,6 +86,9 @@ pub struct Flags {
     pub optional: bool,
     pub dev_optional: bool,
     pub peer: bool,
+    /// In the project's own `bundleDependencies` (npm's inBundle with the
+    /// root as bundler): installed from the registry like any dependency.
+    pub bundled: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +127,8 @@ impl Node {
 #[derive(Debug, Clone, Default)]
 pub struct EdgeOptions {
     pub legacy_peer_deps: bool,
+    /// npm's `prefer-dedupe` (placement, not edges; carried with the tree).
+    pub prefer_dedupe: bool,
     /// package.json `overrides`, applied per node through its rule set.
     pub overrides: Arc<Overrides>,
     /// The project folder (absolute), for `file:` paths.
@@ -563,6 +568,41 @@ impl Tree {
         }
     }
 
+    /// The nodes the project's own `bundleDependencies` bundle, by npm's
+    /// `getBundler`: the named top-level packages, what they contain, and
+    /// every top-level package a bundled one depends on.
+    pub fn root_bundle(&self) -> Vec<bool> {
+        let mut marked = vec![false; self.nodes.len()];
+        let root = &self.nodes[ROOT];
+        let names: Vec<&str> = match &root.pkg.bundle_dependencies {
+            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).collect(),
+            // `true` bundles every dependency (read-package-json's normalization).
+            Some(serde_json::Value::Bool(true)) => {
+                root.pkg.dependencies.keys().map(String::as_str).collect()
+            }
+            _ => return marked,
+        };
+        let mut stack: Vec<NodeId> = names
+            .iter()
+            .filter_map(|n| root.children.get(*n).copied())
+            .collect();
+        while let Some(n) = stack.pop() {
+            if marked[n] || !self.nodes[n].alive || self.nodes[n].pkg.link {
+                continue;
+            }
+            marked[n] = true;
+            stack.extend(self.nodes[n].children.values().copied());
+            for e in &self.nodes[n].edges {
+                if let Some(to) = self.resolve(n, &e.name) {
+                    if self.nodes[to].parent == Some(ROOT) {
+                        stack.push(to);
+                    }
+                }
+            }
+        }
+        marked
+    }
+
     /// npm's calcDepFlags: every node starts dev+optional+devOptional+peer;
     /// walking edges from the root unsets what a non-dev / non-optional /
     /// non-peer path reaches.
@@ -572,6 +612,7 @@ impl Tree {
             optional: true,
             dev_optional: true,
             peer: true,
+            bundled: false,
         };
         for n in self.nodes.iter_mut() {
             n.flags = all;
@@ -620,6 +661,9 @@ impl Tree {
                     stack.push(t);
                 }
             }
+        }
+        for (id, bundled) in self.root_bundle().into_iter().enumerate() {
+            self.nodes[id].flags.bundled = bundled;
         }
     }
 }

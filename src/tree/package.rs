@@ -22,6 +22,9 @@ pub struct Package {
     pub peer_dependencies_meta: IndexMap<String, Value>,
     /// Only for the root project.
     pub dev_dependencies: DepMap,
+    /// package.json has a `devDependencies` object, maybe empty (npm keeps
+    /// an empty one in a top-level folder's entry).
+    pub has_dev_dependencies: bool,
     pub bin: IndexMap<String, String>,
     pub engines: Option<Value>,
     pub funding: Option<Value>,
@@ -70,6 +73,7 @@ impl Package {
     pub fn from_dependency(p: &crate::project::Project) -> Package {
         let mut pkg = Package::from_project(p);
         pkg.dev_dependencies.clear();
+        pkg.has_dev_dependencies = false;
         pkg.workspaces = None;
         pkg
     }
@@ -133,6 +137,7 @@ impl Package {
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
             dev_dependencies: p.dev_dependencies.clone(),
+            has_dev_dependencies: p.field("devDependencies").is_some_and(Value::is_object),
             bin,
             engines: field("engines"),
             funding: normalize_funding(p.field("funding")),

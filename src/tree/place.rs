@@ -303,7 +303,8 @@ impl Tree {
             {
                 continue;
             }
-            match self.can_place(&dep, &edge, from, target, peer, check_peers) {
+            let dedupe = peer || self.edge_options().prefer_dedupe;
+            match self.can_place(&dep, &edge, from, target, dedupe, check_peers) {
                 Can::Conflict => break,
                 c => chosen = Some((target, c)),
             }
@@ -334,7 +335,12 @@ impl Tree {
         let candidates: Vec<NodeId> = (1..self.nodes.len())
             .filter(|&i| {
                 let n = &self.nodes[i];
-                n.alive && i != placed && n.name == name && self.is_descendant_of(i, target)
+                // A dependency's bundle is as its tarball ships it (npm's canDedupe).
+                n.alive
+                    && i != placed
+                    && n.name == name
+                    && !n.pkg.in_bundle
+                    && self.is_descendant_of(i, target)
             })
             .collect();
         for id in candidates {
