@@ -12,7 +12,7 @@ use super::add::{self, Edit};
 use super::context::Context;
 use super::ideal::ideal_tree;
 use super::reify::{self, Supply};
-use super::{installed, lifecycle, uptodate, Call, Phase, Summary};
+use super::{installed, lifecycle, scope, uptodate, Call, Options, Phase, Summary};
 
 pub async fn install(call: Call) -> Result<Summary> {
     let t0 = Instant::now();
@@ -20,14 +20,29 @@ pub async fn install(call: Call) -> Result<Summary> {
     let o = &call.options;
     let config = Context::config(&call)?;
     let editing = add::requested(o);
-    let fast = !o.clean
-        && !o.lockfile_only
-        && !o.dry_run
-        && !editing
-        && o.workspaces.is_empty()
-        && o.update.is_none();
+    // `-w`/`--workspaces`: reify changes only what those workspaces use.
+    let limited = Call {
+        options: Options {
+            workspaces: scope::limit(o)?,
+            all_workspaces: false,
+            include_workspace_root: false,
+            ..o.clone()
+        },
+        ..call.clone()
+    };
+    let fast = !o.clean && !o.lockfile_only && !o.dry_run && !editing && o.update.is_none();
     let up_to_date = || {
-        let packages = uptodate::current(&o.cwd, &uptodate::fingerprint(o, &config))?;
+        // A full install's record also answers for any workspace.
+        let lo = &limited.options;
+        let packages =
+            uptodate::current(&lo.cwd, &uptodate::fingerprint(lo, &config)).or_else(|| {
+                let full = Options {
+                    workspaces: Vec::new(),
+                    ..lo.clone()
+                };
+                (!lo.workspaces.is_empty())
+                    .then(|| uptodate::current(&lo.cwd, &uptodate::fingerprint(&full, &config)))?
+            })?;
         Some(Summary {
             up_to_date: true,
             packages,
@@ -52,7 +67,7 @@ pub async fn install(call: Call) -> Result<Summary> {
             true => Some(add::edit_in_memory(ctx, o).await?),
             false => None,
         };
-        run(ctx, &call, t0, edit.as_ref()).await
+        run(ctx, &limited, t0, edit.as_ref()).await
     })
     .await
 }
@@ -100,9 +115,18 @@ async fn run(ctx: &Context, call: &Call, t0: Instant, edit: Option<&Edit>) -> Re
             // node_modules no longer matches package.json: no fast path next time.
             let _ = std::fs::remove_file(ctx.cwd.join(uptodate::FILE));
         }
-        // The project's own scripts, after its dependencies (npm's order).
+        // The workspaces' scripts, then the project's own, after the
+        // dependencies' (npm's order). npm runs the root's only for an
+        // install without package arguments (not add, remove or update).
         // If one fails, the next install must not answer "up to date".
-        match lifecycle::run_root(ctx, call).await {
+        let scripts = async {
+            let mut ran = lifecycle::run_workspaces(ctx, call, &ideal.tree).await?;
+            if edit.is_none() && o.update.is_none() {
+                ran.extend(lifecycle::run_root(ctx, call).await?);
+            }
+            Ok::<_, crate::error::Error>(ran)
+        };
+        match scripts.await {
             Ok(ran) => summary.scripts_run.extend(ran),
             Err(e) => {
                 let _ = std::fs::remove_file(ctx.cwd.join(uptodate::FILE));

@@ -42,6 +42,7 @@ mod provenance;
 mod rebuild;
 mod reify;
 mod run_script;
+mod scope;
 mod task;
 mod update;
 mod uptodate;
@@ -112,8 +113,12 @@ pub struct Options {
     /// `run`: extra arguments for the script; `exec`: the command and its
     /// arguments.
     pub args: Vec<String>,
-    /// `--workspaces`: `run` in every workspace.
+    /// `--workspaces`: every workspace (`run` in each; `add`/`remove`
+    /// edit each one's package.json; `install`/`update` limited to them).
     pub all_workspaces: bool,
+    /// `--include-workspace-root`: with `-w`/`--workspaces`, the root
+    /// project too.
+    pub include_workspace_root: bool,
     /// `exec --package`: the packages to install for the command;
     /// `rebuild`: the installed packages to rebuild (all when empty).
     pub packages: Vec<String>,
