@@ -121,6 +121,20 @@ test('add / remove -w: the workspace\'s package.json (format kept), the root loc
   assert.deepEqual(h.installedTree(b.dir), h.installedTree(n.dir))
 })
 
+test('add from inside a workspace folder saves to that workspace, as npm does', T, async (t) => {
+  const b = monorepo(t)
+  const n = monorepo(t)
+  await both(b, n, ['install'])
+  for (const p of [b, n]) fs.rmSync(p.file('order.log'), { force: true })
+  const rb = await h.cli(['add', 'uses-leaf1', '--registry', reg.url, '--cache-dir', b.cache], { cwd: b.file('packages/c'), env: b.env })
+  assert.equal(rb.status, 0, rb.stderr)
+  const rn = await h.npm(['install', 'uses-leaf1'], { cwd: n.file('packages/c'), env: n.env, cache: n.cache, registry: reg.url })
+  assert.equal(rn.status, 0, rn.stderr)
+  await same(b, n, 'add inside packages/c')
+  assert.equal(b.json('packages/c/package.json').dependencies['uses-leaf1'], '^1.0.0')
+  assert.ok(!b.exists('packages/c/package-lock.json'))
+})
+
 test('add --workspaces and --include-workspace-root edit every workspace (and the root) as npm does', T, async (t) => {
   const b = monorepo(t)
   const n = monorepo(t)

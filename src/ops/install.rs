@@ -16,7 +16,7 @@ use super::{installed, lifecycle, scope, uptodate, Call, Options, Phase, Summary
 
 pub async fn install(call: Call) -> Result<Summary> {
     let t0 = Instant::now();
-    let call = call.at_workspace_root();
+    let call = call.in_workspace();
     let o = &call.options;
     let config = Context::config(&call)?;
     let editing = add::requested(o);

@@ -225,6 +225,21 @@ impl Call {
         self
     }
 
+    /// [`Call::at_workspace_root`], and from inside a workspace folder
+    /// with no workspace flag, as if `-w <that folder>` were given (npm:
+    /// `npm install x` there saves to that workspace's package.json).
+    fn in_workspace(self) -> Call {
+        let dir = self.options.cwd.clone();
+        let mut call = self.at_workspace_root();
+        let o = &mut call.options;
+        if o.cwd != dir && o.workspaces.is_empty() && !o.all_workspaces {
+            if let Ok(rel) = dir.strip_prefix(&o.cwd) {
+                o.workspaces.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+        call
+    }
+
     /// This project's write lock, waited for (reporting [`Phase::Wait`]).
     async fn lock_project(&self) -> crate::Result<crate::project::ProjectLock> {
         crate::project::ProjectLock::acquire(&self.options.cwd, &self.cancel, || {

@@ -11,7 +11,7 @@ use crate::spec::Spec;
 use super::{install, Call, Summary};
 
 pub async fn update(call: Call, names: Vec<String>) -> Result<Summary> {
-    let mut call = call.at_workspace_root();
+    let mut call = call.in_workspace();
     for name in &names {
         if let Err(why) = crate::name::check(name) {
             return Err(Error::new(
