@@ -89,6 +89,22 @@ pub(super) async fn edit_in_memory(ctx: &mut Context, o: &Options) -> Result<Edi
         .iter()
         .map(|arg| Request::parse(arg).map(|r| r.name))
         .collect::<Result<Vec<_>>>()?;
+    for target in &targets {
+        let (own_name, dir) = match target {
+            None => (ctx.project.name.clone(), ctx.cwd.clone()),
+            Some((name, folder)) => (Some(name.clone()), ctx.cwd.join(folder)),
+        };
+        if let Some(r) = requests.iter().find(|r| Some(&r.name) == own_name.as_ref()) {
+            return Err(Error::new(
+                Code::Config,
+                format!(
+                    "refusing to add {} as a dependency of itself (the package in {} has that name)",
+                    r.name,
+                    dir.display()
+                ),
+            ));
+        }
+    }
     let versions = pick_versions(ctx, o, &requests).await?;
     let prefix = if ctx.config.save_exact {
         String::new()
@@ -131,20 +147,6 @@ pub(super) async fn edit_in_memory(ctx: &mut Context, o: &Options) -> Result<Edi
         for name in &removals {
             // `brisk remove name@1` removes `name`, like npm.
             saved.remove(name);
-        }
-        let own_name = match &target {
-            None => ctx.project.name.clone(),
-            Some((name, _)) => Some(name.clone()),
-        };
-        if let Some(r) = requests.iter().find(|r| Some(&r.name) == own_name.as_ref()) {
-            return Err(Error::new(
-                Code::Config,
-                format!(
-                    "refusing to add {} as a dependency of itself (the package in {} has that name)",
-                    r.name,
-                    dir.display()
-                ),
-            ));
         }
         let mut pins = Vec::new();
         for (r, version) in requests.iter().zip(&versions) {
