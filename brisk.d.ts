@@ -92,8 +92,10 @@ export interface Options {
    */
   minReleaseAge?: number
   /**
-   * Limit node_modules changes to what these workspaces use (names or
-   * folders), like npm's `--workspace`. The lockfile still covers them all.
+   * These workspaces (names or folders), like npm's `--workspace`: install
+   * changes only what they use in node_modules (the lockfile still covers
+   * them all), `add`/`remove` edit their package.json instead of the
+   * root's, `update` updates what they use, `run` runs in each.
    */
   workspaces?: string[]
   /**
@@ -142,8 +144,18 @@ export interface Options {
   args?: string[]
   /** `run`: a missing script is not an error (npm's `--if-present`). */
   ifPresent?: boolean
-  /** `run`: run in every workspace (npm's `--workspaces`). */
+  /**
+   * Every workspace (npm's `--workspaces`): `run` runs in each (a failure
+   * does not stop the others); `add`/`remove` edit each one's package.json;
+   * `install`/`update` change only what they use.
+   */
   allWorkspaces?: boolean
+  /**
+   * With `workspaces`/`allWorkspaces`, the root project too (npm's
+   * `--include-workspace-root`): `run` runs there first, `add`/`remove`
+   * edit its package.json too, `install` is not limited.
+   */
+  includeWorkspaceRoot?: boolean
   /** `run`: called before each script starts (npm prints `> id event` and the command then). */
   onScript?: (script: { id: string; event: string; command: string; dir: string }) => void
   /** Cancels the operation; it then rejects with code E_CANCELLED. */

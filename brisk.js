@@ -353,23 +353,43 @@ async function run(options = {}) {
   const { signal, onScript, ifPresent } = options
   if (signal && signal.aborted) throw briskError('E_CANCELLED', 'brisk run was cancelled before it started')
   const plans = await native.runScript(nativeOptions(options)).catch((err) => { throw normalizeError(err) })
+  // Across workspaces (npm's -w/--workspaces): a failure does not stop the
+  // others; the run rejects at the end, with the last failure's exit code.
+  const many = !!(options.allWorkspaces || (options.workspaces && options.workspaces.length))
   const out = []
+  const errors = []
   for (const plan of plans) {
     const scripts = Object.fromEntries(plan.scripts)
     const result = { id: plan.id, dir: plan.dir, scripts, lifecycle: plan.scripts.filter(([s]) => LIFECYCLE.includes(s)).map(([s]) => s), ran: [] }
     out.push(result)
-    if (plan.missing) {
-      if (ifPresent) continue
-      throw missingScript(options.script, plan, plans.length > 1 || !!(options.workspaces && options.workspaces.length))
+    try {
+      if (plan.missing) {
+        if (ifPresent) continue
+        throw missingScript(options.script, plan, plans.length > 1 || many)
+      }
+      for (const step of plan.steps) {
+        if (signal && signal.aborted) throw briskError('E_CANCELLED', 'brisk run was cancelled')
+        if (onScript) onScript({ id: plan.id, event: step.event, command: step.shown, dir: step.dir })
+        const r = await spawnStep(step, { signal })
+        if (signal && signal.aborted) throw briskError('E_CANCELLED', 'brisk run was cancelled')
+        if (r.code !== 0 || r.signal) throw stepFailed(step, plan.id, r)
+        result.ran.push(step.event)
+      }
+    } catch (err) {
+      if (!many || err.code === 'E_CANCELLED') throw err
+      result.error = err
+      errors.push(err)
     }
-    for (const step of plan.steps) {
-      if (signal && signal.aborted) throw briskError('E_CANCELLED', 'brisk run was cancelled')
-      if (onScript) onScript({ id: plan.id, event: step.event, command: step.shown, dir: step.dir })
-      const r = await spawnStep(step, { signal })
-      if (signal && signal.aborted) throw briskError('E_CANCELLED', 'brisk run was cancelled')
-      if (r.code !== 0 || r.signal) throw stepFailed(step, plan.id, r)
-      result.ran.push(step.event)
-    }
+  }
+  if (errors.length) {
+    const last = errors[errors.length - 1]
+    const failed = out.filter((r) => r.error).map((r) => r.id || r.dir)
+    const err = briskError(last.code, `${errors.length === 1 ? 'the script failed in' : `the script failed in ${errors.length} workspaces:`} ${failed.join(', ')}`)
+    err.exitCode = last.exitCode ?? 1
+    err.signal = last.signal
+    err.errors = errors
+    err.results = out
+    throw err
   }
   return out
 }

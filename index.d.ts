@@ -182,6 +182,8 @@ export interface Options {
   args?: Array<string>
   /** `run` in every workspace. */
   allWorkspaces?: boolean
+  /** With `workspaces`/`allWorkspaces`: the root project too. */
+  includeWorkspaceRoot?: boolean
 }
 
 /** npm outdated: dependencies with a newer wanted or latest version. */

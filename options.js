@@ -57,7 +57,8 @@ const OPTIONS = {
   script: { type: 'string', only: ['run'], flags: [] },
   args: { type: 'list', only: ['run', 'exec'], flags: [] },
   ifPresent: { type: 'boolean', js: true, only: ['run'], flags: ['--if-present'] },
-  allWorkspaces: { type: 'boolean', only: ['run'], flags: ['--workspaces', '--ws'] },
+  allWorkspaces: { type: 'boolean', flags: ['--workspaces', '--ws'] },
+  includeWorkspaceRoot: { type: 'boolean', flags: ['--include-workspace-root'] },
   onScript: { type: 'function', js: true, only: ['run'], flags: [] },
   signal: { type: 'signal', js: true, flags: [] },
   onProgress: { type: 'function', js: true, flags: [] }

@@ -174,3 +174,39 @@ test('a workspaces monorepo from the public registry (react, express, lodash, zo
     assert.deepEqual(h.installedTree(copy), h.installedTree(p.dir))
   })
 })
+
+const NPM_CLI = path.join(__dirname, '..', '..', 'shared', 'fixtures', 'npm-cli')
+
+test('npm/cli\'s monorepo: brisk add <pkg> -w workspaces/arborist, then remove, leaves every file as it was', {
+  skip: process.env.BRISK_SKIP_REAL === '1' ? 'BRISK_SKIP_REAL=1' : !fs.existsSync(path.join(NPM_CLI, 'package.json')) && `no fixture at ${NPM_CLI}`,
+  timeout: 900_000
+}, async (t) => {
+  const p = h.project()
+  t.after(() => p.cleanup())
+  h.copyDir(NPM_CLI, p.dir)
+  const cli = (args) => h.cli([...args, '--ignore-scripts', '--registry', REGISTRY, '--cache-dir', p.cache], { cwd: p.dir, env: p.env, timeout: 600_000 })
+  const retry = async (args) => {
+    const r = await cli(args)
+    return r.status !== 0 && /E_NETWORK/.test(r.stderr) ? cli(args) : r
+  }
+  let r = await retry(['install'])
+  assert.equal(r.status, 0, r.stderr)
+  // Content (and symlink targets) of every file, node_modules included.
+  const contents = () => Object.fromEntries(Object.entries(h.snapshot(p.dir))
+    .filter(([f]) => !f.endsWith('.brisk-state'))
+    .map(([f, v]) => [f, v.startsWith('link:') || v === 'dir' ? v : v.split(':').pop()]))
+  const before = contents()
+  const arborist = p.read('workspaces/arborist/package.json')
+
+  r = await retry(['add', 'is-number@7.0.0', '-w', 'workspaces/arborist'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(p.json('workspaces/arborist/package.json').dependencies['is-number'], '^7.0.0')
+  assert.equal(p.json('package.json').dependencies['is-number'], undefined, 'the root package.json is not edited')
+  assert.ok(p.lock().packages['workspaces/arborist'].dependencies['is-number'])
+  assert.ok(p.exists('node_modules/is-number/package.json') || p.exists('workspaces/arborist/node_modules/is-number/package.json'))
+
+  r = await retry(['remove', 'is-number', '-w', 'workspaces/arborist'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(p.read('workspaces/arborist/package.json'), arborist)
+  assert.deepEqual(contents(), before)
+})

@@ -72,9 +72,11 @@ Flags:
   --engine-strict           fail on a package whose engines.node excludes this Node.js
   --before <date>           pick no version published after this date (2024-05-01, 2024-05-01T12:00:00Z)
   --min-release-age <days>  pick no version published less than this many days ago (.npmrc min-release-age)
-  -w, --workspace <name>    only install what these workspaces use (name or folder; repeatable)
+  -w, --workspace <name>    a workspace (name or folder; repeatable): install only what it uses,
+                            add/remove/update edit its package.json, run runs there
   --if-present              run: exit 0 when the script is missing
-  --workspaces, --ws        run: in every workspace
+  --workspaces, --ws        every workspace (run in each; add/remove: edit each one's package.json)
+  --include-workspace-root  with -w/--workspaces, the root project too
   -p, --package <spec>      exec: install this package for the command (repeatable)
   -D, --save-dev            add to devDependencies
   -O, --save-optional       add to optionalDependencies
@@ -179,6 +181,8 @@ const FLAGS = {
   'if-present': { type: 'boolean' },
   workspaces: { type: 'boolean' },
   ws: { type: 'boolean' },
+  'include-workspace-root': { type: 'boolean' },
+  iwr: { type: 'boolean' },
   package: { type: 'string', short: 'p', multiple: true },
   save: { type: 'boolean' },
   'no-save': { type: 'boolean' },
@@ -256,6 +260,8 @@ function npmArgv(argv) {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === '--') { out.push(...argv.slice(i)); break }
+    // npm's shorthands -ws (--workspaces) and -iwr (--include-workspace-root).
+    if (arg === '-ws' || arg === '-iwr') { out.push(`-${arg}`); continue }
     const m = /^(--?)(no-)?([^=]+)(?:=(.*))?$/.exec(arg)
     if (!m || (m[1] === '-' && m[3].length > 1 && !UNSUPPORTED[m[3]])) { out.push(arg); continue }
     const [, dashes, no, name, value] = m
@@ -457,6 +463,7 @@ function parse(argv) {
   if (values.workspace) options.workspaces = values.workspace
   if (values['if-present']) options.ifPresent = true
   if (values.workspaces || values.ws) options.allWorkspaces = true
+  if (values['include-workspace-root'] || values.iwr) options.includeWorkspaceRoot = true
   if (values.package) options.packages = values.package
   if (command === 'run') {
     if (rest.length) options.script = rest[0]

@@ -13,8 +13,15 @@ Flags: --frozen-lockfile, --lockfile-only, --omit <type>, --include <type>,
 --production, --ignore-scripts, --allow-scripts, --legacy-peer-deps,
 --strict-peer-deps, --force, --prefer-offline, --offline, --dry-run,
 --no-package-lock, --engine-strict, --before <date>,
---min-release-age <days>, -w <workspace>, --registry <url>, --cache-dir <dir>,
+--min-release-age <days>, -w <workspace>, --workspaces,
+--include-workspace-root, --registry <url>, --cache-dir <dir>,
 --prefix <dir>, --json, --silent, --timings
+
+In a monorepo, -w <name|folder> (repeatable) changes only what those
+workspaces use in node_modules; with packages, they are saved to those
+workspaces' package.json instead of the root's. Workspaces' own preinstall,
+prepare, install and postinstall scripts run after the dependencies', the
+root's last (install without packages only), as npm runs them.
 `,
   ci: `brisk ci   (alias: clean-install)
 
@@ -33,13 +40,19 @@ Saved as ^<version> unless a narrower range was given.
 
 Flags: -D/--save-dev, -O/--save-optional, -P/--save-prod, --save-peer,
 -E/--save-exact, --no-save, and the flags of brisk install
+
+In a monorepo: -w <name|folder> (repeatable) saves to those workspaces'
+package.json (brisk add react -w web), --workspaces to every workspace's,
+--include-workspace-root to the root's too. A workspace added to another
+(brisk add @scope/shared -w web) is saved as ^<its version>, as npm does.
 `,
   remove: `brisk remove <pkg...>   (aliases: uninstall, rm, r, un)
 
 Removes packages from package.json and node_modules, and updates
 package-lock.json.
 
-Flags: --no-save, and the flags of brisk install
+Flags: --no-save, -w <workspace> (remove from that workspace's package.json;
+repeatable), --workspaces, --include-workspace-root, and the flags of brisk install
 `,
   prefetch: `brisk prefetch
 
@@ -63,7 +76,8 @@ package.json's ranges allow, and what they need: package-lock.json and
 node_modules change, package.json does not (as npm 11). --latest also moves
 package.json's ranges to the latest versions (^<version>, .npmrc save-prefix).
 
-Flags: --latest, and the flags of brisk install
+Flags: --latest, -w <workspace> (update what that workspace uses; with
+--latest, move its package.json's ranges), and the flags of brisk install
 `,
   ls: `brisk ls [<pkg...>]   (alias: list)
 
@@ -100,7 +114,8 @@ const TEST_HELP = (name) => `brisk ${name} [-- <args>...]${name === 'test' ? '  
 Runs package.json's "${name}" script (with pre${name} and post${name}), the
 same as brisk run ${name}. Arguments after -- are appended to the script.
 
-Flags: --if-present, --ignore-scripts, -w <workspace>, --workspaces, --silent
+Flags: --if-present, --ignore-scripts, -w <workspace>, --workspaces,
+--include-workspace-root, --silent
 `
 
 COMMAND_HELP.run = `brisk run <script> [-- <args>...]   (aliases: run-script, rum, urn)
@@ -115,7 +130,12 @@ Without <script>, lists the scripts. From a subfolder, runs in the project.
 
 Flags: --if-present (exit 0 when the script is missing), --ignore-scripts
 (skip pre/post), -w <workspace> (run in that workspace; repeatable),
---workspaces (in every workspace), --silent (no banners), --prefix <dir>
+--workspaces or -ws (in every workspace), --include-workspace-root (the root
+first, then the workspaces), --silent (no banners), --prefix <dir>
+
+Across workspaces, as npm: each runs in turn, a failing or missing script
+does not stop the others (--if-present skips those without it), each
+failure is reported, and the exit code is the last failure's.
 `
 COMMAND_HELP.test = TEST_HELP('test')
 COMMAND_HELP.start = TEST_HELP('start')

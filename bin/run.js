@@ -48,6 +48,12 @@ async function main(cmd, printError) {
     }
     return 0
   } catch (err) {
+    if (err && Array.isArray(err.errors)) {
+      // Across workspaces: each failure as npm logs it, then the last one's exit code.
+      for (const e of err.errors) printError(e, output)
+      if (err.signal) return resendSignal(err.signal)
+      return err.exitCode
+    }
     if (err && err.code === 'E_SCRIPT' && err.exitCode !== undefined) {
       printError(err)
       if (err.signal) return resendSignal(err.signal)

@@ -79,6 +79,8 @@ pub struct Options {
     pub args: Option<Vec<String>>,
     /// `run` in every workspace.
     pub all_workspaces: Option<bool>,
+    /// With `workspaces`/`allWorkspaces`: the root project too.
+    pub include_workspace_root: Option<bool>,
 }
 
 #[napi(object)]
@@ -233,6 +235,7 @@ impl From<Options> for ops::Options {
             script: o.script,
             args: o.args.unwrap_or_default(),
             all_workspaces: o.all_workspaces.unwrap_or(false),
+            include_workspace_root: o.include_workspace_root.unwrap_or(false),
             packages: o.packages.unwrap_or_default(),
         }
     }

@@ -328,6 +328,17 @@ pub fn folder_name(loc: &str) -> &str {
 /// entry must declare the same dependencies, and every edge that is not
 /// optional must be met.
 pub fn in_sync(lock: &Lockfile, tree: &Tree, project: &Project) -> std::result::Result<(), String> {
+    in_sync_with(lock, tree, project, &Default::default())
+}
+
+/// [`in_sync`], with linked folders' package.json files as edited in
+/// memory (`folders`) where there is one.
+pub fn in_sync_with(
+    lock: &Lockfile,
+    tree: &Tree,
+    project: &Project,
+    folders: &crate::tree::Folders,
+) -> std::result::Result<(), String> {
     let root = lock.packages.get("").ok_or("it has no root entry")?;
     same_dependencies(root, project, "its")?;
     // Linked folders inside the project: their package.json against their
@@ -340,7 +351,10 @@ pub fn in_sync(lock: &Lockfile, tree: &Tree, project: &Project) -> std::result::
         else {
             continue;
         };
-        let folder = Project::load(&project.dir.join(path)).map_err(|e| e.detail())?;
+        let folder = match folders.get(path) {
+            Some(edited) => edited.clone(),
+            None => Project::load(&project.dir.join(path)).map_err(|e| e.detail())?,
+        };
         same_dependencies(&lock.packages[path], &folder, &format!("{path}'s"))?;
     }
     for (id, node) in tree.nodes.iter().enumerate() {
@@ -430,6 +444,23 @@ pub struct RenderOptions {
 /// Render the lockfile for `tree`; `include` filters nodes (the hidden
 /// lockfile lists only what is really in node_modules).
 pub fn render(tree: &Tree, opts: RenderOptions, include: impl Fn(NodeId) -> bool) -> String {
+    render_with(tree, opts, include, Vec::new())
+}
+
+/// [`render`], plus `extra` entries given as they are (by location; the
+/// hidden lockfile after a `--workspace` install lists packages the tree
+/// wants changed but that install left alone).
+pub fn render_with(
+    tree: &Tree,
+    opts: RenderOptions,
+    include: impl Fn(NodeId) -> bool,
+    extra: Vec<(String, Map<String, Value>)>,
+) -> String {
+    enum Member {
+        Root,
+        Node(NodeId),
+        Entry(Map<String, Value>),
+    }
     let root = &tree.root().pkg;
     let mut head = Map::new();
     head.insert("name".into(), Value::String(root.name.clone()));
@@ -438,25 +469,26 @@ pub fn render(tree: &Tree, opts: RenderOptions, include: impl Fn(NodeId) -> bool
     }
     head.insert("lockfileVersion".into(), Value::from(3));
     head.insert("requires".into(), Value::Bool(true));
-    // `None` is the root's entry ("").
-    let mut members: Vec<(String, Option<NodeId>)> = tree
+    let mut members: Vec<(String, Member)> = tree
         .sorted_locations()
         .into_iter()
         .filter(|&(_, id)| include(id))
-        .map(|(loc, id)| (loc, Some(id)))
+        .map(|(loc, id)| (loc, Member::Node(id)))
         .collect();
+    members.extend(extra.into_iter().map(|(loc, e)| (loc, Member::Entry(e))));
     if !opts.hidden {
-        members.push((String::new(), None));
+        members.push((String::new(), Member::Root));
     }
     json::sort_members(&mut members);
-    let entries = members.into_iter().map(|(loc, id)| {
-        let entry = match id {
-            None => entry::root_entry(root),
-            Some(id) => {
+    let entries = members.into_iter().map(|(loc, member)| {
+        let entry = match member {
+            Member::Root => entry::root_entry(root),
+            Member::Node(id) => {
                 let node = &tree.nodes[id];
                 let e = package_to_entry(&node.pkg, &node.name, node.flags, opts.omit_resolved);
                 Value::Object(e)
             }
+            Member::Entry(e) => Value::Object(e),
         };
         (loc, entry)
     });

@@ -34,11 +34,13 @@ pub(super) fn requested(o: &Options) -> bool {
 
 /// A package.json edit waiting for the install to succeed.
 pub(super) struct Edit {
-    path: PathBuf,
-    /// The new package.json text; `None` when it does not change.
-    text: Option<String>,
-    /// The root package with the specs as saved.
-    saved_root: Package,
+    /// The files that change: (path, new text).
+    files: Vec<(PathBuf, String)>,
+    /// The root package with the specs as saved (None: the root's
+    /// package.json is not edited).
+    saved_root: Option<Package>,
+    /// Edited workspaces (`-w`): folder and package with the specs as saved.
+    saved_folders: Vec<(String, Package)>,
     /// Resolution used other specs than the saved ones (picked versions).
     pinned: bool,
     /// False with `--no-save` / `save=false`: install, but write neither
@@ -47,29 +49,26 @@ pub(super) struct Edit {
     warnings: Vec<String>,
 }
 
-/// Apply the removals and additions of `o` to package.json in memory and
-/// make `ctx.project` the project to resolve.
+/// The package.json files `add`/`remove` edit, as npm picks them: the
+/// root's, or with `-w <name|folder>` (repeatable) / `--workspaces` those
+/// workspaces' (and the root's too with `--include-workspace-root`).
+/// `None` is the root; `Some((name, folder))` a workspace.
+pub(super) fn edit_targets(ctx: &Context, o: &Options) -> Result<Vec<Option<(String, String)>>> {
+    let chosen = super::scope::chosen(o, &ctx.workspaces, &ctx.cwd)?;
+    let mut out = Vec::new();
+    if chosen.is_none() || o.include_workspace_root {
+        out.push(None);
+    }
+    out.extend(chosen.unwrap_or_default().into_iter().map(Some));
+    Ok(out)
+}
+
+/// Apply the removals and additions of `o` to package.json in memory (the
+/// root's or the workspaces' of `-w`) and make `ctx.project` (and
+/// `ctx.folders`) the project to resolve.
 pub(super) async fn edit_in_memory(ctx: &mut Context, o: &Options) -> Result<Edit> {
     let save_type = o.save_type.as_deref().map(SaveType::parse).transpose()?;
-    let path = ctx.cwd.join("package.json");
-    let original = match std::fs::read_to_string(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !o.add.is_empty() => String::new(),
-        read => read.map_err(|e| {
-            Error::new(
-                Code::Manifest,
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?,
-    };
-    let mut saved = Manifest::parse(if original.is_empty() {
-        "{}\n"
-    } else {
-        &original
-    })?;
-    for arg in &o.remove {
-        // `brisk remove name@1` removes `name`, like npm.
-        saved.remove(&Request::parse(arg)?.name);
-    }
+    let targets = edit_targets(ctx, o)?;
     let mut requests = Vec::with_capacity(o.add.len());
     for arg in &o.add {
         // A bare `x-1.0.0.tgz` is a file, as npm-package-arg reads it.
@@ -85,51 +84,125 @@ pub(super) async fn edit_in_memory(ctx: &mut Context, o: &Options) -> Result<Edi
             Err(e) => return Err(e),
         });
     }
-    if let Some(r) = requests
+    let removals = o
+        .remove
         .iter()
-        .find(|r| Some(&r.name) == ctx.project.name.as_ref())
-    {
-        return Err(Error::new(
-            Code::Config,
-            format!(
-                "refusing to add {} as a dependency of itself (the project in {} has that name)",
-                r.name,
-                ctx.cwd.display()
-            ),
-        ));
+        .map(|arg| Request::parse(arg).map(|r| r.name))
+        .collect::<Result<Vec<_>>>()?;
+    for target in &targets {
+        let (own_name, dir) = match target {
+            None => (ctx.project.name.clone(), ctx.cwd.clone()),
+            Some((name, folder)) => (Some(name.clone()), ctx.cwd.join(folder)),
+        };
+        if let Some(r) = requests.iter().find(|r| Some(&r.name) == own_name.as_ref()) {
+            return Err(Error::new(
+                Code::Config,
+                format!(
+                    "refusing to add {} as a dependency of itself (the package in {} has that name)",
+                    r.name,
+                    dir.display()
+                ),
+            ));
+        }
     }
     let versions = pick_versions(ctx, o, &requests).await?;
     let prefix = if ctx.config.save_exact {
-        ""
+        String::new()
     } else {
-        ctx.config.save_prefix.as_str()
+        ctx.config.save_prefix.clone()
     };
-    let mut pins = Vec::new();
-    for (r, version) in requests.iter().zip(versions) {
-        match version {
-            Some(v) => {
-                saved.add(&r.name, &r.saved_spec(&v, prefix), save_type);
-                pins.push((r.name.clone(), r.exact_spec(&v)));
+    let mut edit = Edit {
+        files: Vec::new(),
+        saved_root: None,
+        saved_folders: Vec::new(),
+        pinned: false,
+        save: ctx.config.save,
+        warnings: Vec::new(),
+    };
+    let mut folders = (*ctx.folders).clone();
+    for target in targets {
+        let folder = target.as_ref().map(|(_, path)| path.as_str()).unwrap_or("");
+        let dir = ctx.cwd.join(folder);
+        let path = dir.join("package.json");
+        let original = match std::fs::read_to_string(&path) {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && !o.add.is_empty()
+                    && target.is_none() =>
+            {
+                String::new()
             }
-            None => saved.add(&r.name, &r.raw, save_type),
+            read => read.map_err(|e| {
+                Error::new(
+                    Code::Manifest,
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?,
+        };
+        let mut saved = Manifest::parse(if original.is_empty() {
+            "{}\n"
+        } else {
+            &original
+        })?;
+        for name in &removals {
+            // `brisk remove name@1` removes `name`, like npm.
+            saved.remove(name);
+        }
+        let mut pins = Vec::new();
+        for (r, version) in requests.iter().zip(&versions) {
+            match version {
+                Some(v) => {
+                    saved.add(&r.name, &r.saved_spec(v, &prefix), save_type);
+                    pins.push((r.name.clone(), r.exact_spec(v)));
+                }
+                None => saved.add(&r.name, &rebased(&r.raw, folder), save_type),
+            }
+        }
+        let text = saved.render();
+        let saved_project = Project::parse(&dir, &text)?;
+        let mut resolving = saved.clone();
+        for (name, spec) in &pins {
+            resolving.replace_spec(name, spec);
+        }
+        let resolving = resolving.render();
+        edit.pinned |= resolving != text;
+        edit.warnings.extend(saved.warnings.iter().cloned());
+        let resolving = Project::parse(&dir, &resolving)?;
+        match target {
+            None => {
+                ctx.set_project(resolving)?;
+                edit.saved_root = Some(Package::from_project(&saved_project));
+            }
+            Some((name, folder)) => {
+                resolving.check_specs()?;
+                folders.insert(folder.clone(), resolving);
+                let mut pkg = Package::from_project(&saved_project);
+                if pkg.name.is_empty() {
+                    pkg.name = name;
+                }
+                edit.saved_folders.push((folder, pkg));
+            }
+        }
+        if text != original {
+            edit.files.push((path, text));
         }
     }
-    let text = saved.render();
-    let saved_project = Project::parse(&ctx.cwd, &text)?;
-    let mut resolving = saved.clone();
-    for (name, spec) in &pins {
-        resolving.replace_spec(name, spec);
+    ctx.folders = Arc::new(folders);
+    Ok(edit)
+}
+
+/// A `file:` spec typed relative to the project, as saved in the
+/// package.json of `folder` (npm saves paths relative to the package that
+/// depends on them).
+fn rebased(raw: &str, folder: &str) -> String {
+    let Some(path) = raw.strip_prefix("file:") else {
+        return raw.to_string();
+    };
+    if folder.is_empty() || path.starts_with('/') {
+        return raw.to_string();
     }
-    let resolving = resolving.render();
-    ctx.set_project(Project::parse(&ctx.cwd, &resolving)?)?;
-    Ok(Edit {
-        pinned: resolving != text,
-        path,
-        text: (text != original).then_some(text),
-        saved_root: Package::from_project(&saved_project),
-        save: ctx.config.save,
-        warnings: saved.warnings,
-    })
+    let up = "../".repeat(folder.split('/').filter(|s| !s.is_empty()).count());
+    format!("file:{up}{}", path.trim_start_matches("./"))
 }
 
 /// `brisk add ../x`, `brisk add github:u/r`, `brisk add https://…/x.tgz`:
@@ -187,6 +260,11 @@ async fn pick_versions(
             let Some((real, wanted)) = &r.registry else {
                 return Ok(None);
             };
+            // A workspace of the project (`brisk add @scope/shared -w web`):
+            // its own version, saved as a range as npm saves it.
+            if let Some(version) = workspace_version(ctx, real, &r.name, wanted) {
+                return Ok(Some(version));
+            }
             let packument = client.packument(real).await?;
             let m = pick_version_with(&packument, wanted, pick)?;
             Ok(Some(m.version.clone()))
@@ -209,13 +287,40 @@ async fn pick_versions(
         .collect()
 }
 
+/// The version of the workspace named `real` when the request names it
+/// (not an alias) with a tag or a range that version satisfies.
+fn workspace_version(ctx: &Context, real: &str, name: &str, wanted: &str) -> Option<String> {
+    if real != name {
+        return None;
+    }
+    let (_, folder) = ctx.workspaces.iter().find(|(n, _)| n == real)?;
+    let version = ctx.folder_project(folder).ok()?.version?;
+    let v = nodejs_semver::Version::parse(&version).ok()?;
+    let fits = match nodejs_semver::Range::parse(wanted) {
+        Ok(range) => range.satisfies(&v),
+        // A tag (`latest`, or a bare name).
+        Err(_) => true,
+    };
+    fits.then_some(version)
+}
+
 impl Edit {
     /// Put the saved specs into the resolved tree's root and decide what
     /// package-lock.json becomes.
     pub fn apply(&self, ctx: &Context, ideal: &mut Ideal) {
         ideal.warnings.extend(self.warnings.iter().cloned());
         // Not shared yet: no copy.
-        Arc::make_mut(&mut ideal.tree).nodes[ROOT].pkg = Arc::new(self.saved_root.clone());
+        let tree = Arc::make_mut(&mut ideal.tree);
+        if let Some(root) = &self.saved_root {
+            tree.nodes[ROOT].pkg = Arc::new(root.clone());
+        }
+        for (folder, pkg) in &self.saved_folders {
+            for n in tree.nodes.iter_mut() {
+                if n.alive && n.path.as_deref() == Some(folder.as_str()) {
+                    n.pkg = Arc::new(pkg.clone());
+                }
+            }
+        }
         if !self.save {
             ideal.lockfile = None;
         } else if self.pinned {
@@ -225,11 +330,15 @@ impl Edit {
         }
     }
 
-    /// Write package.json (after the install succeeded).
+    /// Write the package.json files (after the install succeeded), each
+    /// atomically.
     pub fn write(&self) -> Result<()> {
-        match &self.text {
-            Some(text) if self.save => lockfile::write_atomic(&self.path, text),
-            _ => Ok(()),
+        if !self.save {
+            return Ok(());
         }
+        for (path, text) in &self.files {
+            lockfile::write_atomic(path, text)?;
+        }
+        Ok(())
     }
 }

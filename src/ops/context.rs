@@ -25,6 +25,8 @@ pub struct Context {
     pub overrides: Arc<Overrides>,
     /// The project's workspaces (name, folder).
     pub workspaces: Arc<Vec<(String, String)>>,
+    /// Workspace package.json files edited in memory (`brisk add -w`).
+    pub folders: crate::tree::Folders,
     pub fetcher: Fetcher,
     /// Prefetches and early downloads; stopped before the operation returns.
     pub background: Background,
@@ -91,6 +93,7 @@ impl Context {
             project,
             overrides,
             workspaces: Arc::new(workspaces),
+            folders: Default::default(),
             fetcher,
             background,
             http,
@@ -139,6 +142,7 @@ impl Context {
             root_dir: Arc::new(self.cwd.clone()),
             workspaces: self.workspaces.clone(),
             specs: Default::default(),
+            folders: self.folders.clone(),
         }
     }
 
@@ -180,6 +184,15 @@ impl Context {
     /// The download for a package.
     pub fn tarball(&self, p: &Package) -> Tarball {
         Tarball::of_package(p, &self.cwd, self.config.registry_for(&p.name))
+    }
+
+    /// The package.json of the linked folder `path` (relative to the
+    /// project): as edited in memory, else as on disk.
+    pub fn folder_project(&self, path: &str) -> Result<Project> {
+        match self.folders.get(path) {
+            Some(p) => Ok(p.clone()),
+            None => Project::load(&self.cwd.join(path)),
+        }
     }
 
     /// Makes `project` (package.json as edited in memory) the one to resolve.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::error::{Code, Error, Result};
-use crate::lockfile::{self, in_sync, RenderOptions};
+use crate::lockfile::{self, in_sync_with, RenderOptions};
 use crate::platform::Platform;
 use crate::resolve::{self, ResolveOptions};
 use crate::tree::{Package, Tree};
@@ -62,6 +62,27 @@ pub(super) async fn ideal_tree(ctx: &Context, call: &Call, prefetch: bool) -> Re
             (Some(lock), Some(tree))
         }
     };
+    // `update -w <ws>` with no names: what those workspaces use (npm
+    // updates only inside the workspaces named).
+    let mut update = o.update.clone();
+    if let (Some(names), Some(Ok(tree))) = (&mut update, &built) {
+        if names.is_empty() && !o.workspaces.is_empty() {
+            if let Some(scope) = super::plan::workspace_scope(tree, &o.workspaces)? {
+                let mut used: Vec<String> = (tree.nodes.iter().enumerate())
+                    .filter(|(id, n)| scope[*id] && n.alive && !n.pkg.link && n.path.is_none())
+                    .map(|(_, n)| n.pkg.name.clone())
+                    .collect();
+                used.sort();
+                used.dedup();
+                // Nothing to update: keep every locked version.
+                *names = if used.is_empty() {
+                    vec![String::new()]
+                } else {
+                    used
+                };
+            }
+        }
+    }
     let mut stale = "there is no package-lock.json".to_string();
     // A v1 lockfile (npm 6) lacks package metadata: resolve again, keeping
     // the versions it locks, and write v3 (npm upgrades it the same way).
@@ -71,7 +92,7 @@ pub(super) async fn ideal_tree(ctx: &Context, call: &Call, prefetch: bool) -> Re
             // reify starts every download at once for this tree.
             // `update` resolves again even when the lockfile is in sync.
             Ok(_) if o.update.is_some() => stale = "updating".into(),
-            Ok(tree) => match in_sync(lock, &tree, &ctx.project) {
+            Ok(tree) => match in_sync_with(lock, &tree, &ctx.project, &ctx.folders) {
                 Ok(()) => {
                     return Ok(Ideal {
                         tree: Arc::new(tree),
@@ -102,7 +123,7 @@ pub(super) async fn ideal_tree(ctx: &Context, call: &Call, prefetch: bool) -> Re
         node_version: o.node_version.clone(),
         before: ctx.config.before,
     };
-    let locked: Locks = Arc::new(match (&lock, &o.update) {
+    let locked: Locks = Arc::new(match (&lock, &update) {
         (None, _) => Default::default(),
         (Some(l), None) => l.locked(),
         // `update`: the named packages (or all) are picked afresh.

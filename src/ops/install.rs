@@ -12,22 +12,37 @@ use super::add::{self, Edit};
 use super::context::Context;
 use super::ideal::ideal_tree;
 use super::reify::{self, Supply};
-use super::{installed, lifecycle, uptodate, Call, Phase, Summary};
+use super::{installed, lifecycle, scope, uptodate, Call, Options, Phase, Summary};
 
 pub async fn install(call: Call) -> Result<Summary> {
     let t0 = Instant::now();
-    let call = call.at_workspace_root();
+    let call = call.in_workspace();
     let o = &call.options;
     let config = Context::config(&call)?;
     let editing = add::requested(o);
-    let fast = !o.clean
-        && !o.lockfile_only
-        && !o.dry_run
-        && !editing
-        && o.workspaces.is_empty()
-        && o.update.is_none();
+    // `-w`/`--workspaces`: reify changes only what those workspaces use.
+    let limited = Call {
+        options: Options {
+            workspaces: scope::limit(o)?,
+            all_workspaces: false,
+            include_workspace_root: false,
+            ..o.clone()
+        },
+        ..call.clone()
+    };
+    let fast = !o.clean && !o.lockfile_only && !o.dry_run && !editing && o.update.is_none();
     let up_to_date = || {
-        let packages = uptodate::current(&o.cwd, &uptodate::fingerprint(o, &config))?;
+        // A full install's record also answers for any workspace.
+        let lo = &limited.options;
+        let packages =
+            uptodate::current(&lo.cwd, &uptodate::fingerprint(lo, &config)).or_else(|| {
+                let full = Options {
+                    workspaces: Vec::new(),
+                    ..lo.clone()
+                };
+                (!lo.workspaces.is_empty())
+                    .then(|| uptodate::current(&lo.cwd, &uptodate::fingerprint(&full, &config)))?
+            })?;
         Some(Summary {
             up_to_date: true,
             packages,
@@ -52,7 +67,7 @@ pub async fn install(call: Call) -> Result<Summary> {
             true => Some(add::edit_in_memory(ctx, o).await?),
             false => None,
         };
-        run(ctx, &call, t0, edit.as_ref()).await
+        run(ctx, &limited, t0, edit.as_ref()).await
     })
     .await
 }
@@ -102,27 +117,29 @@ async fn run(ctx: &Context, call: &Call, t0: Instant, edit: Option<&Edit>) -> Re
             // node_modules no longer matches package.json: no fast path next time.
             let _ = std::fs::remove_file(ctx.cwd.join(uptodate::FILE));
         }
-        // The project's own scripts, after its dependencies (npm's order):
-        // `dependencies` when node_modules changed (arborist's reify), then
-        // the install scripts, only for an install without package
-        // arguments (npm's install and ci commands; not add, remove, update).
-        // If one fails, the next install must not answer "up to date".
+        // The project's scripts, after its dependencies' (npm's order): the
+        // workspaces' install scripts (arborist's rebuild), `dependencies`
+        // when node_modules changed (the end of arborist's reify), then the
+        // root's install scripts, only for an install without package
+        // arguments (npm's install and ci; not add, remove, update). If one
+        // fails, the next install must not answer "up to date".
         use crate::scripts::root::{DEPENDENCIES_EVENTS, ROOT_EVENTS};
-        let foreground = ctx.config.foreground_scripts;
-        let mut runs: Vec<(&[&str], bool)> = Vec::new();
-        if changed {
-            runs.push((&DEPENDENCIES_EVENTS, foreground));
-        }
-        if edit.is_none() && o.update.is_none() {
-            runs.push((&ROOT_EVENTS, true));
-        }
-        for (events, foreground) in runs {
-            match lifecycle::run_root(ctx, call, events, foreground).await {
-                Ok(ran) => summary.scripts_run.extend(ran),
-                Err(e) => {
-                    let _ = std::fs::remove_file(ctx.cwd.join(uptodate::FILE));
-                    return Err(e);
-                }
+        let scripts = async {
+            let mut ran = lifecycle::run_workspaces(ctx, call, &ideal.tree).await?;
+            if changed {
+                let foreground = ctx.config.foreground_scripts;
+                ran.extend(lifecycle::run_root(ctx, call, &DEPENDENCIES_EVENTS, foreground).await?);
+            }
+            if edit.is_none() && o.update.is_none() {
+                ran.extend(lifecycle::run_root(ctx, call, &ROOT_EVENTS, true).await?);
+            }
+            Ok::<_, crate::error::Error>(ran)
+        };
+        match scripts.await {
+            Ok(ran) => summary.scripts_run.extend(ran),
+            Err(e) => {
+                let _ = std::fs::remove_file(ctx.cwd.join(uptodate::FILE));
+                return Err(e);
             }
         }
     }

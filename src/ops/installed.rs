@@ -9,9 +9,10 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::lockfile::{self, Lockfile, RenderOptions};
-use crate::tree::Tree;
+use crate::tree::{NodeId, Tree};
 
 use super::context::Context;
+use super::plan::Outside;
 use super::task::joined;
 use super::{uptodate, Call};
 
@@ -72,31 +73,58 @@ pub fn render_hidden(tree: &Tree, included: &[bool]) -> String {
 /// one core, on the path to the answer), for the nodes it was rendered for.
 pub type Rendering = tokio::task::JoinHandle<Result<(Vec<bool>, String)>>;
 
+/// What to record as installed after reify.
+pub enum Hidden {
+    /// The hidden lockfile rendered for the nodes reify expected to keep.
+    Full(Rendering),
+    /// A `--workspace` install: the scope's packages as the tree says,
+    /// and outside it what was there already.
+    Scoped(Outside),
+    /// Unknown (a `--workspace` install over a node_modules no hidden
+    /// lockfile describes): nothing is recorded, and the next install
+    /// checks every folder.
+    Unknown,
+}
+
 /// Record what is installed, for npm (the hidden lockfile) and for the next
 /// run's up-to-date check. Call after package-lock.json is written.
-/// `hidden` is None after a `--workspace` install: node_modules is only
-/// partly known, nothing is recorded, and the next install checks every
-/// folder.
 pub async fn record(
     ctx: &Context,
     call: &Call,
     tree: &Tree,
     included: &[bool],
-    hidden: Option<Rendering>,
+    hidden: Hidden,
 ) -> Result<()> {
-    let Some(task) = hidden else {
-        return Ok(());
+    let (hidden, packages) = match hidden {
+        Hidden::Unknown => return Ok(()),
+        Hidden::Full(task) => {
+            let (guess, mut hidden) = joined(task).await?;
+            if guess != included {
+                // Optional packages that failed to fetch or build were dropped.
+                hidden = render_hidden(tree, included);
+            }
+            (hidden, included.iter().skip(1).filter(|i| **i).count())
+        }
+        Hidden::Scoped(outside) => {
+            let keep = |id: NodeId| included[id] && (outside.scope[id] || outside.in_place[id]);
+            let packages =
+                (1..tree.nodes.len()).filter(|&id| keep(id)).count() + outside.kept_entries.len();
+            let text = lockfile::render_with(
+                tree,
+                RenderOptions {
+                    omit_resolved: false,
+                    hidden: true,
+                },
+                keep,
+                outside.kept_entries,
+            );
+            (text, packages)
+        }
     };
-    let (guess, mut hidden) = joined(task).await?;
-    if guess != included {
-        // Optional packages that failed to fetch or build were dropped.
-        hidden = render_hidden(tree, included);
-    }
     let cwd = &ctx.cwd;
     std::fs::create_dir_all(cwd.join("node_modules"))
         .map_err(|e| Error::io(cwd.join("node_modules").display(), e))?;
     lockfile::write_atomic(&cwd.join(lockfile::HIDDEN), &hidden)?;
-    let packages = included.iter().skip(1).filter(|i| **i).count();
     let folders: Vec<String> = tree
         .nodes
         .iter()

@@ -228,3 +228,36 @@ pub async fn run_root(
     let runner = ctx.script_runner(call);
     scripts::root::run_root_scripts(&runner, &ctx.cwd, &manifest, events, foreground).await
 }
+
+/// The workspaces' own install scripts (those in the install's
+/// `--workspace` scope, and the workspaces they use), unless
+/// `ignore-scripts`: the `name@version event`s that ran.
+pub async fn run_workspaces(ctx: &Context, call: &Call, tree: &Tree) -> Result<Vec<String>> {
+    if ctx.config.ignore_scripts || ctx.workspaces.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scope = super::plan::workspace_scope(tree, &call.options.workspaces)?;
+    let pkgs: Vec<DepPackage> = (tree.root().children.values())
+        .filter(|&&id| scope.as_ref().is_none_or(|s| s[id]))
+        .filter_map(|&id| {
+            let link = &tree.nodes[id];
+            let folder = link.pkg.resolved.as_deref().filter(|_| link.pkg.link)?;
+            // Only the project's workspaces: a `file:` folder is a dependency.
+            ctx.workspaces.iter().find(|(_, f)| f == folder)?;
+            crate::link::check_location(&tree.location(id)).ok()?;
+            Some(DepPackage {
+                location: tree.location(id),
+                dir: ctx.cwd.join(folder),
+                id: link.pkg.id(),
+                depth: 1,
+                optional: false,
+                env: Vec::new(),
+            })
+        })
+        .collect();
+    if pkgs.is_empty() {
+        return Ok(Vec::new());
+    }
+    call.report(Phase::Scripts, 0, pkgs.len());
+    scripts::workspaces::run_workspace_scripts(&ctx.script_runner(call), &pkgs).await
+}

@@ -106,6 +106,7 @@ pub(super) fn read(call: &Call) -> Result<Actual> {
         root_dir: std::sync::Arc::new(call.options.cwd.clone()),
         workspaces: std::sync::Arc::new(workspaces),
         specs: Default::default(),
+        folders: Default::default(),
     };
     let root = crate::tree::Package::from_project(&project);
     actual::read(&call.options.cwd, root, opts)

@@ -42,6 +42,7 @@ mod provenance;
 mod rebuild;
 mod reify;
 mod run_script;
+mod scope;
 mod task;
 mod update;
 mod uptodate;
@@ -112,8 +113,12 @@ pub struct Options {
     /// `run`: extra arguments for the script; `exec`: the command and its
     /// arguments.
     pub args: Vec<String>,
-    /// `--workspaces`: `run` in every workspace.
+    /// `--workspaces`: every workspace (`run` in each; `add`/`remove`
+    /// edit each one's package.json; `install`/`update` limited to them).
     pub all_workspaces: bool,
+    /// `--include-workspace-root`: with `-w`/`--workspaces`, the root
+    /// project too.
+    pub include_workspace_root: bool,
     /// `exec --package`: the packages to install for the command;
     /// `rebuild`: the installed packages to rebuild (all when empty).
     pub packages: Vec<String>,
@@ -218,6 +223,21 @@ impl Call {
             self.options.cwd = root;
         }
         self
+    }
+
+    /// [`Call::at_workspace_root`], and from inside a workspace folder
+    /// with no workspace flag, as if `-w <that folder>` were given (npm:
+    /// `npm install x` there saves to that workspace's package.json).
+    fn in_workspace(self) -> Call {
+        let dir = self.options.cwd.clone();
+        let mut call = self.at_workspace_root();
+        let o = &mut call.options;
+        if o.cwd != dir && o.workspaces.is_empty() && !o.all_workspaces {
+            if let Ok(rel) = dir.strip_prefix(&o.cwd) {
+                o.workspaces.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+        call
     }
 
     /// This project's write lock, waited for (reporting [`Phase::Wait`]).

@@ -52,6 +52,24 @@ pub struct ReifyPlan {
     /// What a person would call a change, by location: added, removed, or
     /// another version (relinks are not changes).
     pub changes: Vec<Change>,
+    /// Under `--workspace`: what node_modules holds outside the scope
+    /// once the plan is carried out (None without `--workspace`, or when
+    /// what is installed there is not known).
+    pub outside: Option<Outside>,
+}
+
+/// What a `--workspace` install leaves in node_modules, for the hidden
+/// lockfile: it must describe what is on disk, not what the tree wants.
+#[derive(Debug, Default, PartialEq)]
+pub struct Outside {
+    /// Per node: inside the scope (installed as the tree says).
+    pub scope: Vec<bool>,
+    /// Per node: outside the scope, and already installed as the tree
+    /// says.
+    pub in_place: Vec<bool>,
+    /// Installed packages outside the scope that the tree wants changed or
+    /// gone and this install leaves as they are: their installed entries.
+    pub kept_entries: Vec<(String, Map<String, Value>)>,
 }
 
 /// One package added, removed or changed in node_modules.
@@ -82,14 +100,32 @@ pub fn plan(input: &PlanInput) -> Result<ReifyPlan> {
         let n = node(id);
         package_to_entry(&n.pkg, &n.name, n.flags, false)
     });
+    let mut outside = None;
     if let Some(scope) = workspace_scope(tree, input.workspaces)? {
         let locs: HashSet<&str> = wanted
             .iter()
             .filter(|(_, id)| scope[*id])
             .map(|(l, _)| l.as_str())
             .collect();
+        let full_link: HashSet<NodeId> = diff.link.iter().copied().collect();
+        let full_remove = diff.remove.clone();
+        // Outside the scope, only folders the tree no longer has at all go
+        // (npm removes what a `-w` uninstall leaves unused).
+        let all: HashSet<&str> = wanted.iter().map(|(l, _)| l.as_str()).collect();
         diff.link.retain(|id| scope[*id]);
-        diff.remove.retain(|l| locs.contains(l.as_str()));
+        diff.remove
+            .retain(|l| locs.contains(l.as_str()) || !all.contains(l.as_str()));
+        outside = input.installed.and_then(|installed| {
+            outside_scope(
+                tree,
+                &wanted,
+                installed,
+                scope,
+                &full_link,
+                &full_remove,
+                &diff.remove,
+            )
+        });
     }
     // Skipped scripts that may run now: those packages are cloned again.
     let linking: HashSet<NodeId> = diff.link.iter().copied().collect();
@@ -139,6 +175,7 @@ pub fn plan(input: &PlanInput) -> Result<ReifyPlan> {
         .collect();
     let changes = changes(tree, input.installed, &diff.remove, &diff.link, &relink);
     Ok(ReifyPlan {
+        outside,
         changes,
         stale_bins: stale_bin_links(input.installed, &diff.remove),
         remove: diff.remove,
@@ -147,6 +184,64 @@ pub fn plan(input: &PlanInput) -> Result<ReifyPlan> {
         relink,
         folder_links,
         bins,
+    })
+}
+
+/// What stays outside a `--workspace` scope ([`Outside`]); None when an
+/// installed entry there is in doubt (its folder changed by hand).
+fn outside_scope(
+    tree: &Tree,
+    wanted: &[(String, NodeId)],
+    installed: &HashMap<String, Map<String, Value>>,
+    scope: Vec<bool>,
+    full_link: &HashSet<NodeId>,
+    full_remove: &[String],
+    removed: &[String],
+) -> Option<Outside> {
+    let mut in_place = vec![false; tree.nodes.len()];
+    let mut left: Vec<&str> = Vec::new();
+    for (loc, id) in wanted {
+        if scope[*id] {
+            continue;
+        }
+        if full_link.contains(id) {
+            left.push(loc);
+        } else {
+            in_place[*id] = true;
+        }
+    }
+    let scoped: HashSet<&str> = wanted
+        .iter()
+        .filter(|(_, id)| scope[*id])
+        .map(|(l, _)| l.as_str())
+        .collect();
+    left.extend(full_remove.iter().map(String::as_str));
+    left.sort();
+    left.dedup();
+    let gone = |loc: &str| {
+        scoped.contains(loc)
+            || removed
+                .iter()
+                .any(|r| loc == r || loc.starts_with(&format!("{r}/node_modules/")))
+    };
+    let mut kept_entries = Vec::new();
+    for loc in left {
+        if gone(loc) {
+            continue;
+        }
+        let Some(entry) = installed.get(loc) else {
+            continue;
+        };
+        // `installed::read` nulls the version of a folder changed by hand.
+        if entry.get("version") == Some(&Value::Null) {
+            return None;
+        }
+        kept_entries.push((loc.to_string(), entry.clone()));
+    }
+    Some(Outside {
+        scope,
+        in_place,
+        kept_entries,
     })
 }
 
@@ -232,7 +327,7 @@ fn check_targets(tree: &Tree, plan: &diff::Plan) -> Result<()> {
 
 /// The nodes `--workspace <name or folder>` limits an install to (None:
 /// no limit).
-fn workspace_scope(tree: &Tree, names: &[String]) -> Result<Option<Vec<bool>>> {
+pub(super) fn workspace_scope(tree: &Tree, names: &[String]) -> Result<Option<Vec<bool>>> {
     if names.is_empty() {
         return Ok(None);
     }

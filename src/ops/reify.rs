@@ -20,7 +20,7 @@ use crate::tree::{NodeId, Tree};
 
 use super::context::Context;
 use super::early_link::{self, CloneJob, EarlyLinker, ToLink};
-use super::installed::{self, Rendering};
+use super::installed::{self, Hidden};
 use super::plan::{self, Change, PlanInput, ReifyPlan};
 use super::task::blocking;
 use super::{aside, engines, lifecycle, provenance, uptodate, Call, Phase};
@@ -38,9 +38,8 @@ pub enum Supply {
 pub struct Reified {
     /// The nodes installed.
     pub included: Vec<bool>,
-    /// The hidden lockfile being rendered (None under `--workspace`, which
-    /// records nothing), for [`installed::record`].
-    pub hidden: Option<Rendering>,
+    /// What to record as installed, for [`installed::record`].
+    pub hidden: Hidden,
     pub changes: Changes,
 }
 
@@ -209,7 +208,13 @@ async fn reify_into(
     });
     let policy = ctx.script_policy();
     let pending_before = pending::read(&cwd);
-    let plan = planned(ctx, call, tree, &included, &pending_before, &policy)?;
+    let mut plan = planned(ctx, call, tree, &included, &pending_before, &policy)?;
+    let hidden = match (hidden, plan.outside.take()) {
+        (Some(rendering), _) => Hidden::Full(rendering),
+        (None, Some(outside)) => Hidden::Scoped(outside),
+        (None, None) => Hidden::Unknown,
+    };
+    let plan = plan;
     let to_link = |id: NodeId, f: &Fetched| {
         let pkg = &tree.nodes[id].pkg;
         ToLink {

@@ -48,7 +48,12 @@ pub struct RunPlan {
 pub fn run_script(call: Call) -> Result<Vec<RunPlan>> {
     let o = &call.options;
     let config = Context::config(&call)?;
-    let dirs = targets(&o.cwd, &o.workspaces, o.all_workspaces)?;
+    let mut dirs = targets(&o.cwd, &o.workspaces, o.all_workspaces)?;
+    if o.include_workspace_root && (o.all_workspaces || !o.workspaces.is_empty()) {
+        // npm: the root first, then the workspaces.
+        let root = crate::project::workspace_root(&o.cwd).unwrap_or_else(|| o.cwd.clone());
+        dirs.insert(0, root);
+    }
     let runner =
         crate::scripts::Runner::new(&config, &o.env, o.node_path.clone(), call.cancel.clone());
     let mut plans = Vec::with_capacity(dirs.len());

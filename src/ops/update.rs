@@ -11,7 +11,7 @@ use crate::spec::Spec;
 use super::{install, Call, Summary};
 
 pub async fn update(call: Call, names: Vec<String>) -> Result<Summary> {
-    let mut call = call.at_workspace_root();
+    let mut call = call.in_workspace();
     for name in &names {
         if let Err(why) = crate::name::check(name) {
             return Err(Error::new(
@@ -22,7 +22,7 @@ pub async fn update(call: Call, names: Vec<String>) -> Result<Summary> {
     }
     let o = &mut call.options;
     if o.latest {
-        let project = Project::load(&o.cwd)?;
+        let project = latest_target(o)?;
         for deps in [
             &project.dependencies,
             &project.dev_dependencies,
@@ -48,4 +48,27 @@ pub async fn update(call: Call, names: Vec<String>) -> Result<Summary> {
     }
     o.update = Some(names);
     install(call).await
+}
+
+/// The package.json whose ranges `update --latest` moves: the root's, or
+/// with `-w` that one workspace's (`brisk add name@latest -w <ws>` edits it).
+fn latest_target(o: &super::Options) -> Result<Project> {
+    let root = Project::load(&o.cwd)?;
+    let workspaces: Vec<(String, String)> = match o.all_workspaces || !o.workspaces.is_empty() {
+        true => root
+            .workspaces()?
+            .into_iter()
+            .map(|w| (w.name, w.path))
+            .collect(),
+        false => return Ok(root),
+    };
+    let mut chosen = super::scope::chosen(o, &workspaces, &o.cwd)?.unwrap_or_default();
+    if chosen.len() != 1 || o.include_workspace_root {
+        return Err(Error::new(
+            Code::Unsupported,
+            "brisk update --latest moves the ranges of one package.json at a time: give one -w <workspace>, or none for the root's",
+        ));
+    }
+    let (_, folder) = chosen.remove(0);
+    Project::load(&o.cwd.join(folder))
 }

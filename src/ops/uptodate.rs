@@ -34,8 +34,12 @@ pub fn fingerprint(o: &Options, config: &Config) -> String {
         .map(|f| format!("{f}={}", stamp(&cwd.join(f)).unwrap_or_default()))
         .collect::<Vec<_>>()
         .join("\n");
+    // `-w`: what a limited install recorded answers only for the same
+    // workspaces (a full install's record, for any).
+    let mut scope = o.workspaces.clone();
+    scope.sort();
     format!(
-        "brisk {}\n{files}\nomit={}\nlegacy-peer-deps={}\nscripts={}\n",
+        "brisk {}\n{files}\nomit={}\nlegacy-peer-deps={}\nscripts={}\nworkspaces={}\n",
         env!("CARGO_PKG_VERSION"),
         omit.join(","),
         config.legacy_peer_deps,
@@ -45,6 +49,7 @@ pub fn fingerprint(o: &Options, config: &Config) -> String {
             (false, true) => "allow",
             (false, false) => "trusted",
         },
+        scope.join(","),
     )
 }
 

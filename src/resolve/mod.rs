@@ -369,7 +369,11 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
             return Ok(p.clone());
         }
         let dir = self.opts.edges.root_dir.join(path);
-        let project = crate::project::Project::load(&dir).map_err(|e| {
+        let loaded = match self.opts.edges.folders.get(path) {
+            Some(edited) => Ok(edited.clone()),
+            None => crate::project::Project::load(&dir),
+        };
+        let project = loaded.map_err(|e| {
             Error::new(
                 Code::NotFound,
                 format!(

@@ -71,7 +71,7 @@ pub fn order(pkgs: &[DepPackage]) -> Vec<usize> {
     idx
 }
 
-fn read_manifest(dir: &Path) -> Value {
+pub(super) fn read_manifest(dir: &Path) -> Value {
     std::fs::read_to_string(dir.join("package.json"))
         .ok()
         .and_then(|t| serde_json::from_str(t.trim_start_matches('\u{feff}')).ok())

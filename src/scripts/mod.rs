@@ -11,7 +11,8 @@
 //! `install`, then every `postinstall`; each phase sorted by depth
 //! (shallowest first) then location, run in parallel up to the CPU count,
 //! each with its package folder as cwd. The root project's own scripts
-//! ([`root`]) run after the dependencies'.
+//! ([`root`]) run after the dependencies', and the workspaces' own
+//! ([`workspaces`]) between the two.
 //!
 //! A package whose scripts may run is linked as a private copy, never
 //! hardlinked into the cache (a script writing into its folder would
@@ -25,6 +26,7 @@ mod policy;
 pub mod quote;
 pub mod root;
 mod run;
+pub mod workspaces;
 
 pub use deps::{install_scripts, run_dependency_scripts, DepOutcome, DepPackage};
 pub use env::{bin_dirs, Runner};

@@ -137,7 +137,15 @@ pub struct EdgeOptions {
     pub workspaces: Arc<Vec<(String, String)>>,
     /// Specs parsed so far (shared by clones).
     pub specs: SpecCache,
+    /// package.json files of linked folders (workspaces) as edited in
+    /// memory by `brisk add -w`, by folder (relative to the root): read
+    /// instead of the file on disk, which is written only once the install
+    /// succeeded.
+    pub folders: Folders,
 }
+
+/// Folder package.json files edited in memory (see [`EdgeOptions::folders`]).
+pub type Folders = Arc<HashMap<String, crate::project::Project>>;
 
 /// Registry specs by package name and raw spec. A tree parses the same
 /// `"^1.0.0"` of the same name thousands of times (on every edge, and again
