@@ -48,8 +48,11 @@ pub fn check(
             ));
         }
     }
+    // One warning per package, however many copies of it the tree holds.
+    let mut seen = std::collections::HashSet::new();
     Ok(bad
         .into_iter()
+        .filter(|(id, _, _)| seen.insert(id.clone()))
         .map(|(id, wanted, _)| {
             format!(
                 "EBADENGINE Unsupported engine: {id} requires node {wanted} (current: node {node})"
