@@ -185,7 +185,7 @@ describe('brisk remove', () => {
     assert.equal(p.read('package-lock.json'), lock)
   })
 
-  test('add then remove leaves package.json and package-lock.json byte-identical', T, async (t) => {
+  test('add then remove leaves package.json byte-identical, and the lockfile npm leaves after the same steps', T, async (t) => {
     // Formatting brisk must keep: tabs, CRLF, no final newline; mid nests leaf@2.
     const text = '{\r\n\t"name": "x",\r\n\t"version": "1.0.0",\r\n\t"dependencies": {\r\n\t\t"mid": "^1.0.0",\r\n\t\t"tool": "1.0.0"\r\n\t}\r\n}'
     const p = setup(t, text)
@@ -199,8 +199,18 @@ describe('brisk remove', () => {
     const removed = await cli(p, ['remove', 'leaf', 'al'])
     assert.equal(removed.status, 0, removed.stderr)
     assert.equal(p.read('package.json'), text)
-    assert.equal(p.read('package-lock.json'), lock)
-    assert.deepEqual(h.installedTree(p.dir), tree)
+    // As npm, removing does not hoist again what the added leaf@1 pushed
+    // down (mid's leaf@2 stays nested): the same steps with npm from the
+    // same start give the same lockfile and tree.
+    const q = setup(t, text)
+    fs.writeFileSync(q.file('package-lock.json'), lock)
+    const npm = (args) => h.npm(args, { cwd: q.dir, env: q.env, cache: path.join(q.root, 'npm-cache'), registry: reg.url })
+    assert.equal((await npm(['install'])).status, 0)
+    assert.deepEqual(h.installedTree(q.dir), tree)
+    assert.equal((await npm(['install', '-D', 'leaf@^1.1.0', 'al@npm:deep-b@^1.0.0'])).status, 0)
+    assert.equal((await npm(['uninstall', 'leaf', 'al'])).status, 0)
+    assert.deepEqual(h.lockEntries(p.lock()), h.lockEntries(q.lock()))
+    assert.deepEqual(h.installedTree(p.dir), h.installedTree(q.dir))
   })
 })
 

@@ -87,6 +87,8 @@ pub(super) async fn ideal_tree(ctx: &Context, call: &Call, prefetch: bool) -> Re
     // A v1 lockfile (npm 6) lacks package metadata: resolve again, keeping
     // the versions it locks, and write v3 (npm upgrades it the same way).
     let mut v1 = false;
+    // A stale lockfile's tree: resolution starts from it.
+    let mut previous = None;
     if let (Some(lock), Some(built)) = (&lock, built) {
         match built {
             // reify starts every download at once for this tree.
@@ -100,7 +102,12 @@ pub(super) async fn ideal_tree(ctx: &Context, call: &Call, prefetch: bool) -> Re
                         warnings,
                     })
                 }
-                Err(why) => stale = format!("package-lock.json is out of date: {why}"),
+                Err(why) => {
+                    stale = format!("package-lock.json is out of date: {why}");
+                    // Linked folders (workspaces, `file:` folders) come from
+                    // the lockfile in its tree, not as package.json now says.
+                    previous = tree.nodes.iter().all(|n| n.path.is_none()).then_some(tree);
+                }
             },
             Err(e) if e.code == Code::Lockfile && lock.version < 2 => {
                 v1 = true;
@@ -154,14 +161,23 @@ pub(super) async fn ideal_tree(ctx: &Context, call: &Call, prefetch: bool) -> Re
         pick,
         locked: locked.clone(),
     };
-    let resolving = resolve::resolve(ctx.root_package(), &source, options, |pkg| {
+    let on_placed = |pkg: &Package| {
         placed += 1;
         call.report(Phase::Resolve, placed, 0);
         if prefetch && !pkg.link && platform.accepts(&pkg.os, &pkg.cpu, &pkg.libc) {
             fetch_early(ctx, pkg);
         }
-    });
-    let resolution = call.cancel.run(resolving).await?;
+    };
+    let resolution = match previous {
+        Some(tree) => {
+            let resolving = resolve::resolve_from(tree, &source, options, on_placed);
+            call.cancel.run(resolving).await?
+        }
+        None => {
+            let resolving = resolve::resolve(ctx.root_package(), &source, options, on_placed);
+            call.cancel.run(resolving).await?
+        }
+    };
     warnings.extend(resolution.warnings);
     if let (true, Some(lock)) = (v1 && o.frozen_lockfile, &lock) {
         // `ci` with a v1 lockfile: install exactly what it locks, and leave

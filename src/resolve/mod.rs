@@ -170,30 +170,66 @@ pub async fn resolve<S: Source, F: FnMut(&Package)>(
         .overrides
         .check_root(&root, opts.edges.legacy_peer_deps)?;
     let tree = Tree::new(root, opts.edges.clone());
-    let mut r = Resolver {
-        tree,
-        source,
-        opts,
-        queue: BTreeSet::new(),
-        warnings: Vec::new(),
-        peer_conflicted: HashSet::new(),
-        on_placed,
-        folders: HashMap::new(),
-    };
+    let mut r = Resolver::new(tree, source, opts, on_placed);
     r.prefetch_deps(ROOT);
     r.enqueue(ROOT);
-    while let Some(key) = r.queue.pop_first() {
-        r.opts.cancel.check()?;
-        if r.tree.nodes[key.id].alive {
-            r.build_deps(key.id).await?;
+    r.run().await
+}
+
+/// Re-resolve starting from `tree`, a previous lockfile's tree with the
+/// project's current root: only the edges it does not meet (a dependency
+/// added, a range changed) are resolved, and what nothing reaches any more
+/// is pruned. This is npm's way (its ideal tree starts from the lockfile's
+/// virtual tree), and it asks the registry only about what changed.
+pub async fn resolve_from<S: Source, F: FnMut(&Package)>(
+    tree: Tree,
+    source: &S,
+    opts: ResolveOptions,
+    on_placed: F,
+) -> Result<Resolution> {
+    opts.edges
+        .overrides
+        .check_root(&tree.root().pkg, opts.edges.legacy_peer_deps)?;
+    let mut r = Resolver::new(tree, source, opts, on_placed);
+    let problems: Vec<NodeId> = (0..r.tree.nodes.len())
+        .filter(|&id| r.tree.nodes[id].alive && !r.tree.problem_edges(id).is_empty())
+        .collect();
+    for id in problems {
+        r.prefetch_deps(id);
+        r.enqueue(id);
+    }
+    r.run().await
+}
+
+impl<'a, S: Source, F: FnMut(&Package)> Resolver<'a, S, F> {
+    fn new(tree: Tree, source: &'a S, opts: ResolveOptions, on_placed: F) -> Self {
+        Resolver {
+            tree,
+            source,
+            opts,
+            queue: BTreeSet::new(),
+            warnings: Vec::new(),
+            peer_conflicted: HashSet::new(),
+            on_placed,
+            folders: HashMap::new(),
         }
     }
-    r.tree.prune_unreachable();
-    r.tree.compute_flags();
-    Ok(Resolution {
-        tree: r.tree,
-        warnings: r.warnings,
-    })
+
+    /// Place what the queued nodes need until nothing is left to do.
+    async fn run(mut self) -> Result<Resolution> {
+        while let Some(key) = self.queue.pop_first() {
+            self.opts.cancel.check()?;
+            if self.tree.nodes[key.id].alive {
+                self.build_deps(key.id).await?;
+            }
+        }
+        self.tree.prune_unreachable();
+        self.tree.compute_flags();
+        Ok(Resolution {
+            tree: self.tree,
+            warnings: self.warnings,
+        })
+    }
 }
 
 impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
