@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = lock.locked_versions();
+    let _ = lock.locked();
     let _ = lock.required_tarballs().count();
     // The root entry stands in for package.json (same dependency maps).
     let dir = Path::new("/nonexistent/brisk-fuzz");
@@ -27,8 +28,11 @@ fuzz_target!(|data: &[u8]| {
         Ok(p) => p,
         Err(_) => Project::from_map(dir, Default::default()).expect("an empty package.json"),
     };
+    let Ok(overrides) = brisk::tree::Overrides::of_project(&project) else {
+        return;
+    };
     let opts = EdgeOptions {
-        overrides: project.overrides.clone(),
+        overrides,
         root_dir: Arc::new(PathBuf::from(dir)),
         ..Default::default()
     };

@@ -17,11 +17,14 @@ fuzz_target!(|data: &[u8]| {
     let _ = project.check_specs();
     let _ = project.workspace_patterns();
     let root = brisk::tree::Package::from_project(&project);
-    let _ = project.overrides.check_root(&root, false);
-    let _ = project.overrides.check_root(&root, true);
+    let Ok(overrides) = brisk::tree::Overrides::of_project(&project) else {
+        return;
+    };
+    let _ = overrides.check_root(&root, false);
+    let _ = overrides.check_root(&root, true);
     // The root's edges, with the overrides applied, are what a resolve starts from.
     let opts = brisk::tree::EdgeOptions {
-        overrides: project.overrides.clone(),
+        overrides,
         ..Default::default()
     };
     let _ = brisk::tree::edges_of(&root, true, None, &opts);
