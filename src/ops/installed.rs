@@ -125,16 +125,16 @@ pub async fn record(
     std::fs::create_dir_all(cwd.join("node_modules"))
         .map_err(|e| Error::io(cwd.join("node_modules").display(), e))?;
     lockfile::write_atomic(&cwd.join(lockfile::HIDDEN), &hidden)?;
-    let folders: Vec<String> = tree
-        .nodes
-        .iter()
+    stamp(ctx, call, tree, packages)
+}
+
+/// Record the up-to-date stamp for `tree` (its linked folders watched) with
+/// `packages` installed.
+pub fn stamp(ctx: &Context, call: &Call, tree: &Tree, packages: usize) -> Result<()> {
+    let folders: Vec<String> = (tree.nodes.iter())
         .filter(|n| n.alive)
         .filter_map(|n| n.path.clone())
         .collect();
-    uptodate::record(
-        cwd,
-        &uptodate::fingerprint(&call.options, &ctx.config),
-        &folders,
-        packages,
-    )
+    let fingerprint = uptodate::fingerprint(&call.options, &ctx.config);
+    uptodate::record(&ctx.cwd, &fingerprint, &folders, packages)
 }

@@ -93,18 +93,7 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
     summary.packages = included.iter().skip(1).filter(|i| **i).count();
     if let Some(packages) = was_current {
         // Only files inside packages changed: still up to date.
-        let folders: Vec<String> = tree
-            .nodes
-            .iter()
-            .filter(|n| n.alive)
-            .filter_map(|n| n.path.clone())
-            .collect();
-        uptodate::record(
-            &cwd,
-            &uptodate::fingerprint(&call.options, &ctx.config),
-            &folders,
-            packages,
-        )?;
+        super::installed::stamp(ctx, call, &tree, packages)?;
     }
     summary.timings.total_ms = t0.elapsed().as_secs_f64() * 1e3;
     call.report(Phase::Done, 1, 1);

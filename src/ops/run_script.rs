@@ -4,11 +4,11 @@
 //! `post<script>`) with npm's environment. The caller spawns the steps with
 //! its own terminal, so output streams live and signals reach the script.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::error::{Code, Error, Result};
+use crate::error::Result;
 use crate::project::Project;
 use crate::scripts::quote;
 
@@ -48,7 +48,7 @@ pub struct RunPlan {
 pub fn run_script(call: Call) -> Result<Vec<RunPlan>> {
     let o = &call.options;
     let config = Context::config(&call)?;
-    let mut dirs = targets(&o.cwd, &o.workspaces, o.all_workspaces)?;
+    let mut dirs = targets(o)?;
     if o.include_workspace_root && (o.all_workspaces || !o.workspaces.is_empty()) {
         // npm: the root first, then the workspaces.
         let root = crate::project::workspace_root(&o.cwd).unwrap_or_else(|| o.cwd.clone());
@@ -152,52 +152,22 @@ pub(super) fn strings(env: Vec<(std::ffi::OsString, std::ffi::OsString)>) -> Vec
         .collect()
 }
 
-/// The folders to run in: `cwd`, or the named workspaces of its root
-/// (names or folders), or all of them.
-fn targets(cwd: &Path, names: &[String], all: bool) -> Result<Vec<PathBuf>> {
-    if names.is_empty() && !all {
+/// The folders to run in: `cwd`, or the workspaces of its root that `-w`
+/// names (names or folders), or all of them (`--workspaces`).
+fn targets(o: &super::Options) -> Result<Vec<PathBuf>> {
+    let cwd = &o.cwd;
+    if o.workspaces.is_empty() && !o.all_workspaces {
         return Ok(vec![cwd.to_path_buf()]);
     }
     let root = crate::project::workspace_root(cwd).unwrap_or_else(|| cwd.to_path_buf());
-    let workspaces = Project::load(&root)?.workspaces()?;
-    if all {
-        if workspaces.is_empty() {
-            return Err(Error::new(
-                Code::Config,
-                format!(
-                    "--workspaces: the project in {} has no workspaces",
-                    root.display()
-                ),
-            ));
-        }
-        return Ok(workspaces.iter().map(|w| root.join(&w.path)).collect());
-    }
-    names
-        .iter()
-        .map(|n| {
-            let want = n.trim_end_matches('/');
-            let in_root = root.join(want);
-            workspaces
-                .iter()
-                .find(|w| w.name == want || w.path == want || root.join(&w.path) == in_root)
-                .map(|w| root.join(&w.path))
-                .ok_or_else(|| {
-                    let known: Vec<&str> = workspaces.iter().map(|w| w.name.as_str()).collect();
-                    Error::new(
-                        Code::NotFound,
-                        format!(
-                            "no workspace named {n} in {} (workspaces: {})",
-                            root.display(),
-                            if known.is_empty() {
-                                "none".to_string()
-                            } else {
-                                known.join(", ")
-                            }
-                        ),
-                    )
-                })
-        })
-        .collect()
+    let workspaces: Vec<(String, String)> = (Project::load(&root)?.workspaces()?.into_iter())
+        .map(|w| (w.name, w.path))
+        .collect();
+    let chosen = super::scope::chosen(o, &workspaces, &root)?.unwrap_or_default();
+    Ok(chosen
+        .into_iter()
+        .map(|(_, path)| root.join(path))
+        .collect())
 }
 
 #[cfg(test)]
