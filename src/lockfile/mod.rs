@@ -463,7 +463,17 @@ pub fn render_with(
     }
     let root = &tree.root().pkg;
     let mut head = Map::new();
-    head.insert("name".into(), Value::String(root.name.clone()));
+    // A package.json without a name: npm names the lockfile after the folder.
+    let name = match root.name.as_str() {
+        "" => tree
+            .edge_options()
+            .root_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        name => name.to_string(),
+    };
+    head.insert("name".into(), Value::String(name));
     if !root.version.is_empty() {
         head.insert("version".into(), Value::String(root.version.clone()));
     }

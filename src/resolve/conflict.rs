@@ -6,12 +6,9 @@
 //! unless `--force`; otherwise npm warns ("overriding peer dependency") and
 //! installs without the conflicting peer.
 
-use std::sync::Arc;
-
 use super::{Resolver, Source};
-use crate::error::{Code, Error, Result};
-use crate::spec::Spec;
-use crate::tree::{EdgeKind, NodeId, Package, Placement, Tree, ROOT};
+use crate::error::{Code, Error};
+use crate::tree::{EdgeKind, NodeId, Package, Tree, ROOT};
 
 /// How a dependent is named in messages.
 fn who(tree: &Tree, id: NodeId) -> String {
@@ -77,20 +74,6 @@ fn explain_dependent(tree: &Tree, id: NodeId, out: &mut Vec<String>) {
             who(tree, from)
         ));
     }
-}
-
-/// arborist's `isMine`: the placement started from a dependency of the
-/// project itself (directly, or through a peer of a root dependency).
-pub(super) fn is_mine(tree: &Tree, from: NodeId, ei: usize) -> bool {
-    if from == ROOT {
-        return true;
-    }
-    if !tree.nodes[from].edges[ei].kind.is_peer() {
-        return false;
-    }
-    tree.edges_in(from)
-        .into_iter()
-        .any(|(d, i)| d == ROOT && !tree.nodes[d].edges[i].kind.is_peer())
 }
 
 /// The lines after "ERESOLVE …": what was found, and the dependency that
@@ -190,31 +173,6 @@ pub(super) fn explain(tree: &Tree, from: NodeId, ei: usize, dep: &Package) -> Ve
 }
 
 impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
-    /// `pkg` fits nowhere for edge `ei` of `from` because of a peer: fail
-    /// (the project's own dependency, `--strict-peer-deps`) unless
-    /// `--force`, else warn and go on as npm does.
-    pub(super) fn peer_conflict(
-        &mut self,
-        from: NodeId,
-        ei: usize,
-        pkg: &Arc<Package>,
-        mine: bool,
-    ) -> Result<Placement> {
-        if !self.opts.force && (mine || self.opts.strict_peer_deps) {
-            return Err(self.peer_conflict_error(from, ei, pkg));
-        }
-        if !self.tree.nodes[from].edges[ei].kind.is_peer() {
-            // The package goes where it fits by itself; its peer that does
-            // not fit then warns when it is placed.
-            let placed = self.tree.place_dep_ignoring_peers(from, ei, pkg.clone());
-            if placed != Placement::Conflict {
-                return Ok(placed);
-            }
-        }
-        self.warn_peer_conflict(from, ei, pkg);
-        Ok(Placement::Conflict)
-    }
-
     pub(super) fn peer_conflict_error(&self, from: NodeId, ei: usize, pkg: &Package) -> Error {
         let lines = explain(&self.tree, from, ei, pkg).join("\n");
         let flags = if self.opts.strict_peer_deps {
@@ -229,46 +187,10 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
     }
 
     /// npm's "overriding peer dependency": the peer edge stays unmet.
-    fn warn_peer_conflict(&mut self, from: NodeId, ei: usize, pkg: &Package) {
+    pub(super) fn warn_peer_conflict(&mut self, from: NodeId, ei: usize, pkg: &Package) {
         let lines = explain(&self.tree, from, ei, pkg).join("\n");
         self.warnings
             .push(format!("ERESOLVE overriding peer dependency\n{lines}"));
         self.peer_conflicted.insert((from, ei));
-    }
-
-    /// arborist's #loadPeerSet check: required peers of `pkg` on which
-    /// `source` has its own dependency that no version satisfies together
-    /// with the peer range.
-    pub(super) async fn peer_clashes(&mut self, source: NodeId, pkg: &Package) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.opts.edges.legacy_peer_deps {
-            return out;
-        }
-        for (name, raw) in &pkg.peer_dependencies {
-            if pkg.peer_is_optional(name) || name == &pkg.name {
-                continue;
-            }
-            let Some(guide) = self.tree.nodes[source].edge(name) else {
-                continue;
-            };
-            if guide.kind.is_peer() {
-                continue;
-            }
-            let guide = guide.spec.clone();
-            let (Ok(peer), Spec::Registry { name: real, .. }) = (Spec::parse(name, raw), &*guide)
-            else {
-                continue;
-            };
-            let Ok(packument) = self.source.packument(real).await else {
-                continue;
-            };
-            let agree = packument.manifests().any(|m| {
-                guide.satisfied_by(&m.name, &m.version) && peer.satisfied_by(&m.name, &m.version)
-            });
-            if !agree {
-                out.push(name.clone());
-            }
-        }
-        out
     }
 }

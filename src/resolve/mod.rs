@@ -22,7 +22,10 @@ use crate::error::{Code, Error, Result};
 pub use crate::lockfile::Locked;
 use crate::registry::{pick_version_with, Manifest, PickOptions};
 use crate::spec::Spec;
-use crate::tree::{locale_cmp, EdgeKind, EdgeOptions, NodeId, Package, Placement, Tree, ROOT};
+use crate::tree::{
+    locale_cmp, Edge, EdgeKind, EdgeOptions, NodeId, Package, PeerSet, PlaceOptions, Placed, Tree,
+    ROOT,
+};
 
 #[derive(Debug, Clone, Default)]
 pub struct ResolveOptions {
@@ -366,16 +369,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                 }
                 Spec::Url { url } => self.tarball_package(url, url.clone()).await,
                 Spec::Registry { name, wanted, .. } => {
-                    let locked = self.locked_for(&edge.spec, name);
-                    if let Some(pkg) = locked.and_then(|l| l.package.clone()) {
-                        return Ok(pkg);
-                    }
-                    let packument = self.source.packument(name).await?;
-                    let m = match locked.and_then(|l| packument.manifest(&l.version)) {
-                        Some(m) => m,
-                        None => pick_version_with(&packument, wanted, &self.opts.pick)?,
-                    };
-                    package_from_manifest(m).map(Arc::new)
+                    self.registry_package(&edge.spec, name, wanted).await
                 }
             }
         }
@@ -490,34 +484,6 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         Ok(())
     }
 
-    /// The version `source`'s own dependency on a peer's name would get,
-    /// when it also satisfies the peer range.
-    async fn guided_peer(
-        &mut self,
-        source: NodeId,
-        node: NodeId,
-        pi: usize,
-    ) -> Result<Option<Arc<Package>>> {
-        let peer_edge = self.tree.nodes[node].edges[pi].clone();
-        let Some(guide) = self.tree.nodes[source].edge(&peer_edge.name) else {
-            return Ok(None);
-        };
-        if guide.kind.is_peer() {
-            return Ok(None);
-        }
-        let Spec::Registry { name, wanted, .. } = &*guide.spec else {
-            return Ok(None);
-        };
-        let Ok(packument) = self.source.packument(name).await else {
-            return Ok(None);
-        };
-        Ok(pick_version_with(&packument, wanted, &self.opts.pick)
-            .ok()
-            .filter(|m| peer_edge.spec.satisfied_by(&m.name, &m.version))
-            .and_then(|m| package_from_manifest(m).ok())
-            .map(Arc::new))
-    }
-
     async fn build_deps(&mut self, id: NodeId) -> Result<()> {
         // Dependencies reached through this node inherit its override rules.
         for changed in self.tree.push_edge_overrides(id) {
@@ -558,51 +524,47 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
 
     /// Place a package and then the peers it needs next to it.
     async fn place(&mut self, from: NodeId, ei: usize, pkg: Arc<Package>) -> Result<()> {
-        // The node whose dependency started this peer set: its own edge on
-        // a peer's name guides which version the peer gets (arborist's
-        // #loadPeerSet uses the parent edge).
-        let source = from;
-        let mine = conflict::is_mine(&self.tree, from, ei);
-        // Peers of pkg that cannot agree with the source's own dependency on
-        // the same name: npm decides this conflict before placing (an error
-        // for the project's own), and places pkg as if the source's version
-        // served the peer; the peer itself is then tried like any other.
-        let mut clashing = if self.tree.nodes[from].edges[ei].kind.is_peer() {
-            Vec::new()
-        } else {
-            self.peer_clashes(from, &pkg).await
+        let set = self.peer_set(from, ei, pkg).await?;
+        let opts = PlaceOptions {
+            force: self.opts.force,
+            strict_peer_deps: self.opts.strict_peer_deps,
+            peer_conflicted: &self.peer_conflicted,
         };
-        let mut work = vec![(from, ei, pkg)];
-        while let Some((from, ei, pkg)) = work.pop() {
-            let mut placement = if clashing.is_empty() {
-                self.tree.place_dep(from, ei, pkg.clone())
-            } else {
-                if !self.opts.force && (mine || self.opts.strict_peer_deps) {
-                    return Err(self.peer_conflict_error(from, ei, &pkg));
-                }
-                self.tree.place_dep_ignoring_peers(from, ei, pkg.clone())
-            };
-            clashing.clear();
-            if placement == Placement::Conflict {
-                placement = self.peer_conflict(from, ei, &pkg, mine)?;
-            }
-            match placement {
-                Placement::Kept(kept) => {
+        let placed = match self.tree.place_dep(from, ei, &set, &opts) {
+            Ok(placed) => placed,
+            Err(u) => return Err(self.peer_conflict_error(u.from, u.ei, &u.dep)),
+        };
+        for p in placed {
+            match p {
+                Placed::Kept { node, from, ei } => {
                     let rule = self.tree.nodes[from].edges[ei].overrides;
-                    if self.tree.merge_overrides(kept, rule) {
-                        self.enqueue(kept);
+                    if self.tree.merge_overrides(node, rule) {
+                        self.enqueue(node);
                     }
                 }
-                Placement::Conflict => {}
-                Placement::Placed(node) if pkg.link => {
-                    let path = pkg.resolved.clone().unwrap_or_default();
-                    self.add_link_target(node, &path)?;
+                Placed::Conflicted { from, ei, dep } => self.warn_peer_conflict(from, ei, &dep),
+                Placed::Evaluate(node) => {
+                    if self.tree.nodes[node].alive {
+                        self.enqueue(node);
+                    }
                 }
-                Placement::Placed(node) => {
+                Placed::Added { node, from, ei, .. } => {
+                    if !self.tree.nodes[node].alive {
+                        continue;
+                    }
+                    let pkg = self.tree.nodes[node].pkg.clone();
+                    if pkg.link {
+                        let path = pkg.resolved.clone().unwrap_or_default();
+                        self.add_link_target(node, &path)?;
+                        continue;
+                    }
                     // A replaced copy's other dependents may need their own
                     // copy now (arborist's needEvaluation).
                     for (d, i) in self.tree.edges_in(node) {
-                        if d != from && self.tree.is_problem(d, i) {
+                        if (d, i) != (from, ei)
+                            && self.tree.is_problem(d, i)
+                            && !self.peer_conflicted.contains(&(d, i))
+                        {
                             self.enqueue(d);
                         }
                     }
@@ -610,29 +572,122 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
                     self.add_bundled(node).await?;
                     self.prefetch_deps(node);
                     self.enqueue(node);
-                    // Required peers that the placed node cannot see yet.
-                    let mut peers = Vec::new();
-                    for (pi, e) in self.tree.nodes[node].edges.iter().enumerate() {
-                        if e.kind == EdgeKind::Peer
-                            && self.tree.is_problem(node, pi)
-                            && !self.peer_conflicted.contains(&(node, pi))
-                        {
-                            peers.push(pi);
-                        }
-                    }
-                    for pi in peers.into_iter().rev() {
-                        let peer = match self.guided_peer(source, node, pi).await? {
-                            Some(p) => Some(p),
-                            None => self.manifest_for(node, pi).await?,
-                        };
-                        if let Some(peer) = peer {
-                            work.push((node, pi, peer));
-                        }
-                    }
                 }
             }
         }
         Ok(())
+    }
+
+    /// arborist's #loadPeerSet: `dep` (for edge `ei` of `from`) and the
+    /// peers that come with it, each chosen as if beside `from`'s own
+    /// dependencies: a peer `from` also depends on gets the version that
+    /// dependency would, when both accept it. Optional peers are in the set
+    /// too: they never get installed for it, but they decide where it fits.
+    async fn peer_set(&mut self, from: NodeId, ei: usize, dep: Arc<Package>) -> Result<PeerSet> {
+        let edge = self.tree.nodes[from].edges[ei].clone();
+        let mut set = PeerSet::new(&self.tree, &edge.name, dep.clone(), edge.overrides);
+        if self.opts.edges.legacy_peer_deps || dep.peer_dependencies.is_empty() {
+            return Ok(set);
+        }
+        let mine = self.tree.is_project(from);
+        let conflict_ok = self.opts.force || (!mine && !self.opts.strict_peer_deps);
+        let mut required: HashSet<String> = HashSet::new();
+        if edge.kind != EdgeKind::PeerOptional {
+            required.insert(edge.name.clone());
+        }
+        let fail = |r: &Self| Err(r.peer_conflict_error(from, ei, &dep));
+        // Depth first, in name order: (member, index of its next peer edge).
+        let mut stack = vec![(edge.name.clone(), 0usize)];
+        while let Some((member, i)) = stack.pop() {
+            let Some(pe) = set.peers_of(&member).get(i).cloned() else {
+                continue;
+            };
+            stack.push((member.clone(), i + 1));
+            if set.serves(&pe) {
+                continue;
+            }
+            let brings = required.contains(&member) && pe.kind != EdgeKind::PeerOptional;
+            let guide = self.tree.nodes[from]
+                .edges
+                .iter()
+                .position(|e| e.name == pe.name);
+            if set.get(&pe.name).is_none() {
+                let chosen = match guide {
+                    None => self.peer_package(&pe).await?,
+                    Some(gi) => {
+                        let first = self.manifest_for(from, gi).await?;
+                        match first {
+                            Some(f) if !pe.satisfied_by(&f) => {
+                                let second = self.peer_package(&pe).await?;
+                                let g = &self.tree.nodes[from].edges[gi];
+                                match second {
+                                    Some(s) if g.satisfied_by(&s) => Some(s),
+                                    _ => Some(f),
+                                }
+                            }
+                            other => other,
+                        }
+                    }
+                };
+                let Some(chosen) = chosen else { continue };
+                set.insert(&self.tree, &pe.name, chosen);
+                if brings {
+                    required.insert(pe.name.clone());
+                }
+                if guide.is_some()
+                    && !set.serves(&pe)
+                    && !conflict_ok
+                    && required.contains(&pe.name)
+                {
+                    return fail(self);
+                }
+                stack.push((pe.name.clone(), 0));
+                continue;
+            }
+            // A member is there that does not satisfy this peer: take the
+            // peer's own choice if every other member accepts it.
+            let guide_edge = guide.map(|gi| self.tree.nodes[from].edges[gi].clone());
+            if let Some(p) = self.peer_package(&pe).await? {
+                if set.can_replace(&pe.name, &p, guide_edge.as_ref()) {
+                    set.insert(&self.tree, &pe.name, p);
+                    stack.push((pe.name.clone(), 0));
+                    continue;
+                }
+            }
+            if !conflict_ok && required.contains(&member) {
+                return fail(self);
+            }
+        }
+        Ok(set)
+    }
+
+    /// The package a peer edge inside a peer set picks (registry specs; a
+    /// peer on a URL or folder is left to the tree). An optional peer that
+    /// cannot be had is left out.
+    async fn peer_package(&mut self, pe: &Edge) -> Result<Option<Arc<Package>>> {
+        let Spec::Registry { name, wanted, .. } = &*pe.spec else {
+            return Ok(None);
+        };
+        match self.registry_package(&pe.spec, name, wanted).await {
+            Ok(p) => Ok(Some(p)),
+            Err(_) if pe.kind.is_optional() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A registry spec's package: the locked version when one satisfies it,
+    /// else npm's pick from the packument.
+    async fn registry_package(&self, spec: &Spec, name: &str, wanted: &str) -> Result<Arc<Package>> {
+        let locked = self.locked_for(spec, name);
+        if let Some(pkg) = locked.and_then(|l| l.package.clone()) {
+            return Ok(pkg);
+        }
+        let packument = self.source.packument(name).await?;
+        let m = match locked.and_then(|l| packument.manifest(&l.version)) {
+            Some(m) => m,
+            None => pick_version_with(&packument, wanted, &self.opts.pick)?,
+        };
+        package_from_manifest(m).map(Arc::new)
     }
 }
 

@@ -10,7 +10,9 @@ use crate::spec::Spec;
 pub fn dep_valid(spec: &Spec, pkg: &Package) -> bool {
     let resolved = pkg.resolved.as_deref();
     match spec {
-        Spec::Registry { .. } => spec.satisfied_by(&pkg.name, &pkg.version),
+        // By version only: the folder name already matched, and npm accepts
+        // an aliased package there (`*` accepts anything).
+        Spec::Registry { req, .. } => req.matches(&pkg.version),
         Spec::Directory { path } => pkg.link && resolved == Some(path.as_str()),
         Spec::File { path } => {
             !pkg.link && resolved.and_then(|r| r.strip_prefix("file:")) == Some(path.as_str())

@@ -20,7 +20,7 @@ pub use crate::locale::locale_cmp;
 pub use dep_valid::dep_valid;
 pub use overrides::{Overridden, Overrides, RuleId, ROOT_RULE};
 pub use package::{normalize_funding, Package};
-pub use place::Placement;
+pub use place::{PeerSet, PlaceOptions, Placed, Unplaceable};
 
 use crate::spec::Spec;
 
