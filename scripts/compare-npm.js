@@ -72,10 +72,16 @@ function compareLockfiles (npmFile, briskFile) {
   }
   const ap = a.packages || {}
   const bp = b.packages || {}
+  const aDup = duplicateEntries(aText)
+  const bDup = duplicateEntries(bText)
   let identical = 0
   for (const loc of new Set([...Object.keys(ap), ...Object.keys(bp)])) {
     const x = ap[loc]
     const y = bp[loc]
+    if (aDup.has(loc) || bDup.has(loc)) {
+      diffs.push({ loc, fields: [{ field: '(times written)', npm: aDup.get(loc) || 1, brisk: bDup.get(loc) || 1 }] })
+      continue
+    }
     if (!x || !y) {
       diffs.push({ loc, only: x ? 'npm' : 'brisk', version: (x || y).version, entry: x || y })
       continue
@@ -85,17 +91,28 @@ function compareLockfiles (npmFile, briskFile) {
       if (canonical(x[f]) !== canonical(y[f])) fields.push({ field: f, npm: x[f], brisk: y[f] })
     }
     if (fields.length) diffs.push({ loc, fields })
-    else identical++
+    else if (loc !== '') identical++
   }
   // Entries mean installed packages, so the root entry "" is not counted.
   const count = (p) => Object.keys(p).filter((l) => l !== '').length
   return {
     npmEntries: count(ap),
     briskEntries: count(bp),
-    identical: identical - (ap[''] && bp[''] && canonical(ap['']) === canonical(bp['']) ? 1 : 0),
+    identical,
     bytesIdentical: aText === bText,
     diffs
   }
+}
+
+// Locations written more than once in a lockfile's text: JSON.parse keeps only
+// the last, so a duplicate would otherwise pass as one equal entry.
+function duplicateEntries (text) {
+  const seen = new Map()
+  for (const m of text.matchAll(/^ {4}("(?:[^"\\]|\\.)*"): \{$/gm)) {
+    const loc = JSON.parse(m[1])
+    seen.set(loc, (seen.get(loc) || 0) + 1)
+  }
+  return new Map([...seen].filter(([, n]) => n > 1))
 }
 
 // Every file, folder and symlink under a project (its manifests and
@@ -181,9 +198,11 @@ function compareProject (src, work, { install = true, log = () => {} } = {}) {
   return res
 }
 
-// The end of an error output: enough to see why, short enough for a table.
+// An error output without its blank and usage lines, cut short: npm says why
+// near the top (e.g. "npm ci can only install…") and then prints its usage.
 function tail (text = '') {
-  return String(text).trim().split('\n').slice(-6).join('\n')
+  const lines = String(text).trim().split('\n').filter((l) => !/^npm error\s*$/.test(l))
+  return lines.length > 12 ? [...lines.slice(0, 9), '…', ...lines.slice(-2)].join('\n') : lines.join('\n')
 }
 
 // Lines in one text and not the other (npm ls output is a tree, so a set difference shows what moved).

@@ -98,7 +98,8 @@ function main () {
   if (opts.only) {
     const missing = opts.only.filter((n) => !projects.has(n))
     if (missing.length) throw new Error(`not in the corpus: ${missing.join(', ')}`)
-    projects = new Map([...projects].filter(([n]) => opts.only.includes(n)))
+    // In the order given, so a long project can go last.
+    projects = new Map(opts.only.map((n) => [n, projects.get(n)]))
   }
   projects = new Map([...projects].filter(([n]) => !opts.skip.includes(n)))
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'brisk-corpus-'))
