@@ -3,6 +3,7 @@
 // print one table: lockfile entries, byte identity, installed files, npm ls.
 // Usage: node scripts/corpus.js [--corpus <dir>]... [--only a,b] [--skip a,b]
 //        [--lockfile-only] [--details <n>] [--keep] [--json <file>]
+//        node scripts/corpus.js --report <results.json>   (print a saved run again)
 // A project is a folder with a package.json (plus .npmrc and workspace folders)
 // directly inside a corpus folder. Network and minutes: never part of npm test.
 'use strict'
@@ -28,6 +29,7 @@ function parseArgs (argv) {
     else if (a === '--details') opts.details = Number(val())
     else if (a === '--keep') opts.keep = true
     else if (a === '--json') opts.json = path.resolve(val())
+    else if (a === '--report') opts.report = path.resolve(val())
     else throw new Error(`unknown argument ${a}`)
   }
   if (!opts.corpora.length) opts.corpora = DEFAULT_CORPORA.filter((d) => fs.existsSync(d))
@@ -94,6 +96,7 @@ const indent = (text) => String(text).split('\n').map((l) => `    ${l}`)
 
 function main () {
   const opts = parseArgs(process.argv.slice(2))
+  if (opts.report) return report(JSON.parse(fs.readFileSync(opts.report, 'utf8')), opts.details)
   let projects = findProjects(opts.corpora)
   if (opts.only) {
     const missing = opts.only.filter((n) => !projects.has(n))
@@ -121,16 +124,21 @@ function main () {
     // Written after each project, so an interrupted run still leaves its results.
     fs.writeFileSync(opts.json, JSON.stringify(results, null, 2) + '\n')
   }
-  const rows = [...projects.keys()].map((n) => row(n, results.projects[n]))
-  console.log(`brisk ${commit}, npm ${npmVersion}, node ${process.version}, ${results.date}\n`)
-  console.log(markdownTable(rows))
-  console.log('\n## Details\n')
-  for (const n of projects.keys()) {
-    const d = details(n, results.projects[n], opts.details)
-    if (d.length) console.log(d.join('\n') + '\n')
-  }
+  report(results, opts.details)
   console.log(`results: ${opts.json}${opts.keep ? `; project copies kept in ${root}` : ''}`)
   if (!opts.keep) fs.rmSync(root, { recursive: true, force: true })
+}
+
+// The table and the details of a run's results (also of a saved results file, with --report).
+function report (results, n) {
+  const names = Object.keys(results.projects)
+  console.log(`brisk ${results.brisk}, npm ${results.npm}, node ${results.node}, ${results.date}\n`)
+  console.log(markdownTable(names.map((name) => row(name, results.projects[name]))))
+  console.log('\n## Details\n')
+  for (const name of names) {
+    const d = details(name, results.projects[name], n)
+    if (d.length) console.log(d.join('\n') + '\n')
+  }
 }
 
 main()
