@@ -247,7 +247,25 @@ const packages = {
         ]
       })
     }
-  }
+  },
+  // Peer placement (issue 31): a newcomer whose peer (optional or required)
+  // meets an older version already hoisted nests with its peer, as npm does.
+  'pm': { versions: { '2.0.0': v(), '4.0.0': v() } },
+  'mm-user': { versions: { '1.0.0': v({ dependencies: { pm: '^2.0.0' } }) } },
+  'fd-opt': {
+    versions: {
+      '1.0.0': v({ peerDependencies: { pm: '^3.0.0 || ^4.0.0' }, peerDependenciesMeta: { pm: { optional: true } } })
+    }
+  },
+  'tg-user': { versions: { '1.0.0': v({ dependencies: { 'fd-opt': '^1.0.0', pm: '^4.0.0' } }) } },
+  'ajd-req': { versions: { '1.0.0': v({ peerDependencies: { pm: '^4.0.0' } }) } },
+  'yl-user': { versions: { '1.0.0': v({ dependencies: { 'ajd-req': '^1.0.0', pm: '^4.0.0' } }) } },
+  // Workspace order (issue 31): the workspace `wsbl` (cs ^7) is also a
+  // registry package (cs ^6) that `wsarb` needs; npm builds the root's
+  // tree first, so cs@6 gets the top.
+  wscs: { versions: { '6.0.0': v(), '7.0.0': v() } },
+  wsbl: { versions: { '4.0.0': v({ dependencies: { wscs: '^6.0.0' } }) } },
+  wsarb: { versions: { '1.0.0': v({ dependencies: { wsbl: '^4.0.0' } }) } }
 }
 
 module.exports = { packages }

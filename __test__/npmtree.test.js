@@ -103,6 +103,44 @@ test('.npmrc prefer-dedupe: an older version serving every dependent replaces th
   assert.equal(p.read('package-lock.json'), n.read('package-lock.json'))
 })
 
+test('a dependency whose peer (optional or required) meets an older hoisted version nests with its peer, as npm', T, async (t) => {
+  const { p, n } = await both(t, { dependencies: { 'mm-user': '1.0.0', 'tg-user': '1.0.0', 'yl-user': '1.0.0' } })
+  assert.equal(p.read('package-lock.json'), n.read('package-lock.json'), 'byte-identical lockfile')
+  assert.deepEqual(h.installedTree(p.dir), h.installedTree(n.dir))
+  // pm@2 keeps the top; fd-opt and ajd-req go below their users, beside pm@4.
+  assert.deepEqual(h.installedTree(p.dir), {
+    'node_modules/mm-user': '1.0.0',
+    'node_modules/pm': '2.0.0',
+    'node_modules/tg-user': '1.0.0',
+    'node_modules/tg-user/node_modules/fd-opt': '1.0.0',
+    'node_modules/tg-user/node_modules/pm': '4.0.0',
+    'node_modules/yl-user': '1.0.0',
+    'node_modules/yl-user/node_modules/ajd-req': '1.0.0',
+    'node_modules/yl-user/node_modules/pm': '4.0.0'
+  })
+  const ls = await h.npm(['ls', '--all'], { cwd: p.dir, env: p.env, cache: p.cache, registry: reg.url })
+  assert.equal(ls.status, 0, ls.stdout + ls.stderr)
+})
+
+test('workspaces\' dependencies are placed after the root\'s, as npm places them', T, async (t) => {
+  const make = () => {
+    const p = h.project({ workspaces: ['w'], devDependencies: { wsarb: '1.0.0' } })
+    fs.mkdirSync(p.file('w'))
+    fs.writeFileSync(p.file('w', 'package.json'), JSON.stringify({ name: 'wsbl', version: '5.0.0', dependencies: { wscs: '^7.0.0' } }))
+    t.after(() => p.cleanup())
+    return p
+  }
+  const p = make()
+  const n = make()
+  await brisk.install({ cwd: p.dir, cacheDir: p.cache, registry: reg.url, env: p.env, ignoreScripts: true })
+  const r = await h.npm(['install', '--ignore-scripts'], { cwd: n.dir, env: n.env, cache: n.cache, registry: reg.url })
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(p.read('package-lock.json'), n.read('package-lock.json'), 'byte-identical lockfile')
+  assert.equal(p.lock().packages['node_modules/wscs'].version, '6.0.0')
+  assert.equal(p.lock().packages['w/node_modules/wscs'].version, '7.0.0')
+  assert.equal(p.json('w', 'node_modules', 'wscs', 'package.json').version, '7.0.0')
+})
+
 test('the project\'s dependencies script runs when node_modules changes; add runs no install scripts (as npm)', T, async (t) => {
   const log = (dir) => fs.existsSync(path.join(dir, 'log')) ? fs.readFileSync(path.join(dir, 'log'), 'utf8') : ''
   const scripts = { dependencies: 'echo dependencies >> log', prepare: 'echo prepare >> log' }

@@ -158,6 +158,10 @@ struct Resolver<'a, S: Source, F: FnMut(&Package)> {
     on_placed: F,
     /// Linked folders' packages by path (read once each).
     folders: HashMap<String, Arc<Package>>,
+    /// Linked folders (workspaces) whose dependencies wait until the queue
+    /// is empty: npm builds them after everything the root brings
+    /// (arborist's #resolveLinks), so the root's tree gets the top first.
+    links: Vec<NodeId>,
 }
 
 /// Build the ideal tree for `root` (the project's package data, with
@@ -215,15 +219,27 @@ impl<'a, S: Source, F: FnMut(&Package)> Resolver<'a, S, F> {
             peer_conflicted: HashSet::new(),
             on_placed,
             folders: HashMap::new(),
+            links: Vec::new(),
         }
     }
 
     /// Place what the queued nodes need until nothing is left to do.
     async fn run(mut self) -> Result<Resolution> {
-        while let Some(key) = self.queue.pop_first() {
-            self.opts.cancel.check()?;
-            if self.tree.nodes[key.id].alive {
-                self.build_deps(key.id).await?;
+        loop {
+            while let Some(key) = self.queue.pop_first() {
+                self.opts.cancel.check()?;
+                if self.tree.nodes[key.id].alive {
+                    self.build_deps(key.id).await?;
+                }
+            }
+            let links = std::mem::take(&mut self.links);
+            if links.is_empty() {
+                break;
+            }
+            for target in links {
+                if self.tree.nodes[target].alive {
+                    self.enqueue(target);
+                }
             }
         }
         self.tree.prune_unreachable();
@@ -237,8 +253,16 @@ impl<'a, S: Source, F: FnMut(&Package)> Resolver<'a, S, F> {
 
 impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
     fn enqueue(&mut self, id: NodeId) {
+        // Depth as npm counts it: from the nearest top (the root or a
+        // linked folder, which are depth 0).
+        let mut depth = 0;
+        let mut cur = id;
+        while let Some(p) = self.tree.nodes[cur].parent {
+            depth += 1;
+            cur = p;
+        }
         self.queue.insert(QueueKey {
-            depth: self.tree.nodes[id].depth,
+            depth,
             location: self.tree.location(id),
             id,
         });
@@ -479,7 +503,7 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
         self.tree.nodes[link].target = Some(target);
         if !existed && !self.tree.is_external(target) {
             self.prefetch_deps(target);
-            self.enqueue(target);
+            self.links.push(target);
         }
         Ok(())
     }

@@ -275,6 +275,8 @@ impl Tree {
             targets: HashMap::new(),
         };
         tree.push(String::new(), Arc::new(root), None, Some(""));
+        // `file:.` links the project to itself: the root is that folder.
+        tree.targets.insert(String::new(), ROOT);
         tree.init_overrides();
         tree
     }
