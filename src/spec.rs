@@ -235,6 +235,13 @@ fn split_name_spec(s: &str) -> (&str, &str) {
 
 fn non_registry_kind(raw: &str) -> Option<&'static str> {
     let lower = raw.to_ascii_lowercase();
+    // `https://github.com/user/repo#sha` names a repository, not a tarball
+    // (npm-package-arg asks hosted-git-info first).
+    if (lower.starts_with("http://") || lower.starts_with("https://"))
+        && crate::git::parse(raw).is_some()
+    {
+        return Some("git");
+    }
     let kinds: [(&str, &'static str); 12] = [
         ("file:", "file"),
         ("link:", "link"),
@@ -296,6 +303,32 @@ mod tests {
                 Spec::parse("a", raw).unwrap(),
                 Spec::File { path } if path == raw.trim()
             ));
+        }
+    }
+
+    #[test]
+    fn a_hosted_repository_url_is_git_and_other_urls_are_tarballs() {
+        for raw in [
+            "https://github.com/electron/node-gyp#06b29aafb7708acef8b3669835c8a7857ebc92d2",
+            "https://github.com/user/repo",
+            "http://github.com/user/repo.git#v1.0.0",
+            "https://gitlab.com/group/sub/repo#main",
+            "https://bitbucket.org/user/repo#abc",
+        ] {
+            assert!(
+                matches!(Spec::parse("a", raw).unwrap(), Spec::Git { .. }),
+                "{raw}"
+            );
+        }
+        for raw in [
+            "https://github.com/user/repo/archive/v1.tar.gz",
+            "https://registry.example.com/a/-/a-1.0.0.tgz",
+            "https://gitlab.com/group/repo/-/archive/main/repo-main.tar.gz",
+        ] {
+            assert!(
+                matches!(Spec::parse("a", raw).unwrap(), Spec::Url { .. }),
+                "{raw}"
+            );
         }
     }
 

@@ -701,7 +701,12 @@ impl<S: Source, F: FnMut(&Package)> Resolver<'_, S, F> {
 
     /// A registry spec's package: the locked version when one satisfies it,
     /// else npm's pick from the packument.
-    async fn registry_package(&self, spec: &Spec, name: &str, wanted: &str) -> Result<Arc<Package>> {
+    async fn registry_package(
+        &self,
+        spec: &Spec,
+        name: &str,
+        wanted: &str,
+    ) -> Result<Arc<Package>> {
         let locked = self.locked_for(spec, name);
         if let Some(pkg) = locked.and_then(|l| l.package.clone()) {
             return Ok(pkg);

@@ -124,7 +124,11 @@ pub enum Placed {
         ok: bool,
     },
     /// The node already there serves edge `ei` of `from`.
-    Kept { node: NodeId, from: NodeId, ei: usize },
+    Kept {
+        node: NodeId,
+        from: NodeId,
+        ei: usize,
+    },
     /// Peer edge `ei` of `from` stays unmet: npm's "overriding peer
     /// dependency" warning (`dep` is what it wanted).
     Conflicted {
@@ -627,8 +631,7 @@ impl Tree {
         if self.valid_to(from, ei).is_some() {
             return Ok(());
         }
-        let start =
-            self.deepest_nesting_target(parent.map_or(from, |p| p.start), &edge.name);
+        let start = self.deepest_nesting_target(parent.map_or(from, |p| p.start), &edge.name);
         let top = parent.map_or((from, ei), |p| p.top);
         let prefer_dedupe = self.edge_options().prefer_dedupe;
         // (target, can, can_self, deepest) of the last folder that fits.
@@ -669,7 +672,11 @@ impl Tree {
                     let (f, i) = top;
                     let name = &self.nodes[f].edges[i].name;
                     let dep = set.get(name).cloned().unwrap_or_else(|| member.pkg.clone());
-                    return Err(Unplaceable { from: f, ei: i, dep });
+                    return Err(Unplaceable {
+                        from: f,
+                        ei: i,
+                        dep,
+                    });
                 }
                 match can_self {
                     Some(c) => c,
@@ -863,9 +870,8 @@ impl Tree {
 
     fn prune_if_dedupable(&mut self, id: NodeId) {
         if self.can_dedupe(id) {
-            let gone = self.gather_dep_set(&[id], |f, ei, t| {
-                t != id && self.valid_to(f, ei) == Some(t)
-            });
+            let gone =
+                self.gather_dep_set(&[id], |f, ei, t| t != id && self.valid_to(f, ei) == Some(t));
             for n in gone {
                 if self.nodes[n].alive {
                     self.remove(n);
@@ -881,10 +887,7 @@ impl Tree {
         if self.nodes[id].pkg.in_bundle {
             return false;
         }
-        let Some(grand) = self
-            .resolve_parent(id)
-            .and_then(|p| self.resolve_parent(p))
-        else {
+        let Some(grand) = self.resolve_parent(id).and_then(|p| self.resolve_parent(p)) else {
             return false;
         };
         if self.edges_in(id).is_empty() {
