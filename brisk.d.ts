@@ -70,6 +70,8 @@ export interface Options {
   force?: boolean
   /** Use cached metadata without revalidating it when there is some. */
   preferOffline?: boolean
+  /** Revalidate cached metadata even while the registry's `Cache-Control: max-age` says it is fresh (npm's --prefer-online). */
+  preferOnline?: boolean
   /** npm's --offline: cached metadata and packages only; a missing one fails with E_NOT_CACHED. */
   offline?: boolean
   /** npm's --dry-run: work out what would change (`changes`, counts) and write nothing. */

@@ -126,6 +126,8 @@ export interface Options {
   /** npm's `--force`: peer dependency conflicts only warn. */
   force?: boolean
   preferOffline?: boolean
+  /** Revalidate metadata even while fresh (npm's `--prefer-online`). */
+  preferOnline?: boolean
   /** Cached metadata and packages only (npm's `--offline`). */
   offline?: boolean
   /** Work out what would change, change nothing (npm's `--dry-run`). */

@@ -29,6 +29,7 @@ const OPTIONS = {
   strictPeerDeps: { type: 'boolean', flags: ['--strict-peer-deps'] },
   force: { type: 'boolean', flags: ['--force', '-f'] },
   preferOffline: { type: 'boolean', flags: ['--prefer-offline'] },
+  preferOnline: { type: 'boolean', flags: ['--prefer-online'] },
   offline: { type: 'boolean', flags: ['--offline'] },
   dryRun: { type: 'boolean', flags: ['--dry-run'] },
   packageLock: { type: 'boolean', flags: ['--package-lock', '--no-package-lock'] },

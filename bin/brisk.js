@@ -66,6 +66,7 @@ Flags:
   --strict-peer-deps        fail (E_PEER_CONFLICT) on every peer dependency conflict
   -f, --force               peer dependency conflicts only warn, even the project's own
   --prefer-offline          use cached metadata without revalidating it
+  --prefer-online           revalidate cached metadata even while the registry's max-age says it is fresh
   --offline                 use the cache only (metadata and packages); fail on what it lacks
   --dry-run                 say what would change, change nothing
   --no-package-lock         neither read nor write package-lock.json
@@ -166,6 +167,7 @@ const FLAGS = {
   'strict-peer-deps': { type: 'boolean' },
   force: { type: 'boolean', short: 'f' },
   'prefer-offline': { type: 'boolean' },
+  'prefer-online': { type: 'boolean' },
   offline: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   'package-lock': { type: 'boolean' },
@@ -442,6 +444,7 @@ function parse(argv) {
   if (values['strict-peer-deps']) options.strictPeerDeps = true
   if (values.force) options.force = true
   if (values['prefer-offline']) options.preferOffline = true
+  if (values['prefer-online']) options.preferOnline = true
   if (values.offline) options.offline = true
   if (values['dry-run']) options.dryRun = true
   if (values['package-lock']) options.packageLock = true

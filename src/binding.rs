@@ -33,6 +33,8 @@ pub struct Options {
     /// npm's `--force`: peer dependency conflicts only warn.
     pub force: Option<bool>,
     pub prefer_offline: Option<bool>,
+    /// Revalidate metadata even while fresh (npm's `--prefer-online`).
+    pub prefer_online: Option<bool>,
     /// Cached metadata and packages only (npm's `--offline`).
     pub offline: Option<bool>,
     /// Work out what would change, change nothing (npm's `--dry-run`).
@@ -221,6 +223,7 @@ impl From<Options> for ops::Options {
             // The addon lives in a Node.js process: its executable is node.
             node_path: std::env::current_exe().ok(),
             prefer_offline: o.prefer_offline.unwrap_or(false),
+            prefer_online: o.prefer_online.unwrap_or(false),
             offline: o.offline.unwrap_or(false),
             dry_run: o.dry_run.unwrap_or(false),
             clean: o.clean.unwrap_or(false),

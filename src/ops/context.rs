@@ -32,6 +32,7 @@ pub struct Context {
     pub background: Background,
     http: Http,
     prefer_offline: bool,
+    prefer_online: bool,
     offline: bool,
     registry: std::sync::OnceLock<RegistryClient>,
 }
@@ -98,6 +99,7 @@ impl Context {
             background,
             http,
             prefer_offline: o.prefer_offline,
+            prefer_online: o.prefer_online,
             offline: o.offline,
             registry: Default::default(),
         })
@@ -128,6 +130,7 @@ impl Context {
                     &self.config.cache_dir,
                 );
                 client.set_prefer_offline(self.prefer_offline);
+                client.set_prefer_online(self.prefer_online);
                 client.set_offline(self.offline);
                 client
             })

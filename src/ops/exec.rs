@@ -126,6 +126,7 @@ async fn install_into_cache(
         &config.cache_dir,
     );
     client.set_prefer_offline(o.prefer_offline);
+    client.set_prefer_online(o.prefer_online);
     let pick = PickOptions {
         node_version: o.node_version.clone(),
         before: config.before,

@@ -79,6 +79,8 @@ pub struct Options {
     /// The Node.js executable scripts see as `NODE` / `npm_node_execpath`.
     pub node_path: Option<PathBuf>,
     pub prefer_offline: bool,
+    /// npm's `--prefer-online`: revalidate metadata even while fresh.
+    pub prefer_online: bool,
     /// npm's `--offline`: cached metadata and packages only; anything
     /// missing from the cache fails with `E_NOT_CACHED`.
     pub offline: bool,

@@ -57,6 +57,53 @@ pub struct CacheMeta {
     pub etag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified: Option<String>,
+    /// When the registry last sent or confirmed it (Unix seconds), and for
+    /// how long it said the copy stays fresh (`Cache-Control: max-age`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
+}
+
+impl CacheMeta {
+    /// Still fresh by the registry's own `max-age` at `now`: used without
+    /// asking again, as npm (make-fetch-happen) and bun do.
+    pub fn fresh(&self, now: u64) -> bool {
+        match (self.fetched, self.max_age) {
+            (Some(at), Some(age)) => now >= at && now - at < age,
+            _ => false,
+        }
+    }
+}
+
+/// What a response says about caching its body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub max_age: Option<u64>,
+}
+
+/// `max-age` of a `Cache-Control` header (`no-cache`/`no-store` mean none).
+pub fn max_age(cache_control: &str) -> Option<u64> {
+    let mut age = None;
+    for part in cache_control.split(',') {
+        let part = part.trim().to_ascii_lowercase();
+        if part == "no-cache" || part == "no-store" {
+            return None;
+        }
+        if let Some(v) = part.strip_prefix("max-age=") {
+            age = v.trim_matches('"').parse().ok();
+        }
+    }
+    age
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// A cache entry's header, read from disk; the document is read only when
@@ -71,6 +118,13 @@ pub struct CacheEntry {
 }
 
 impl CacheEntry {
+    /// The cached document's bytes (to store it again under new validators).
+    pub fn document(&self) -> Option<Vec<u8>> {
+        let mut body = vec![0; self.len];
+        self.file.read_exact_at(&mut body, self.offset).ok()?;
+        Some(body)
+    }
+
     /// Reads and indexes the cached packument (None if the entry is
     /// corrupt); its manifests are read from the batch file when asked for.
     pub fn packument(&self) -> Option<Packument> {
@@ -173,15 +227,16 @@ impl DiskCache {
         &self,
         name: &str,
         url: &str,
-        etag: Option<String>,
-        last_modified: Option<String>,
+        validators: Validators,
         body: &[u8],
     ) -> std::io::Result<Body> {
         let meta = CacheMeta {
             v: FORMAT,
             url: url.to_string(),
-            etag,
-            last_modified,
+            etag: validators.etag,
+            last_modified: validators.last_modified,
+            fetched: Some(now()),
+            max_age: validators.max_age,
         };
         let mut head = serde_json::to_vec(&meta)?;
         head.push(b'\n');
@@ -349,6 +404,40 @@ fn read_batch_index(path: &Path) -> Option<HashMap<String, (u64, u64)>> {
 mod tests {
     use super::*;
 
+    fn etag(e: &str) -> Validators {
+        Validators {
+            etag: Some(e.to_string()),
+            ..Validators::default()
+        }
+    }
+
+    #[test]
+    fn max_age_and_freshness() {
+        assert_eq!(max_age("public, max-age=300"), Some(300));
+        assert_eq!(max_age("max-age=60, no-cache"), None);
+        assert_eq!(max_age("no-store"), None);
+        assert_eq!(max_age("public"), None);
+        let meta = |fetched, max_age| CacheMeta {
+            v: FORMAT,
+            url: String::new(),
+            etag: None,
+            last_modified: None,
+            fetched,
+            max_age,
+        };
+        assert!(meta(Some(1000), Some(300)).fresh(1299));
+        assert!(!meta(Some(1000), Some(300)).fresh(1300));
+        assert!(
+            !meta(Some(1000), Some(300)).fresh(999),
+            "a clock set back is not fresh"
+        );
+        assert!(!meta(Some(1000), None).fresh(1000));
+        assert!(
+            !meta(None, Some(300)).fresh(1000),
+            "entries from before freshness"
+        );
+    }
+
     fn pkg(name: &str) -> Vec<u8> {
         format!(r#"{{"name":"{name}","versions":{{"1.0.0":{{"dist":{{"tarball":"t"}}}}}}}}"#)
             .into_bytes()
@@ -360,10 +449,15 @@ mod tests {
         let url = "http://r/@s%2fpkg";
         {
             let c = DiskCache::new(dir.path());
-            c.add("@s/pkg", url, Some("\"e1\"".into()), None, &pkg("@s/pkg"))
+            c.add("@s/pkg", url, etag("\"e1\""), &pkg("@s/pkg"))
                 .unwrap();
             let at = c
-                .add("other", "http://r/other", None, None, &pkg("other"))
+                .add(
+                    "other",
+                    "http://r/other",
+                    Validators::default(),
+                    &pkg("other"),
+                )
                 .unwrap();
             // A packument indexed in memory reads its manifests from the batch.
             let mut p = Packument::from_slice(&pkg("other")).unwrap();
@@ -372,7 +466,7 @@ mod tests {
         } // dropped: flushed
         {
             let c = DiskCache::new(dir.path());
-            c.add("@s/pkg", url, Some("\"e2\"".into()), None, &pkg("@s/pkg"))
+            c.add("@s/pkg", url, etag("\"e2\""), &pkg("@s/pkg"))
                 .unwrap();
             c.flush().unwrap();
         }
@@ -412,7 +506,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for i in 0..KEEP + 2 {
             let c = DiskCache::new(dir.path());
-            c.add(&format!("p{i}"), "u", None, None, &pkg("p")).unwrap();
+            c.add(&format!("p{i}"), "u", Validators::default(), &pkg("p"))
+                .unwrap();
             c.flush().unwrap();
         }
         let v2 = dir.path().join("packuments/v2");

@@ -221,6 +221,8 @@ struct Inner {
     disk: cache::DiskCache,
     memo: DashMap<String, Memo>,
     prefer_offline: AtomicBool,
+    /// Revalidate even packuments the registry's max-age says are fresh.
+    prefer_online: AtomicBool,
     offline: AtomicBool,
     /// Retries and timeouts (the config's; tests shorten the backoff).
     policy: Mutex<FetchPolicy>,
@@ -287,6 +289,7 @@ impl RegistryClient {
                 http,
                 memo: DashMap::new(),
                 prefer_offline: AtomicBool::new(false),
+                prefer_online: AtomicBool::new(false),
                 offline: AtomicBool::new(false),
                 requests: tokio::sync::Semaphore::new(MAX_REQUESTS),
                 widened: AtomicBool::new(false),
@@ -305,6 +308,12 @@ impl RegistryClient {
     }
 
     /// Never touch the network: cached packuments only, else `E_NOT_CACHED`.
+    /// npm's `--prefer-online`: ask the registry about every packument,
+    /// even one its `Cache-Control: max-age` says is still fresh.
+    pub fn set_prefer_online(&self, on: bool) {
+        self.inner.prefer_online.store(on, Ordering::Relaxed);
+    }
+
     pub fn set_offline(&self, on: bool) {
         self.inner.offline.store(on, Ordering::Relaxed);
     }
@@ -352,7 +361,9 @@ impl RegistryClient {
         };
         let offline = self.inner.offline.load(Ordering::Relaxed);
         let prefer_offline = self.inner.prefer_offline.load(Ordering::Relaxed);
-        if offline || prefer_offline {
+        let fresh = !self.inner.prefer_online.load(Ordering::Relaxed)
+            && cached.as_ref().is_some_and(|e| e.meta.fresh(cache::now()));
+        if offline || prefer_offline || fresh {
             if let Some(p) = parse_cached(cached.clone()).await {
                 return Ok(p);
             }
@@ -368,12 +379,15 @@ impl RegistryClient {
         let meta = cached.as_ref().map(|e| e.meta.clone());
         match self.fetch(name, &url, meta.as_ref()).await {
             Ok(Fetched::Fresh(p)) => Ok(p),
-            Ok(Fetched::NotModified) => match parse_cached(cached).await {
-                Some(p) => Ok(p),
+            Ok(Fetched::NotModified(validators)) => match parse_cached(cached.clone()).await {
+                Some(p) => {
+                    self.refresh(name, &url, cached, validators).await;
+                    Ok(p)
+                }
                 // The cached body is corrupt: fetch again without validators.
                 None => match self.fetch(name, &url, None).await? {
                     Fetched::Fresh(p) => Ok(p),
-                    Fetched::NotModified => Err(Error::new(
+                    Fetched::NotModified(_) => Err(Error::new(
                         Code::Network,
                         format!("GET {url}: unexpected 304 Not Modified without a cached copy"),
                     )),
@@ -385,6 +399,32 @@ impl RegistryClient {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A 304 renewed the cached copy: store it again with the new freshness
+    /// (in this client's batch, which also keeps it among the batches kept).
+    async fn refresh(
+        &self,
+        name: &str,
+        url: &str,
+        cached: Option<Arc<cache::CacheEntry>>,
+        mut validators: cache::Validators,
+    ) {
+        let Some(entry) = cached else { return };
+        if validators.max_age.is_none() {
+            return;
+        }
+        validators.etag = validators.etag.or_else(|| entry.meta.etag.clone());
+        validators.last_modified = validators
+            .last_modified
+            .or_else(|| entry.meta.last_modified.clone());
+        let (inner, name, url) = (self.inner.clone(), name.to_string(), url.to_string());
+        blocking(move || {
+            if let Some(doc) = entry.document() {
+                let _ = inner.disk.add(&name, &url, validators, &doc);
+            }
+        })
+        .await;
     }
 
     /// GET with retries; parses and caches a 200.
@@ -462,8 +502,19 @@ impl RegistryClient {
                     .add_permits(MAX_REQUESTS_H2 - MAX_REQUESTS);
             }
             let status = resp.status();
+            let header_str = |h: header::HeaderName| {
+                resp.headers()
+                    .get(h)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let validators = cache::Validators {
+                etag: header_str(header::ETAG),
+                last_modified: header_str(header::LAST_MODIFIED),
+                max_age: header_str(header::CACHE_CONTROL).and_then(|v| cache::max_age(&v)),
+            };
             if status == StatusCode::NOT_MODIFIED && cached.is_some() {
-                return Ok(Fetched::NotModified);
+                return Ok(Fetched::NotModified(validators));
             }
             if status == StatusCode::NOT_FOUND {
                 return Err(Error::new(
@@ -493,14 +544,6 @@ impl RegistryClient {
                 }
                 break;
             }
-            let header_str = |h: header::HeaderName| {
-                resp.headers()
-                    .get(h)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string)
-            };
-            let etag = header_str(header::ETAG);
-            let last_modified = header_str(header::LAST_MODIFIED);
             let body = match read_body(&policy, resp).await {
                 Ok(b) => b,
                 Err(cause) => {
@@ -515,7 +558,7 @@ impl RegistryClient {
                 // Manifests are read back from the cache rather than kept on
                 // the heap; a failed cache write only costs a refetch next
                 // time (and the document stays in memory).
-                if let Ok(cached) = inner.disk.add(&name, &url_owned, etag, last_modified, &doc) {
+                if let Ok(cached) = inner.disk.add(&name, &url_owned, validators, &doc) {
                     p.rehome(cached);
                 }
                 Ok::<_, serde_json::Error>(p)
@@ -560,7 +603,8 @@ async fn read_body(policy: &FetchPolicy, resp: reqwest::Response) -> Result<Vec<
 }
 
 enum Fetched {
-    NotModified,
+    /// 304: the cached copy stands; what the response said about caching.
+    NotModified(cache::Validators),
     Fresh(Arc<Packument>),
 }
 

@@ -296,6 +296,60 @@ async fn prefer_offline_and_offline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_age_keeps_a_packument_fresh_without_asking() {
+    // First a 200 with an ETag and max-age; later 304s renew it.
+    let server = Server::start(|i, _| {
+        let mut r = if i == 0 {
+            Resp::json(DOC)
+        } else {
+            Resp::status(304)
+        };
+        r.headers.push(("etag", "\"v1\"".into()));
+        r.headers
+            .push(("cache-control", "public, max-age=300".into()));
+        r
+    })
+    .await;
+    let env = Env::new();
+    let rc = format!("registry={}\n", server.url());
+    env.client(&rc).packument("a").await.unwrap();
+    // Within max-age: served from the cache, no request.
+    assert_eq!(env.client(&rc).packument("a").await.unwrap().name, "a");
+    assert_eq!(server.requests().len(), 1);
+    // --prefer-online asks anyway (a conditional request, answered 304).
+    let online = env.client(&rc);
+    online.set_prefer_online(true);
+    assert_eq!(online.packument("a").await.unwrap().name, "a");
+    drop(online);
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(
+        server.requests()[1]
+            .headers
+            .get("if-none-match")
+            .map(String::as_str),
+        Some("\"v1\"")
+    );
+    // The 304 renewed the copy: still fresh, still no request.
+    assert_eq!(env.client(&rc).packument("a").await.unwrap().name, "a");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_max_age_every_operation_revalidates() {
+    let server = Server::start(|_, _| {
+        let mut r = Resp::json(DOC);
+        r.headers.push(("cache-control", "no-cache".into()));
+        r
+    })
+    .await;
+    let env = Env::new();
+    let rc = format!("registry={}\n", server.url());
+    env.client(&rc).packument("a").await.unwrap();
+    env.client(&rc).packument("a").await.unwrap();
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_share_one_request() {
     let server = Server::start(|_, _| {
         let mut r = Resp::json(DOC);

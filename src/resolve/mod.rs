@@ -771,11 +771,6 @@ fn read_one_bundled(
     };
     let mut pkg = Package::from_dependency(&project);
     pkg.in_bundle = true;
-    // npm records a bundled package's bins as npm-normalize-package-bin does.
-    let manifest = serde_json::json!({ "name": project.name, "bin": project.field("bin") });
-    pkg.bin = crate::store::package_bins(&manifest, [])
-        .into_iter()
-        .collect();
     prefix.push(name);
     out.push((prefix.clone(), pkg));
     read_bundled(&dir.join("node_modules"), prefix, out);

@@ -109,21 +109,11 @@ impl Package {
                 .iter()
                 .any(|k| s.contains_key(*k))
         });
-        let bin = match p.field("bin") {
-            Some(Value::String(path)) => p
-                .name
-                .as_deref()
-                .map(|n| {
-                    let short = n.rsplit('/').next().unwrap_or(n);
-                    IndexMap::from([(short.to_string(), path.clone())])
-                })
-                .unwrap_or_default(),
-            Some(Value::Object(m)) => m
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect(),
-            _ => IndexMap::new(),
-        };
+        // npm reads a folder's bins through npm-normalize-package-bin.
+        let manifest = serde_json::json!({ "name": p.name, "bin": p.field("bin") });
+        let bin: IndexMap<String, String> = crate::store::package_bins(&manifest, [])
+            .into_iter()
+            .collect();
         Package {
             name: p.name.clone().unwrap_or_default(),
             version: p.version.clone().unwrap_or_default(),
