@@ -128,9 +128,21 @@ struct Ahead {
 }
 
 fn look_ahead(ahead: Ahead, name: String, wanted: String) {
+    look_ahead_at(ahead, name, wanted, false);
+}
+
+/// `peers_only`: an optional peer, read only to decide where the packages
+/// peering on it go (the resolver's peer sets): its packument and its own
+/// peers', not its dependencies, which nothing installs.
+fn look_ahead_at(ahead: Ahead, name: String, wanted: String, peers_only: bool) {
     // Each range once: a second range of a name may pick another version
     // with other dependencies (the packument itself is fetched once).
-    if !ahead.seen.insert(format!("{name}@{wanted}")) {
+    let key = if peers_only {
+        format!("peers:{name}@{wanted}")
+    } else {
+        format!("{name}@{wanted}")
+    };
+    if !ahead.seen.insert(key) {
         return;
     }
     let cancel = ahead.background.cancel.clone();
@@ -145,28 +157,28 @@ fn look_ahead(ahead: Ahead, name: String, wanted: String) {
         let Ok(manifest) = pick_version_with(&packument, &wanted, &ahead.pick) else {
             return;
         };
-        // Optional peers are only used when something else brings them in,
-        // and no peer is installed under legacy-peer-deps: fetching them (and
-        // what they depend on) ahead downloads packuments nobody reads.
-        let wanted_peers = manifest.peer_dependencies.iter().filter(|(dep, _)| {
-            ahead.peers
-                && !manifest
-                    .peer_dependencies_meta
-                    .get(*dep)
-                    .is_some_and(|m| m.optional)
-        });
+        // No peer is installed under legacy-peer-deps.
+        let peers = manifest.peer_dependencies.iter().filter(|_| ahead.peers);
         let deps = manifest
             .dependencies
             .iter()
             .chain(&manifest.optional_dependencies)
-            .chain(wanted_peers);
-        for (dep, range) in deps {
+            .filter(|_| !peers_only);
+        for (dep, range, peer_only) in
+            deps.map(|(d, r)| (d, r, false)).chain(peers.map(|(d, r)| {
+                let optional = manifest
+                    .peer_dependencies_meta
+                    .get(d)
+                    .is_some_and(|m| m.optional);
+                (d, r, peers_only || optional)
+            }))
+        {
             let spec = Spec::parse(dep, range).unwrap_or(Spec::Other { kind: "invalid" });
             if served(&ahead.locked, &spec, dep) {
                 continue;
             }
             if let Spec::Registry { name, wanted, .. } = spec {
-                look_ahead(ahead.clone(), name, wanted);
+                look_ahead_at(ahead.clone(), name, wanted, peer_only);
             }
         }
     });
