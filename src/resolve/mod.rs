@@ -198,8 +198,11 @@ pub async fn resolve_from<S: Source, F: FnMut(&Package)>(
         .overrides
         .check_root(&tree.root().pkg, opts.edges.legacy_peer_deps)?;
     let mut r = Resolver::new(tree, source, opts, on_placed);
+    // npm starts from the root and the nodes with an invalid edge; a
+    // missing optional dependency (a platform package the registry lacks)
+    // is valid, so it is looked at again only through the root.
     let problems: Vec<NodeId> = (0..r.tree.nodes.len())
-        .filter(|&id| r.tree.nodes[id].alive && !r.tree.problem_edges(id).is_empty())
+        .filter(|&id| r.tree.nodes[id].alive && (id == ROOT || r.tree.has_invalid_edge(id)))
         .collect();
     for id in problems {
         r.prefetch_deps(id);

@@ -502,6 +502,18 @@ impl Tree {
         }
     }
 
+    /// Does `id` have an edge npm calls invalid: missing (a required one),
+    /// or not satisfied by what it resolves to?
+    pub fn has_invalid_edge(&self, id: NodeId) -> bool {
+        self.nodes[id]
+            .edges
+            .iter()
+            .any(|e| match self.resolve(id, &e.name) {
+                None => !e.kind.is_optional(),
+                Some(to) => !e.satisfied_by(&self.nodes[to].pkg),
+            })
+    }
+
     /// Every edge of `id` that needs work.
     pub fn problem_edges(&self, id: NodeId) -> Vec<usize> {
         (0..self.nodes[id].edges.len())
