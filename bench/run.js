@@ -3,7 +3,7 @@
 // interleaved. See bench/README.md.
 //
 //   node bench/run.js [--projects ant-design,platform-and-peers,vite-react]
-//                     [--tools brisk,npm,pnpm,bun,utoo] [--phases p0,p1,p3,p4,p5,p6,p7]
+//                     [--tools brisk,npm,pnpm,bun,utoo] [--phases p0,p1,p3,p4,p5,p6,p7,p8]
 //                     [--rounds 3] [--in-process] [--out bench/results.json]
 //                     [--settle 361] [--min-free 25] [--no-floor]
 //                     [--no-drop-caches] [--keep-page-reporting]
@@ -188,7 +188,7 @@ function prepare (phase, project, tool, spec, dir, cache) {
     case 'p4': discard(path.join(dir, 'node_modules')); break
     case 'p5': break
   }
-  if (['p3', 'p4', 'p5', 'p6', 'p7'].includes(phase) && !spec.lockfiles.some((f) => fs.existsSync(path.join(dir, f)))) {
+  if (['p3', 'p4', 'p5', 'p6', 'p7', 'p8'].includes(phase) && !spec.lockfiles.some((f) => fs.existsSync(path.join(dir, f)))) {
     return `${tool} has no lockfile in ${dir} for ${phase} (an earlier phase failed)`
   }
   // p6 adds EVERYDAY to an installed project without it, p7 removes it
@@ -202,7 +202,49 @@ function prepare (phase, project, tool, spec, dir, cache) {
     const m = measure(dir, setUp)
     if (!m.ok) return `${tool} could not set up ${phase}: ${m.err}`
   }
+  // p8 bumps a handful of locked versions: the installed project (its
+  // package.json as the fixture has it, set up untimed), then the same
+  // package.json edit for every tool (BUMPS direct dependencies moved to
+  // an older release, as a `git pull` might), then the tool's install.
+  if (phase === 'p8') {
+    fs.copyFileSync(path.join(src, 'package.json'), path.join(dir, 'package.json'))
+    const m = measure(dir, spec.install(cache))
+    if (!m.ok) return `${tool} could not set up ${phase}: ${m.err}`
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'))
+    for (const [section, name, version] of bumps(project, src)) pkg[section][name] = version
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n')
+  }
   return null
+}
+
+// p8's edit, the same for every tool: the first BUMPS direct dependencies
+// (by name) whose range is `^x.y.z`, each pinned to the newest release
+// below x.y.z (asked of the registry once per run).
+const BUMPS = 5
+const bumpsOf = {}
+function bumps (project, src) {
+  if (bumpsOf[project]) return bumpsOf[project]
+  const pkg = JSON.parse(fs.readFileSync(path.join(src, 'package.json'), 'utf8'))
+  const out = []
+  const deps = ['dependencies', 'devDependencies'].flatMap((section) => Object.entries(pkg[section] || {}).map(([n, r]) => [section, n, r]))
+  deps.sort((a, b) => a[1].localeCompare(b[1]))
+  for (const [section, name, range] of deps) {
+    if (out.length === BUMPS) break
+    const m = /^\^(\d+)\.(\d+)\.(\d+)$/.exec(range)
+    if (!m) continue
+    const floor = m.slice(1).map(Number)
+    const r = spawnSync('npm', ['view', name, 'versions', '--json', '--registry', REGISTRY], { encoding: 'utf8' })
+    if (r.status !== 0) continue
+    const below = [].concat(JSON.parse(r.stdout)).filter((v) => /^\d+\.\d+\.\d+$/.test(v)).filter((v) => {
+      const p = v.split('.').map(Number)
+      return p[0] < floor[0] || (p[0] === floor[0] && (p[1] < floor[1] || (p[1] === floor[1] && p[2] < floor[2])))
+    })
+    const key = (v) => v.split('.').map(Number)
+    below.sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1] || key(a)[2] - key(b)[2])
+    if (below.length) out.push([section, name, below[below.length - 1]])
+  }
+  console.log(`p8 bumps (${project}): ${out.map(([, n, v]) => `${n}@${v}`).join(', ')}`)
+  return (bumpsOf[project] = out)
 }
 
 // The package p6 adds and p7 removes: small, with one dependency.
@@ -231,7 +273,7 @@ function coldStart (phase, spec, dir, cache) {
   dropCaches()
   const [cmd, argv] = spec.warm
   run(cmd, argv, { cwd: dir })
-  if (['p4', 'p5', 'p6', 'p7'].includes(phase)) {
+  if (['p4', 'p5', 'p6', 'p7', 'p8'].includes(phase)) {
     spawnSync('sh', ['-c', 'find "$0" "$1" -type f -size -1024k -exec cat {} + >/dev/null', cache, dir], { stdio: 'ignore' })
   }
 }
