@@ -1,7 +1,8 @@
 //! Resolution: build the ideal tree from package.json and registry metadata,
 //! the way npm's arborist does (breadth-first by depth, then path; each
-//! node's unmet edges in name order; peers placed right after their
-//! dependent). The result depends only on the metadata, never on the order
+//! node's unmet edges in name order; each package chosen with its peer set
+//! and placed together with it, see `tree::place`; workspaces' own
+//! dependencies once everything else is placed). The result depends only on the metadata, never on the order
 //! network replies arrive: packuments are fetched concurrently and ahead of
 //! time, but consumed in this fixed order.
 
