@@ -70,6 +70,8 @@ Flags:
   --dry-run                 say what would change, change nothing
   --no-package-lock         neither read nor write package-lock.json
   --engine-strict           fail on a package whose engines.node excludes this Node.js
+  --install-strategy <s>    hoisted (default) or linked: packages in node_modules/.store, symlinked
+  --global-virtual-store    with linked: share package folders between projects through the cache
   --before <date>           pick no version published after this date (2024-05-01, 2024-05-01T12:00:00Z)
   --min-release-age <days>  pick no version published less than this many days ago (.npmrc min-release-age)
   -w, --workspace <name>    a workspace (name or folder; repeatable): install only what it uses,
@@ -170,6 +172,8 @@ const FLAGS = {
   'dry-run': { type: 'boolean' },
   'package-lock': { type: 'boolean' },
   'engine-strict': { type: 'boolean' },
+  'install-strategy': { type: 'string' },
+  'global-virtual-store': { type: 'boolean' },
   before: { type: 'string' },
   'min-release-age': { type: 'string' },
   workspace: { type: 'string', short: 'w', multiple: true },
@@ -446,6 +450,8 @@ function parse(argv) {
   if (values['dry-run']) options.dryRun = true
   if (values['package-lock']) options.packageLock = true
   if (values['engine-strict']) options.engineStrict = true
+  if (values['install-strategy'] !== undefined) options.installStrategy = values['install-strategy']
+  if (values['global-virtual-store']) options.globalVirtualStore = true
   if ((options.offline || options.dryRun) && command === 'prefetch') {
     throw new UsageError(`--${options.offline ? 'offline' : 'dry-run'} does not apply to "brisk prefetch"`)
   }
