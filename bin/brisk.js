@@ -101,7 +101,7 @@ Flags:
   --no-update-notifier, --loglevel <level> (silent = --silent), --quiet and --verbose
   are accepted and change nothing;
   --flag=true|false and --no-<flag> work for every flag (false overrides .npmrc).
-  Not supported: -g/--global, --install-strategy other than hoisted.
+  Not supported: -g/--global, --install-strategy=nested|shallow (--global-style, --legacy-bundling).
 
   -h, --help                show this help
   -v, --version             print the version
@@ -217,9 +217,8 @@ const UNSUPPORTED = {
   global: 'brisk installs into a project; global installs are not supported (use npm i -g)',
   g: 'brisk installs into a project; global installs are not supported (use npm i -g)',
   location: 'brisk installs into a project; --location=global is not supported (use npm i -g)',
-  'install-strategy': 'only the hoisted install strategy (npm\'s default) is supported',
-  'global-style': 'only the hoisted install strategy (npm\'s default) is supported',
-  'legacy-bundling': 'only the hoisted install strategy (npm\'s default) is supported'
+  'global-style': 'only the hoisted and linked install strategies are supported',
+  'legacy-bundling': 'only the hoisted and linked install strategies are supported'
 }
 
 /** The word among `known` nearest to `name` by edit distance, if it is close. */
@@ -271,11 +270,6 @@ function npmArgv(argv) {
     const [, dashes, no, name, value] = m
     const spec = dashes === '--' ? FLAGS[name] : undefined
     if (dashes === '-' && !UNSUPPORTED[name]) { out.push(arg); continue }
-    // What brisk does anyway: --install-strategy=hoisted.
-    if (name === 'install-strategy') {
-      const v = value ?? argv[++i]
-      if (v === 'hoisted') continue
-    }
     if (UNSUPPORTED[name]) {
       throw new UsageError(`${dashes}${no || ''}${name}: ${UNSUPPORTED[name]}`, 'E_UNSUPPORTED')
     }

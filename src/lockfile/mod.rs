@@ -495,6 +495,20 @@ pub fn render_with(
     json::to_string_streamed(&head, "packages", entries)
 }
 
+/// A hidden lockfile of the given entries, as npm writes it for the linked
+/// strategy (no name or version at the top).
+pub fn render_entries(mut entries: Vec<(String, Map<String, Value>)>) -> String {
+    let mut head = Map::new();
+    head.insert("lockfileVersion".into(), Value::from(3));
+    head.insert("requires".into(), Value::Bool(true));
+    json::sort_members(&mut entries);
+    json::to_string_streamed(
+        &head,
+        "packages",
+        entries.into_iter().map(|(l, e)| (l, Value::Object(e))),
+    )
+}
+
 /// Write a file so readers see the old or the new content, never a part.
 pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));

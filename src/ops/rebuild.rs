@@ -84,9 +84,17 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
     let mut included = included;
     // Only the allowed ones: a package skipped now keeps its record (its
     // scripts may have run before), where install would mark it pending.
-    let done =
-        lifecycle::run_dependencies(ctx, call, &tree, &policy, &allowed, &before, &mut included)
-            .await?;
+    let done = lifecycle::run_dependencies(
+        ctx,
+        call,
+        &tree,
+        &tree.sorted_locations(),
+        &policy,
+        &allowed,
+        &before,
+        &mut included,
+    )
+    .await?;
     summary.scripts_run = done.ran;
     summary.scripts_not_run = done.not_run;
     summary.warnings.extend(done.warnings);

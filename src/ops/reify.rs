@@ -93,12 +93,16 @@ pub async fn reify(
     supply: Supply,
 ) -> Result<Reified> {
     let cwd = ctx.cwd.clone();
+    let linked = ctx.config.install_strategy == crate::config::InstallStrategy::Linked;
     let old = if call.options.clean {
         blocking(move || aside::set_aside(&cwd)).await?
     } else {
         None
     };
-    let result = reify_into(ctx, call, tree, supply).await;
+    let result = match linked {
+        true => super::reify_linked::reify_linked(ctx, call, tree, supply).await,
+        false => reify_into(ctx, call, tree, supply).await,
+    };
     let Some(old) = old else {
         return result;
     };
@@ -133,7 +137,11 @@ pub async fn reify(
 /// The nodes to install (omit, platform; linked folders are the user's
 /// own: never written, only linked to), with the warnings of the engine
 /// check, which fails under `engine-strict`.
-fn selected(ctx: &Context, call: &Call, tree: &Tree) -> Result<(Vec<bool>, Vec<String>)> {
+pub(super) fn selected(
+    ctx: &Context,
+    call: &Call,
+    tree: &Tree,
+) -> Result<(Vec<bool>, Vec<String>)> {
     let omit = Omit::from_list(&ctx.config.omit);
     let (mut included, mut warnings) = select::select(tree, omit, &Platform::current());
     for (id, n) in tree.nodes.iter().enumerate() {
@@ -331,6 +339,7 @@ async fn reify_into(
         ctx,
         call,
         tree,
+        &tree.sorted_locations(),
         &policy,
         &candidates,
         &pending_before,
@@ -368,6 +377,7 @@ fn links(
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
                 chmod: pkg.link,
+                files_at: None,
             }
         })
         .collect();
@@ -382,7 +392,7 @@ fn links(
 
 /// Before node_modules changes: until it is done, nothing may claim to
 /// describe it (an interrupted run then relinks everything next time).
-fn forget_state(cwd: &Path) -> Result<()> {
+pub(super) fn forget_state(cwd: &Path) -> Result<()> {
     for f in [lockfile::HIDDEN, uptodate::FILE] {
         match std::fs::remove_file(cwd.join(f)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -433,17 +443,17 @@ fn count(plan: &ReifyPlan, included: &[bool], changes: &mut Changes) {
 /// What [`fetch_packages`] found or fetched, in its order (`None`: an
 /// optional package that could not be fetched), with the counts for the
 /// summary.
-struct Supplied {
-    packages: Vec<Option<Fetched>>,
-    downloaded: usize,
-    bytes: u64,
-    reused: usize,
-    warnings: Vec<String>,
+pub(super) struct Supplied {
+    pub packages: Vec<Option<Fetched>>,
+    pub downloaded: usize,
+    pub bytes: u64,
+    pub reused: usize,
+    pub warnings: Vec<String>,
 }
 
 /// Every node's package, from the cache or the network, in `ids` order.
 /// `on_fetched(i, …)` is called for `ids[i]` as its package lands.
-async fn fetch_packages(
+pub(super) async fn fetch_packages(
     ctx: &Context,
     call: &Call,
     tree: &Tree,
@@ -511,7 +521,7 @@ async fn fetch_packages(
 
 /// Clones packages: private copies for those whose scripts may run, links
 /// into the cache for the rest. Blocking.
-fn clone_jobs(jobs: Vec<CloneJob>, cancel: crate::cancel::CancelToken) -> Result<()> {
+pub(super) fn clone_jobs(jobs: Vec<CloneJob>, cancel: crate::cancel::CancelToken) -> Result<()> {
     let (private, jobs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|p| p.private);
     let private: Vec<LinkJob> = private.into_iter().map(|p| p.job).collect();
     let jobs: Vec<LinkJob> = jobs.into_iter().map(|p| p.job).collect();
@@ -530,7 +540,7 @@ fn clone_jobs(jobs: Vec<CloneJob>, cancel: crate::cancel::CancelToken) -> Result
 /// written through a hardlink in some project): each is set aside, fetched
 /// again from its tarball (verified against its integrity), and linked.
 /// Returns the script candidates among them and a warning for each.
-async fn restore(
+pub(super) async fn restore(
     ctx: &Context,
     call: &Call,
     tree: &Tree,
