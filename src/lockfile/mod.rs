@@ -34,6 +34,28 @@ fn check_entry(loc: &str, entry: &Map<String, Value>) -> std::result::Result<(),
     if loc.starts_with('/') || loc.contains('\\') || loc.contains('\0') {
         return bad("is not a relative path".into());
     }
+    // The linked strategy's store (npm's hidden lockfile lists it):
+    // `node_modules/.store/<name>@<version>-<hash>[/node_modules/<name>]`.
+    let mut loc = loc;
+    if let Some(rest) = loc.strip_prefix("node_modules/.store/") {
+        let (key, inner) = match rest.split_once("/node_modules/") {
+            Some((key, inner)) => (key, Some(inner)),
+            None => (rest, None),
+        };
+        let Some((name, tail)) = key.rsplit_once('@') else {
+            return bad("is not a store folder".into());
+        };
+        if let Err(why) = crate::name::check(name) {
+            return bad(format!("installs into a folder named {name:?} ({why})"));
+        }
+        if tail.is_empty() || tail.contains('/') || tail == ".." {
+            return bad("is not a store folder".into());
+        }
+        match inner {
+            Some(_) => loc = &rest[key.len() + 1..],
+            None => loc = "",
+        }
+    }
     if let Some(names) = crate::name::installed_names(loc) {
         for name in names {
             if let Err(why) = crate::name::check(name) {

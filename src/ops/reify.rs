@@ -16,7 +16,7 @@ use crate::lockfile;
 use crate::platform::Platform;
 use crate::scripts::pending;
 use crate::tree::select::{self, Omit};
-use crate::tree::{NodeId, Tree};
+use crate::tree::{isolated, NodeId, Tree};
 
 use super::context::Context;
 use super::early_link::{self, CloneJob, EarlyLinker, ToLink};
@@ -238,7 +238,8 @@ async fn reify_into(
     // Fetch (or find) every package to materialize. Into a fresh
     // node_modules, each is cloned as soon as it is in the cache.
     let nm = cwd.join("node_modules");
-    let fresh = supply == Supply::Network && plan.remove.is_empty() && !nm.exists();
+    let fresh =
+        supply == Supply::Network && plan.remove.is_empty() && !plan.remove_store && !nm.exists();
     let early = fresh.then(|| EarlyLinker::start(call.cancel.clone()));
     let send_early = |i: usize, f: &Fetched| {
         let id = plan.clone[i];
@@ -303,6 +304,9 @@ async fn reify_into(
     forget_state(&cwd)?;
     let stale_bins: Vec<PathBuf> = plan.stale_bins.iter().map(|b| cwd.join(b)).collect();
     let mut removals: Vec<PathBuf> = plan.remove.iter().map(|l| cwd.join(l)).collect();
+    if plan.remove_store {
+        removals.push(cwd.join(isolated::STORE));
+    }
     if fresh {
         // What was cloned early under optional packages that then failed.
         removals.extend(failed.iter().map(|l| cwd.join(l)));
