@@ -1,0 +1,177 @@
+'use strict'
+// install-strategy=linked next to real npm 11 on the local registry: the same
+// .store folders (npm's hashes), the same links, npm ls accepts brisk's tree,
+// require() works from the project and from inside packages, .bin works, a
+// repeat install does nothing, switching strategies leaves a correct tree;
+// and brisk's global virtual store: a second project reuses the cache's
+// folders, a package with an install script is not shared.
+
+const { test, before, after } = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const brisk = require('../brisk.js')
+const { startRegistry } = require('./registry.js')
+const { scenarios } = require('./scenarios.js')
+const h = require('./helpers.js')
+
+const T = { timeout: 120_000 }
+let reg
+before(async () => { reg = await startRegistry() })
+after(async () => { await reg.close() })
+
+/** Every symlink in node_modules' folders (.bin, scopes, the store's entries' node_modules): path → target; and the store's folders. */
+function linkedLayout(dir) {
+  const links = {}
+  const list = (d) => { try { return fs.readdirSync(d, { withFileTypes: true }) } catch { return [] } }
+  const nm = (d, rel) => {
+    for (const e of list(d)) {
+      const p = path.join(d, e.name)
+      const r = `${rel}/${e.name}`
+      if (e.isSymbolicLink()) links[r] = fs.readlinkSync(p)
+      else if (e.name === '.bin' || e.name.startsWith('@')) nm(p, r)
+      else if (e.name === '.store') store(p, r)
+    }
+  }
+  const store = (d, rel) => {
+    for (const e of list(d)) {
+      const p = path.join(d, e.name)
+      const r = `${rel}/${e.name}`
+      if (e.isSymbolicLink()) links[r] = fs.readlinkSync(p)
+      else if (e.name.startsWith('@')) store(p, r)
+      else nm(path.join(p, 'node_modules'), `${r}/node_modules`)
+    }
+  }
+  nm(path.join(dir, 'node_modules'), 'node_modules')
+  const root = path.join(dir, 'node_modules', '.store')
+  const stored = list(root).flatMap((e) => e.name.startsWith('@') ? list(path.join(root, e.name)).map((s) => `${e.name}/${s.name}`) : [e.name]).sort()
+  return { links, stored }
+}
+
+const opts = (p, extra = {}) => ({ cwd: p.dir, cacheDir: p.cache, registry: reg.url, env: p.env, installStrategy: 'linked', ...extra })
+
+for (const name of ['nested-conflicts', 'peers', 'nested-peer', 'hoist-order']) {
+  const s = scenarios[name]
+  test(`linked: same layout as npm --install-strategy=linked: ${name}`, T, async (t) => {
+    const p = h.project(s.manifest)
+    const n = h.project(s.manifest)
+    t.after(() => { p.cleanup(); n.cleanup() })
+    await brisk.install(opts(p, s.options))
+    const ni = await h.npm(['install', '--install-strategy=linked', '--ignore-scripts', ...s.npmArgs], { cwd: n.dir, env: n.env, cache: n.cache, registry: reg.url })
+    assert.equal(ni.status, 0, ni.stderr)
+
+    const ours = linkedLayout(p.dir)
+    const theirs = linkedLayout(n.dir)
+    assert.ok(ours.stored.length > 0)
+    assert.deepEqual(ours.stored, theirs.stored, '.store folders (npm\'s keys)')
+    assert.deepEqual(ours.links, theirs.links, 'symlinks: dependencies, top level, .bin')
+    // The hidden lockfile lists what npm's does; package-lock.json is the
+    // hoisted one, whatever the strategy.
+    assert.deepEqual(Object.keys(p.json('node_modules/.package-lock.json').packages),
+      Object.keys(n.json('node_modules/.package-lock.json').packages))
+    assert.deepEqual(Object.keys(p.lock().packages), Object.keys(n.lock().packages))
+
+    const ls = await h.npm(['ls', '--all', ...s.npmArgs], { cwd: p.dir, env: p.env, cache: p.cache, registry: reg.url })
+    assert.equal(ls.status, 0, ls.stdout + ls.stderr)
+  })
+}
+
+test('linked: require() from the project and from inside packages, .bin, a repeat install does nothing', T, async (t) => {
+  const p = h.project({ dependencies: { ...scenarios['nested-conflicts'].manifest.dependencies, tool: '^1.0.0' } })
+  t.after(() => p.cleanup())
+  const first = await brisk.install(opts(p))
+  assert.ok(first.added > 0)
+  // mid wants leaf@^2 and gets it from its own store folder; the root gets 1.x.
+  assert.equal(h.requireIn(p.dir, 'leaf', p.env).version, '1.1.0')
+  assert.equal(h.requireIn(p.dir, 'mid', p.env).deps.leaf, '2.1.0')
+  assert.equal(h.requireIn(p.dir, 'deep-a', p.env).deps['deep-b'], '1.0.0')
+  assert.equal(h.requireIn(p.dir, 'leaf-two', p.env).version, '2.1.0')
+  assert.equal(h.requireIn(p.dir, '@scope/pkg', p.env).name, '@scope/pkg')
+  assert.ok(fs.lstatSync(p.file('node_modules/mid')).isSymbolicLink())
+  const bin = h.run(p.file('node_modules/.bin/tool'), [], { cwd: p.dir, env: p.env })
+  assert.equal((await bin).status, 0)
+
+  const again = await brisk.install(opts(p))
+  assert.equal(again.added, 0)
+  assert.equal(again.removed, 0)
+  assert.equal(again.upToDate, true)
+  // With the up-to-date stamp gone, the hidden lockfile still says all is there.
+  fs.rmSync(p.file('node_modules/.brisk-state'))
+  const before = fs.lstatSync(p.file('node_modules/.store')).ino
+  const third = await brisk.install(opts(p))
+  assert.equal(third.added, 0)
+  assert.equal(third.removed, 0)
+  assert.equal(fs.lstatSync(p.file('node_modules/.store')).ino, before)
+})
+
+test('linked: switching hoisted → linked → hoisted leaves a correct tree each time', T, async (t) => {
+  const s = scenarios['nested-conflicts']
+  const p = h.project(s.manifest)
+  t.after(() => p.cleanup())
+  const ls = async () => {
+    const r = await h.npm(['ls', '--all'], { cwd: p.dir, env: p.env, cache: p.cache, registry: reg.url })
+    assert.equal(r.status, 0, r.stdout + r.stderr)
+  }
+  await brisk.install(opts(p, { installStrategy: 'hoisted' }))
+  assert.deepEqual(h.installedTree(p.dir), s.npmTree)
+  const lock = p.read('package-lock.json')
+  await brisk.install(opts(p))
+  assert.ok(fs.lstatSync(p.file('node_modules/leaf')).isSymbolicLink())
+  assert.equal(p.exists('node_modules/deep-b'), false, 'hoisted leftovers are gone')
+  assert.equal(h.requireIn(p.dir, 'mid', p.env).deps.leaf, '2.1.0')
+  assert.equal(p.read('package-lock.json'), lock, 'package-lock.json does not depend on the strategy')
+  await ls()
+  await brisk.install(opts(p, { installStrategy: 'hoisted' }))
+  assert.equal(p.exists('node_modules/.store'), false)
+  assert.deepEqual(h.installedTree(p.dir), s.npmTree)
+  assert.equal(h.requireIn(p.dir, 'mid', p.env).deps.leaf, '2.1.0')
+  await ls()
+})
+
+test('linked: .npmrc install-strategy, and an unsupported strategy is E_CONFIG', T, async (t) => {
+  const p = h.project({ dependencies: { leaf: '^1.0.0' } }, { npmrc: 'install-strategy=linked\n' })
+  t.after(() => p.cleanup())
+  await brisk.install({ cwd: p.dir, cacheDir: p.cache, registry: reg.url, env: p.env })
+  assert.ok(fs.lstatSync(p.file('node_modules/leaf')).isSymbolicLink())
+  fs.writeFileSync(p.file('.npmrc'), 'install-strategy=nested\n')
+  const err = await h.rejection(brisk.install({ cwd: p.dir, cacheDir: p.cache, registry: reg.url, env: p.env }))
+  assert.equal(err.code, 'E_CONFIG')
+  assert.match(err.message, /install-strategy "nested".*hoisted.*linked/)
+})
+
+test('global virtual store: a second project links the same folders; a package with an install script stays in the project', T, async (t) => {
+  const manifest = { dependencies: { mid: '^1.0.0', tool: '^1.0.0', scripted: '^1.0.0' } }
+  const a = h.project(manifest)
+  const b = h.project(manifest)
+  t.after(() => { a.cleanup(); b.cleanup() })
+  const cache = a.cache // one cache for both
+  const gvs = (p) => opts(p, { cacheDir: cache, globalVirtualStore: true, allowScripts: true })
+  await brisk.install(gvs(a))
+  await brisk.install(gvs(b))
+  const links = path.join(cache, 'links')
+  for (const p of [a, b]) {
+    const store = p.file('node_modules/.store')
+    const entry = (name) => fs.readdirSync(store).find((n) => n.startsWith(name + '@'))
+    // Shared: .store/<key> is a link into the cache.
+    const mid = path.join(store, entry('mid'))
+    assert.ok(fs.lstatSync(mid).isSymbolicLink())
+    assert.ok(fs.realpathSync(mid).startsWith(fs.realpathSync(links)), fs.realpathSync(mid))
+    // Not shared: the package whose script ran, a folder of the project.
+    const scripted = path.join(store, entry('scripted'))
+    assert.ok(!fs.lstatSync(scripted).isSymbolicLink())
+    assert.ok(fs.existsSync(path.join(scripted, 'node_modules/scripted/postinstall-ran')))
+    assert.equal(h.requireIn(p.dir, 'mid', p.env).deps.leaf, '2.1.0')
+    const bin = await h.run(p.file('node_modules/.bin/tool'), [], { cwd: p.dir, env: p.env })
+    assert.equal(bin.status, 0)
+    const ls = await h.npm(['ls', '--all'], { cwd: p.dir, env: p.env, cache: p.cache, registry: reg.url })
+    assert.equal(ls.status, 0, ls.stdout + ls.stderr)
+  }
+  const ino = (p) => fs.statSync(p.file('node_modules/mid/index.js')).ino
+  assert.equal(ino(a), ino(b), 'the same file, from the same shared folder')
+  assert.equal(fs.realpathSync(a.file('node_modules/mid')), fs.realpathSync(b.file('node_modules/mid')))
+  assert.notEqual(fs.realpathSync(a.file('node_modules/scripted')), fs.realpathSync(b.file('node_modules/scripted')))
+  // Switching the store off materializes the folders in the project again.
+  await brisk.install(opts(a, { cacheDir: cache, allowScripts: true }))
+  assert.ok(!fs.lstatSync(path.join(a.file('node_modules/.store'), fs.readdirSync(a.file('node_modules/.store')).find((n) => n.startsWith('mid@')))).isSymbolicLink())
+  assert.equal(h.requireIn(a.dir, 'mid', a.env).deps.leaf, '2.1.0')
+})
