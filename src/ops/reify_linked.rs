@@ -44,13 +44,19 @@ pub fn links_dir(cache: &Path) -> PathBuf {
 }
 
 /// Which entries may live in the global virtual store: no install scripts
-/// (nor a `binding.gyp` the lockfile knows of), a package from a tarball
-/// with an integrity, and only such entries in its closure (a shared
-/// folder's links may point only at other shared folders).
-pub fn shareable(tree: &Tree, layout: &Layout) -> Vec<bool> {
+/// that will run (`runs`: ones the policy allows; a package whose scripts
+/// are skipped is the tarball's files, the same for every project that
+/// skips them, and is made a private copy once they may run), a package
+/// from a tarball with an integrity, and only such entries in its closure
+/// (a shared folder's links may point only at other shared folders).
+pub fn shareable(
+    tree: &Tree,
+    layout: &Layout,
+    runs: &dyn Fn(&crate::tree::Package) -> bool,
+) -> Vec<bool> {
     let own = |i: usize| {
         let p = &tree.nodes[layout.entries[i].node].pkg;
-        !p.has_install_script && p.integrity.is_some() && !p.link
+        !runs(p) && p.integrity.is_some() && !p.link
     };
     let mut ok: Vec<bool> = (0..layout.entries.len()).map(own).collect();
     loop {
@@ -221,7 +227,9 @@ pub(super) async fn reify_linked(
     let pending_before = pending::read(&cwd);
     let gvs = ctx.config.global_virtual_store;
     let shared = match gvs {
-        true => shareable(tree, &layout),
+        true => shareable(tree, &layout, &|p| {
+            p.has_install_script && policy.allows(&p.name)
+        }),
         false => vec![false; layout.entries.len()],
     };
     let links_root = links_dir(&ctx.config.cache_dir);
@@ -428,13 +436,25 @@ pub(super) async fn reify_linked(
         candidates.extend(restored);
         changes.warnings.extend(warnings);
     }
-    // Scripts never run in a shared folder.
+    // Scripts never run in a shared folder (one with a `binding.gyp` the
+    // lockfile did not flag could get here): it stays unbuilt, said so.
     let shared_nodes: HashSet<NodeId> = make
         .iter()
         .filter(|m| m.shared.is_some())
         .map(|m| layout.entries[m.entry].node)
         .collect();
-    candidates.retain(|id| !shared_nodes.contains(id));
+    candidates.retain(|&id| {
+        let pkg = &tree.nodes[id].pkg;
+        let unbuilt = shared_nodes.contains(&id) && policy.allows(&pkg.name);
+        if unbuilt {
+            changes.warnings.push(format!(
+                "{} has a binding.gyp and is in the global virtual store, where nothing is built; \
+                 install without global-virtual-store to build it",
+                pkg.id()
+            ));
+        }
+        !unbuilt
+    });
 
     // Links and bins.
     let finish = {
@@ -451,7 +471,7 @@ pub(super) async fn reify_linked(
         let shared_dirs = shared_dirs.clone();
         move || link_entries(&tree, &layout, &cwd, &shared_dirs, &made, &top_make, &gone)
     };
-    blocking(finish).await?;
+    blocking(move || link::pool().install(finish)).await?;
     call.report(Phase::Link, make.len(), make.len());
 
     // Scripts run in the package's store folder, as npm runs them.
@@ -658,8 +678,10 @@ fn link_entries(
     link::link_bins(&bins)?;
     // Shared folders go into place (one rename each; a folder another
     // install put there first is taken as it is), then `.store` links them.
-    for (i, s) in made {
-        let Some((dir, build)) = s else { continue };
+    made.par_iter().try_for_each(|(i, s)| {
+        let Some((dir, build)) = s else {
+            return Ok(());
+        };
         if *build {
             let tmp = staging(dir);
             if let Some(parent) = dir.parent() {
@@ -675,9 +697,8 @@ fn link_entries(
                 }
             }
         }
-        let at = cwd.join(layout.entries[*i].dir());
-        symlink(&at, dir)?;
-    }
+        symlink(&cwd.join(layout.entries[*i].dir()), dir)
+    })?;
     // The project's links.
     let mut top_bins = Vec::new();
     let mut folders_changed: HashSet<PathBuf> = HashSet::new();
