@@ -85,20 +85,12 @@ pub fn shareable(
 /// may leave out; the same `name@version` from two registries must not
 /// meet in one folder).
 fn shared_key(tree: &Tree, e: &isolated::Entry) -> String {
-    let mut lines: Vec<String> = e
-        .closure
-        .iter()
-        .map(|(chain, n)| {
-            let p = &tree.nodes[*n].pkg;
-            format!("{chain}::{}", p.integrity.as_deref().unwrap_or("null"))
-        })
-        .collect();
     let p = &tree.nodes[e.node].pkg;
     format!(
         "{}@{}-{}",
         p.name,
         p.version,
-        isolated::hash_lines(&mut lines)
+        e.content_hash.as_deref().unwrap_or_default()
     )
 }
 
@@ -216,6 +208,7 @@ pub(super) async fn reify_linked(
     let opts = LayoutOptions {
         omit: ctx.config.omit.clone(),
         legacy_peer_deps: ctx.config.legacy_peer_deps,
+        content_keys: ctx.config.global_virtual_store,
     };
     let layout = isolated::layout(tree, &included, &opts)?;
     let installed = match call.options.clean {

@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use base64::Engine;
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use sha3::digest::{ExtendableOutput, Update, XofReader};
 
 use super::{EdgeKind, NodeId, Tree, ROOT};
@@ -45,9 +46,11 @@ pub struct Entry {
     pub name: String,
     /// Its dependencies: (link name, target), by link name.
     pub deps: Vec<(String, Target)>,
-    /// npm's key lines hold `resolved`; these hold the integrity too (for a
-    /// folder shared between projects, where `resolved` may be missing).
-    pub closure: Vec<(String, NodeId)>,
+    /// With [`LayoutOptions::content_keys`]: a hash of the key and every
+    /// closure member's integrity (a lockfile may leave `resolved` out, and
+    /// then the key does not say where a package came from; what a folder
+    /// shared between projects holds must be named by its content).
+    pub content_hash: Option<String>,
 }
 
 impl Entry {
@@ -106,6 +109,8 @@ pub struct LayoutOptions {
     /// Dependency types the root and its folders leave out (`omit`).
     pub omit: Vec<String>,
     pub legacy_peer_deps: bool,
+    /// Also compute each entry's [`Entry::content_hash`].
+    pub content_keys: bool,
 }
 
 /// Is node `id` a package that goes into the store?
@@ -252,55 +257,70 @@ pub fn hash_lines(lines: &mut [String]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out)
 }
 
-/// The closure of `start` as npm's getKey walks it: each member once, with
-/// the chain of `name@version` that reached it first.
-fn closure(
+/// npm's key for `start` (and with `content`, the content hash): its
+/// closure as npm's getKey walks it, depth first, each member once, written
+/// as the chain of `name@version` that reached it first.
+fn keys(
     tree: &Tree,
     start: NodeId,
     children: &HashMap<NodeId, Vec<NodeId>>,
-) -> Vec<(String, NodeId)> {
-    fn walk(
-        tree: &Tree,
-        id: NodeId,
-        children: &HashMap<NodeId, Vec<NodeId>>,
-        branch: &mut Vec<String>,
-        seen: &mut HashSet<NodeId>,
-        out: &mut Vec<(String, NodeId)>,
-    ) {
-        if !seen.insert(id) {
-            return;
-        }
-        let p = &tree.nodes[id].pkg;
-        branch.push(format!("{}@{}", p.name, p.version));
-        out.push((branch.join("->"), id));
-        for &c in children.get(&id).map(Vec::as_slice).unwrap_or_default() {
-            walk(tree, c, children, branch, seen, out);
-        }
-        branch.pop();
+    content: bool,
+) -> (String, Option<String>) {
+    struct Walk<'a> {
+        tree: &'a Tree,
+        children: &'a HashMap<NodeId, Vec<NodeId>>,
+        content: bool,
+        branch: String,
+        seen: HashSet<NodeId>,
+        lines: Vec<String>,
+        content_lines: Vec<String>,
     }
-    let mut out = Vec::new();
-    walk(
+    impl Walk<'_> {
+        fn visit(&mut self, id: NodeId) {
+            if !self.seen.insert(id) {
+                return;
+            }
+            let p = &self.tree.nodes[id].pkg;
+            let len = self.branch.len();
+            if len > 0 {
+                self.branch.push_str("->");
+            }
+            self.branch.push_str(&p.name);
+            self.branch.push('@');
+            self.branch.push_str(&p.version);
+            let resolved = p.resolved.as_deref().unwrap_or("null");
+            self.lines.push(format!("{}::{resolved}", self.branch));
+            if self.content {
+                let integrity = p.integrity.as_deref().unwrap_or("null");
+                self.content_lines
+                    .push(format!("{}::{integrity}", self.branch));
+            }
+            let children = self.children;
+            for &c in children.get(&id).map(Vec::as_slice).unwrap_or_default() {
+                self.visit(c);
+            }
+            self.branch.truncate(len);
+        }
+    }
+    let mut w = Walk {
         tree,
-        start,
         children,
-        &mut Vec::new(),
-        &mut HashSet::new(),
-        &mut out,
-    );
-    out
-}
-
-/// npm's key for a node, from its closure.
-fn npm_key(tree: &Tree, id: NodeId, closure: &[(String, NodeId)]) -> String {
-    let mut lines: Vec<String> = closure
-        .iter()
-        .map(|(chain, n)| {
-            let resolved = tree.nodes[*n].pkg.resolved.as_deref().unwrap_or("null");
-            format!("{chain}::{resolved}")
-        })
-        .collect();
-    let p = &tree.nodes[id].pkg;
-    format!("{}@{}-{}", p.name, p.version, hash_lines(&mut lines))
+        content,
+        branch: String::new(),
+        seen: HashSet::new(),
+        lines: Vec::new(),
+        content_lines: Vec::new(),
+    };
+    w.visit(start);
+    let p = &tree.nodes[start].pkg;
+    let key = format!("{}@{}-{}", p.name, p.version, hash_lines(&mut w.lines));
+    // The key names the closure's shape (chains of name@version); the
+    // members' integrities pin what each of them holds.
+    let content_hash = content.then(|| {
+        w.content_lines.push(key.clone());
+        hash_lines(&mut w.content_lines)
+    });
+    (key, content_hash)
 }
 
 /// A store key must be a plain path below `.store`: a valid package name,
@@ -346,18 +366,25 @@ pub fn layout(tree: &Tree, included: &[bool], opts: &LayoutOptions) -> Result<La
     let mut located: Vec<(String, NodeId)> =
         stored.iter().map(|&id| (tree.location(id), id)).collect();
     located.sort_by(|a, b| super::locale_cmp(&a.0, &b.0));
-    for (_, id) in located {
-        let p = &tree.nodes[id].pkg;
+    for (_, id) in &located {
+        let p = &tree.nodes[*id].pkg;
         check_key(&p.name, &p.version)?;
-        let walked = closure(tree, id, &children);
-        let key = npm_key(tree, id, &walked);
+    }
+    // Each key walks a closure (thousands of nodes for a large tree's
+    // top packages): in parallel.
+    let keyed: Vec<(String, Option<String>)> = located
+        .par_iter()
+        .map(|(_, id)| keys(tree, *id, &children, opts.content_keys))
+        .collect();
+    for ((_, id), (key, content_hash)) in located.into_iter().zip(keyed) {
+        let p = &tree.nodes[id].pkg;
         let i = *by_key.entry(key.clone()).or_insert_with(|| {
             entries.push(Entry {
                 key,
                 node: id,
                 name: p.name.clone(),
                 deps: Vec::new(),
-                closure: walked,
+                content_hash,
             });
             entries.len() - 1
         });
