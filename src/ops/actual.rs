@@ -52,11 +52,12 @@ impl Actual {
 /// inside the project) into a tree rooted at the project's package.
 pub fn read(cwd: &Path, root: Package, opts: EdgeOptions) -> Result<Actual> {
     let real_root = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
-    let hidden: HashMap<String, Map<String, Value>> = Lockfile::read(&cwd.join(lockfile::HIDDEN))
-        .ok()
-        .flatten()
-        .map(|l| l.packages.into_iter().collect())
-        .unwrap_or_default();
+    let hidden: HashMap<String, Map<String, Value>> =
+        Lockfile::read_hidden(&cwd.join(lockfile::HIDDEN))
+            .ok()
+            .flatten()
+            .map(|l| l.packages.into_iter().collect())
+            .unwrap_or_default();
     let mut walk = Walk {
         tree: Tree::new(root, opts),
         hidden,

@@ -24,7 +24,7 @@ pub fn read(cwd: &Path) -> Option<HashMap<String, Map<String, Value>>> {
     if !cwd.join("node_modules").exists() {
         return Some(HashMap::new());
     }
-    let lock = Lockfile::read(&cwd.join(lockfile::HIDDEN)).ok()??;
+    let lock = Lockfile::read_hidden(&cwd.join(lockfile::HIDDEN)).ok()??;
     let mut packages: HashMap<String, Map<String, Value>> = lock.packages.into_iter().collect();
     if !uptodate::folders_unchanged(cwd) {
         packages.par_iter_mut().for_each(|(loc, entry)| {

@@ -110,7 +110,7 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
 
 /// What node_modules holds: the hidden lockfile, else package-lock.json.
 fn installed_tree(ctx: &Context) -> Result<Tree> {
-    let lock = match Lockfile::read(&ctx.cwd.join(lockfile::HIDDEN))? {
+    let lock = match Lockfile::read_hidden(&ctx.cwd.join(lockfile::HIDDEN))? {
         Some(l) => l,
         None => ctx
             .read_lockfile()?
