@@ -175,3 +175,18 @@ test('global virtual store: a second project links the same folders; a package w
   assert.ok(!fs.lstatSync(path.join(a.file('node_modules/.store'), fs.readdirSync(a.file('node_modules/.store')).find((n) => n.startsWith('mid@')))).isSymbolicLink())
   assert.equal(h.requireIn(a.dir, 'mid', a.env).deps.leaf, '2.1.0')
 })
+
+test('linked: a trusted install script runs in the package\'s .store folder, and rebuild runs it there again', T, async (t) => {
+  const p = h.project({ dependencies: { scripted: '^1.0.0', mid: '^1.0.0' } })
+  t.after(() => p.cleanup())
+  await brisk.install(opts(p, { allowScripts: true }))
+  const dir = fs.realpathSync(p.file('node_modules/scripted'))
+  assert.match(path.relative(p.dir, dir), /^node_modules\/\.store\/scripted@1\.0\.0-[\w-]+\/node_modules\/scripted$/)
+  const ran = path.join(dir, 'postinstall-ran')
+  assert.ok(fs.existsSync(ran))
+  fs.rmSync(ran)
+  await brisk.rebuild({ cwd: p.dir, cacheDir: p.cache, registry: reg.url, env: p.env, installStrategy: 'linked', packages: ['scripted'] })
+  assert.ok(fs.existsSync(ran), 'rebuild ran the script in the store folder')
+  const ls = await h.npm(['ls', '--all'], { cwd: p.dir, env: p.env, cache: p.cache, registry: reg.url })
+  assert.equal(ls.status, 0, ls.stdout + ls.stderr)
+})
