@@ -43,9 +43,21 @@ function linkedLayout(dir) {
     }
   }
   nm(path.join(dir, 'node_modules'), 'node_modules')
+  for (const ws of list(path.join(dir, 'packages'))) nm(path.join(dir, 'packages', ws.name, 'node_modules'), `packages/${ws.name}/node_modules`)
   const root = path.join(dir, 'node_modules', '.store')
   const stored = list(root).flatMap((e) => e.name.startsWith('@') ? list(path.join(root, e.name)).map((s) => `${e.name}/${s.name}`) : [e.name]).sort()
   return { links, stored }
+}
+
+/** The hidden lockfile's entries, without `resolved`/`integrity` of packages (npm leaves them out under omit-lockfile-registry-resolved). */
+function hiddenEntries(p) {
+  const out = {}
+  for (const [k, v] of Object.entries(p.json('node_modules/.package-lock.json').packages)) {
+    const e = { ...v }
+    if (!e.link) { delete e.resolved; delete e.integrity }
+    out[k] = e
+  }
+  return out
 }
 
 const opts = (p, extra = {}) => ({ cwd: p.dir, cacheDir: p.cache, registry: reg.url, env: p.env, installStrategy: 'linked', ...extra })
@@ -67,8 +79,7 @@ for (const name of ['nested-conflicts', 'peers', 'nested-peer', 'hoist-order']) 
     assert.deepEqual(ours.links, theirs.links, 'symlinks: dependencies, top level, .bin')
     // The hidden lockfile lists what npm's does; package-lock.json is the
     // hoisted one, whatever the strategy.
-    assert.deepEqual(Object.keys(p.json('node_modules/.package-lock.json').packages),
-      Object.keys(n.json('node_modules/.package-lock.json').packages))
+    assert.deepEqual(hiddenEntries(p), hiddenEntries(n), 'hidden lockfile entries')
     assert.deepEqual(Object.keys(p.lock().packages), Object.keys(n.lock().packages))
 
     const ls = await h.npm(['ls', '--all', ...s.npmArgs], { cwd: p.dir, env: p.env, cache: p.cache, registry: reg.url })
@@ -189,4 +200,34 @@ test('linked: a trusted install script runs in the package\'s .store folder, and
   assert.ok(fs.existsSync(ran), 'rebuild ran the script in the store folder')
   const ls = await h.npm(['ls', '--all'], { cwd: p.dir, env: p.env, cache: p.cache, registry: reg.url })
   assert.equal(ls.status, 0, ls.stdout + ls.stderr)
+})
+
+test('linked: a workspace project lays out as npm --install-strategy=linked', T, async (t) => {
+  const manifest = { workspaces: ['packages/*'], dependencies: { w1: '^1.0.0', leaf: '^1.0.0' }, devDependencies: { tool: '^1.0.0' } }
+  const setUp = (p) => {
+    fs.mkdirSync(p.file('packages/w1'), { recursive: true })
+    fs.mkdirSync(p.file('packages/w2'), { recursive: true })
+    fs.writeFileSync(p.file('packages/w1/package.json'), JSON.stringify({ name: 'w1', version: '1.0.0', dependencies: { mid: '^1.0.0', leaf: '^2.0.0' } }))
+    fs.writeFileSync(p.file('packages/w2/package.json'), JSON.stringify({ name: 'w2', version: '1.0.0', dependencies: { 'uses-leaf1': '^1.0.0', w1: '^1.0.0' } }))
+  }
+  const p = h.project(manifest)
+  const n = h.project(manifest)
+  t.after(() => { p.cleanup(); n.cleanup() })
+  setUp(p); setUp(n)
+  await brisk.install(opts(p))
+  const ni = await h.npm(['install', '--install-strategy=linked', '--ignore-scripts'], { cwd: n.dir, env: n.env, cache: n.cache, registry: reg.url })
+  assert.equal(ni.status, 0, ni.stderr)
+  const ours = linkedLayout(p.dir)
+  const theirs = linkedLayout(n.dir)
+  assert.deepEqual(ours.stored, theirs.stored)
+  assert.deepEqual(ours.links, theirs.links)
+  assert.deepEqual(hiddenEntries(p), hiddenEntries(n), 'hidden lockfile entries')
+  assert.equal(h.nodeEval(p.file('packages/w1'), 'process.stdout.write(require("leaf/package.json").version)', p.env), '2.1.0')
+  // npm ls says of brisk's tree what it says of its own (npm 11 does not
+  // link a workspace the root does not declare, and then calls it missing).
+  const ls = async (q) => {
+    const r = await h.npm(['ls', '--all'], { cwd: q.dir, env: q.env, cache: q.cache, registry: reg.url })
+    return { status: r.status, out: r.stdout.split(q.dir).join('<dir>') }
+  }
+  assert.deepEqual(await ls(p), await ls(n))
 })
