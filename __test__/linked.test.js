@@ -102,6 +102,10 @@ test('linked: require() from the project and from inside packages, .bin, a repea
   const bin = h.run(p.file('node_modules/.bin/tool'), [], { cwd: p.dir, env: p.env })
   assert.equal((await bin).status, 0)
 
+  const dry = await brisk.install(opts(p, { dryRun: true, add: ['deep-b@2.0.0'] }))
+  assert.equal(dry.added, 1)
+  assert.equal(dry.changes.length, 1, JSON.stringify(dry.changes))
+  assert.match(dry.changes[0].location, /^node_modules\/\.store\/deep-b@2\.0\.0-[\w-]+\/node_modules\/deep-b$/)
   const again = await brisk.install(opts(p))
   assert.equal(again.added, 0)
   assert.equal(again.removed, 0)

@@ -184,6 +184,9 @@ fn planned(
 
 /// `--dry-run`: what reify would change, changing nothing.
 pub fn preview(ctx: &Context, call: &Call, tree: &Tree) -> Result<Changes> {
+    if ctx.config.install_strategy == crate::config::InstallStrategy::Linked {
+        return super::reify_linked::preview(ctx, call, tree);
+    }
     let (included, warnings) = selected(ctx, call, tree)?;
     let pending = pending::read(&ctx.cwd);
     let plan = planned(ctx, call, tree, &included, &pending, &ctx.script_policy())?;

@@ -195,27 +195,35 @@ struct Make {
     shared: Option<(PathBuf, bool)>,
 }
 
-pub(super) async fn reify_linked(
-    ctx: &Context,
-    call: &Call,
-    tree: &Arc<Tree>,
-    supply: Supply,
-) -> Result<Reified> {
-    let cwd = ctx.cwd.clone();
-    let mut changes = Changes::default();
-    let (mut included, warnings) = reify::selected(ctx, call, tree)?;
-    changes.warnings.extend(warnings);
+/// What a linked install changes, decided before anything is touched.
+struct Decided {
+    layout: Layout,
+    /// The hidden lockfile's packages (None: unknown).
+    installed: Option<HashMap<String, Map<String, Value>>>,
+    policy: crate::scripts::Policy,
+    pending_before: pending::Pending,
+    shared_dirs: Vec<Option<PathBuf>>,
+    make: Vec<Make>,
+    /// Locations to remove (checked).
+    removals: Vec<String>,
+    /// Of those, packages (the hidden lockfile gives their version).
+    removed_entries: Vec<String>,
+    top_make: Vec<usize>,
+}
+
+fn decide(ctx: &Context, call: &Call, tree: &Tree, included: &[bool]) -> Result<Decided> {
+    let cwd = &ctx.cwd;
     let opts = LayoutOptions {
         omit: ctx.config.omit.clone(),
         legacy_peer_deps: ctx.config.legacy_peer_deps,
         content_keys: ctx.config.global_virtual_store,
     };
-    let layout = isolated::layout(tree, &included, &opts)?;
+    let layout = isolated::layout(tree, included, &opts)?;
     let installed = match call.options.clean {
         true => Some(HashMap::new()),
         false => installed::read(&cwd),
     };
-    let installed = installed.as_ref();
+    let installed_ref = installed.as_ref();
     let policy = ctx.script_policy();
     let pending_before = pending::read(&cwd);
     let gvs = ctx.config.global_virtual_store;
@@ -233,7 +241,7 @@ pub(super) async fn reify_linked(
     let present = |i: usize| {
         let e = &layout.entries[i];
         let pkg = &tree.nodes[e.node].pkg;
-        let listed = installed
+        let listed = installed_ref
             .and_then(|m| m.get(&e.location()))
             .and_then(|m| m.get("version"))
             .and_then(Value::as_str)
@@ -275,7 +283,7 @@ pub(super) async fn reify_linked(
     }
     let top_locs: Vec<String> = layout.top.iter().map(|t| t.location()).collect();
     wanted.extend(top_locs.iter().cloned());
-    let mut removals: Vec<String> = match installed {
+    let mut removals: Vec<String> = match installed_ref {
         Some(m) => m
             .keys()
             .filter(|l| crate::tree::in_node_modules(l) && !wanted.contains(*l))
@@ -284,21 +292,22 @@ pub(super) async fn reify_linked(
         None => Vec::new(),
     };
     // Packages removed: what the hidden lockfile lists with a version.
-    let removed_entries = removals
+    let removed_entries: Vec<String> = removals
         .iter()
         .filter(|l| {
-            installed
+            installed_ref
                 .and_then(|m| m.get(*l))
                 .is_some_and(|e| e.get("version").is_some_and(Value::is_string))
         })
-        .count();
+        .cloned()
+        .collect();
     removals.extend(make.iter().map(|m| layout.entries[m.entry].dir()));
     // Top links to (re)make: those not installed as the same link.
     let top_make: Vec<usize> = (0..layout.top.len())
         .filter(|&i| {
             let t = &layout.top[i];
             let want = layout.target_location(&t.target);
-            let same = installed_link(installed, &top_locs[i]) == Some(want.as_str());
+            let same = installed_link(installed_ref, &top_locs[i]) == Some(want.as_str());
             !same || matches!(t.target, Target::Entry(j) if !kept[j])
         })
         .collect();
@@ -309,6 +318,82 @@ pub(super) async fn reify_linked(
         check(l)?;
     }
 
+    Ok(Decided {
+        layout,
+        installed,
+        policy,
+        pending_before,
+        shared_dirs,
+        make,
+        removals,
+        removed_entries,
+        top_make,
+    })
+}
+
+/// `--dry-run`: what a linked install would change, changing nothing.
+pub(super) fn preview(ctx: &Context, call: &Call, tree: &Tree) -> Result<Changes> {
+    let (included, warnings) = reify::selected(ctx, call, tree)?;
+    let d = decide(ctx, call, tree, &included)?;
+    let mut changes = Changes {
+        warnings,
+        added: d.make.len(),
+        removed: d.removed_entries.len(),
+        packages: d.layout.entries.len(),
+        ..Default::default()
+    };
+    let version_at = |loc: &str| {
+        let e = d.installed.as_ref()?.get(loc)?;
+        Some(e.get("version")?.as_str()?.to_string())
+    };
+    for m in &d.make {
+        let e = &d.layout.entries[m.entry];
+        let pkg = &tree.nodes[e.node].pkg;
+        let location = e.location();
+        changes.changes.push(Change {
+            name: e.name.clone(),
+            from: version_at(&location),
+            to: Some(pkg.version.clone()),
+            location,
+        });
+    }
+    for loc in &d.removed_entries {
+        changes.changes.push(Change {
+            name: lockfile::folder_name(loc).to_string(),
+            from: version_at(loc),
+            to: None,
+            location: loc.clone(),
+        });
+    }
+    changes
+        .changes
+        .sort_by(|a, b| crate::locale::locale_cmp(&a.location, &b.location));
+    Ok(changes)
+}
+
+pub(super) async fn reify_linked(
+    ctx: &Context,
+    call: &Call,
+    tree: &Arc<Tree>,
+    supply: Supply,
+) -> Result<Reified> {
+    let cwd = ctx.cwd.clone();
+    let mut changes = Changes::default();
+    let (mut included, warnings) = reify::selected(ctx, call, tree)?;
+    changes.warnings.extend(warnings);
+    let Decided {
+        layout,
+        installed,
+        policy,
+        pending_before,
+        shared_dirs,
+        make,
+        removals,
+        removed_entries,
+        top_make,
+    } = decide(ctx, call, tree, &included)?;
+    let removed_entries = removed_entries.len();
+    let installed = installed.as_ref();
     // Fetch what is cloned: project entries, and shared folders to build.
     let fetch_ids: Vec<NodeId> = make
         .iter()
