@@ -221,11 +221,11 @@ fn decide(ctx: &Context, call: &Call, tree: &Tree, included: &[bool]) -> Result<
     let layout = isolated::layout(tree, included, &opts)?;
     let installed = match call.options.clean {
         true => Some(HashMap::new()),
-        false => installed::read(&cwd),
+        false => installed::read(cwd),
     };
     let installed_ref = installed.as_ref();
     let policy = ctx.script_policy();
-    let pending_before = pending::read(&cwd);
+    let pending_before = pending::read(cwd);
     let gvs = ctx.config.global_virtual_store;
     let shared = match gvs {
         true => shareable(tree, &layout, &|p| {
