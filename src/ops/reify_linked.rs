@@ -145,7 +145,7 @@ fn link_entry(target: String) -> Map<String, Value> {
 /// The hidden lockfile of the layout, as npm 11 writes it.
 fn render_hidden(tree: &Tree, layout: &Layout, kept: &[bool]) -> String {
     let mut out: Vec<(String, Map<String, Value>)> = Vec::new();
-    for (i, e) in layout.entries.iter().enumerate().filter(|(i, _)| kept[*i]) {
+    for e in (layout.entries.iter().zip(kept)).filter_map(|(e, k)| k.then_some(e)) {
         let n = &tree.nodes[e.node];
         out.push((e.dir(), Map::new()));
         out.push((
@@ -161,7 +161,6 @@ fn render_hidden(tree: &Tree, layout: &Layout, kept: &[bool]) -> String {
                 link_entry(layout.target_location(t)),
             ));
         }
-        let _ = i;
     }
     for t in &layout.top {
         if matches!(t.target, Target::Entry(j) if !kept[j]) {
@@ -170,14 +169,13 @@ fn render_hidden(tree: &Tree, layout: &Layout, kept: &[bool]) -> String {
         out.push((t.location(), link_entry(layout.target_location(&t.target))));
     }
     let folders: HashSet<&str> = layout.top.iter().map(|t| t.folder.as_str()).collect();
-    for (id, n) in tree.nodes.iter().enumerate() {
+    for n in &tree.nodes {
         if let Some(path) = n
             .path
             .as_deref()
             .filter(|p| n.alive && folders.contains(p) && !p.is_empty())
         {
             let folder = path.rsplit('/').next().unwrap_or(path);
-            let _ = id;
             out.push((
                 path.to_string(),
                 package_to_entry(&n.pkg, folder, Flags::default(), false),
