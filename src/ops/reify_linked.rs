@@ -545,7 +545,18 @@ pub(super) async fn reify_linked(
         let top_make = top_make.clone();
         let gone = gone.clone();
         let shared_dirs = shared_dirs.clone();
-        move || link_entries(&tree, &layout, &cwd, &shared_dirs, &made, &top_make, &gone)
+        // Removed packages (or a hoisted layout's) may have left `.bin`
+        // links at the top.
+        let removed_any = !removals.is_empty();
+        move || {
+            let made = Made {
+                entries: &made,
+                top: &top_make,
+                gone: &gone,
+                removed_any,
+            };
+            link_entries(&tree, &layout, &cwd, &shared_dirs, &made)
+        }
     };
     blocking(move || link::pool().install(finish)).await?;
     call.report(Phase::Link, make.len(), make.len());
@@ -652,6 +663,18 @@ fn direct_changes(
         .collect()
 }
 
+/// What [`link_entries`] puts in place.
+struct Made<'a> {
+    /// Entries made, with their shared folder (and whether to build it).
+    entries: &'a [(usize, Option<(PathBuf, bool)>)],
+    /// Top links made (indexes into [`Layout::top`]).
+    top: &'a [usize],
+    /// Entries left out (an optional package that could not be fetched).
+    gone: &'a [bool],
+    /// Something was removed: look for dangling `.bin` links at the top.
+    removed_any: bool,
+}
+
 /// Blocking: the dependency links and `.bin` links of the entries made,
 /// shared folders renamed into place and linked from `.store`, the
 /// project's links.
@@ -660,10 +683,9 @@ fn link_entries(
     layout: &Layout,
     cwd: &Path,
     shared_dirs: &[Option<PathBuf>],
-    made: &[(usize, Option<(PathBuf, bool)>)],
-    top_make: &[usize],
-    gone: &[bool],
+    m: &Made,
 ) -> Result<()> {
+    let (made, top_make, gone) = (m.entries, m.top, m.gone);
     let staging = |dir: &Path| {
         let name = dir
             .file_name()
@@ -778,6 +800,15 @@ fn link_entries(
     // The project's links.
     let mut top_bins = Vec::new();
     let mut folders_changed: HashSet<PathBuf> = HashSet::new();
+    if m.removed_any {
+        folders_changed.insert(cwd.join("node_modules"));
+        folders_changed.extend(
+            layout
+                .top
+                .iter()
+                .map(|t| cwd.join(&t.folder).join("node_modules")),
+        );
+    }
     for &i in top_make {
         let t = &layout.top[i];
         if matches!(t.target, Target::Entry(j) if gone[j]) {
