@@ -433,13 +433,8 @@ pub(super) async fn reify_linked(
 
     let t_link = Instant::now();
     call.report(Phase::Link, 0, make.len());
-    let staging = |dir: &Path| {
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        dir.with_file_name(format!(".tmp-{}-{}", std::process::id(), name))
-    };
+    let token = staging_token();
+    let staging = |dir: &Path| staging_of(dir, &token);
     let jobs: Vec<ToLink> = make
         .iter()
         .filter(|m| !gone[m.entry])
@@ -545,11 +540,13 @@ pub(super) async fn reify_linked(
         let top_make = top_make.clone();
         let gone = gone.clone();
         let shared_dirs = shared_dirs.clone();
+        let token = token.clone();
         // Removed packages (or a hoisted layout's) may have left `.bin`
         // links at the top.
         let removed_any = !removals.is_empty();
         move || {
             let made = Made {
+                token: &token,
                 entries: &made,
                 top: &top_make,
                 gone: &gone,
@@ -663,8 +660,32 @@ fn direct_changes(
         .collect()
 }
 
+/// Where a shared folder is built before it is renamed to `dir`: beside
+/// it (the same depth, so its relative links resolve the same), named for
+/// this install (`token`: two installs at once, in one process or two,
+/// never build in one folder).
+fn staging_of(dir: &Path, token: &str) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dir.with_file_name(format!(".tmp-{token}-{name}"))
+}
+
+/// A name for this install's staging folders.
+fn staging_token() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{}-{n}-{nanos}", std::process::id())
+}
+
 /// What [`link_entries`] puts in place.
 struct Made<'a> {
+    /// This install's staging folders' name ([`staging_of`]).
+    token: &'a str,
     /// Entries made, with their shared folder (and whether to build it).
     entries: &'a [(usize, Option<(PathBuf, bool)>)],
     /// Top links made (indexes into [`Layout::top`]).
@@ -686,13 +707,7 @@ fn link_entries(
     m: &Made,
 ) -> Result<()> {
     let (made, top_make, gone) = (m.entries, m.top, m.gone);
-    let staging = |dir: &Path| {
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        dir.with_file_name(format!(".tmp-{}-{}", std::process::id(), name))
-    };
+    let staging = |dir: &Path| staging_of(dir, m.token);
     // Where each entry's folder (the one holding `node_modules`) is being
     // built, and where it ends up.
     let building: HashMap<usize, PathBuf> = made
