@@ -878,3 +878,53 @@ fn relative_dir_of(entry_dir: &str, name: &str) -> String {
         None => format!("{entry_dir}/node_modules"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lockfile::Lockfile;
+    use crate::tree::{EdgeOptions, Package};
+    use serde_json::json;
+
+    #[test]
+    fn a_package_whose_scripts_run_and_its_dependents_are_not_shared() {
+        let e = |v: &str, extra: serde_json::Value| {
+            let mut m = json!({ "version": v, "resolved": format!("https://r/{v}.tgz"), "integrity": format!("sha512-{v}") });
+            m.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            m
+        };
+        let text = json!({ "lockfileVersion": 3, "packages": {
+            "": { "dependencies": { "a": "1", "c": "1" } },
+            "node_modules/a": e("1.0.0", json!({ "dependencies": { "b": "1" } })),
+            "node_modules/b": e("1.0.1", json!({ "hasInstallScript": true })),
+            "node_modules/c": e("1.0.2", json!({})),
+            "node_modules/d": { "version": "1.0.3" },
+        }});
+        let lock = Lockfile::parse(&text.to_string()).unwrap();
+        let root = Package {
+            name: "root".into(),
+            dependencies: [("a", "1"), ("c", "1"), ("d", "1")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        let tree = lock.to_tree(root, EdgeOptions::default()).unwrap();
+        let included = vec![true; tree.nodes.len()];
+        let layout = isolated::layout(&tree, &included, &LayoutOptions::default()).unwrap();
+        let shared_names = |runs: &dyn Fn(&Package) -> bool| -> Vec<String> {
+            let ok = shareable(&tree, &layout, runs);
+            (layout.entries.iter().zip(ok))
+                .filter(|(_, s)| *s)
+                .map(|(e, _)| e.name.clone())
+                .collect()
+        };
+        // b's script runs: b and a (which links b) stay in the project; d
+        // has no integrity to name its content by.
+        assert_eq!(shared_names(&|p| p.has_install_script), ["c"]);
+        // Skipped scripts: b is the tarball's files, like any other.
+        assert_eq!(shared_names(&|_| false), ["a", "b", "c"]);
+    }
+}
