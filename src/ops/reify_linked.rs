@@ -94,6 +94,28 @@ fn shared_key(tree: &Tree, e: &isolated::Entry) -> String {
     )
 }
 
+/// The entries from which some `marked` entry is reachable through
+/// dependency links (the marked ones included).
+fn reaches(layout: &Layout, marked: &[bool]) -> Vec<bool> {
+    let mut out = marked.to_vec();
+    loop {
+        let mut changed = false;
+        for (i, e) in layout.entries.iter().enumerate() {
+            if !out[i]
+                && e.deps
+                    .iter()
+                    .any(|(_, t)| matches!(t, Target::Entry(j) if out[*j]))
+            {
+                out[i] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            return out;
+        }
+    }
+}
+
 /// A location the linked layout may create or remove: a plain path inside
 /// the project, through a `node_modules` folder.
 fn check(loc: &str) -> Result<()> {
@@ -384,8 +406,8 @@ pub(super) async fn reify_linked(
         installed,
         policy,
         pending_before,
-        shared_dirs,
-        make,
+        mut shared_dirs,
+        mut make,
         removals,
         removed_entries,
         top_make,
@@ -427,6 +449,18 @@ pub(super) async fn reify_linked(
                 if *slot == Some(m.entry) {
                     included[id] = false;
                 }
+            }
+        }
+    }
+    // A shared folder is the same for every project: one that would be
+    // built without a link to a package this install could not fetch
+    // (everything that reaches one) is a folder of this project instead.
+    if gone.iter().any(|g| *g) {
+        let tainted = reaches(&layout, &gone);
+        for m in make.iter_mut() {
+            if tainted[m.entry] && !gone[m.entry] && matches!(m.shared, Some((_, true))) {
+                m.shared = None;
+                shared_dirs[m.entry] = None;
             }
         }
     }
