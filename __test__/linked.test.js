@@ -242,3 +242,31 @@ test('linked: a workspace project lays out as npm --install-strategy=linked', T,
   }
   assert.deepEqual(await ls(p), await ls(n))
 })
+
+test('linked: after npm --install-strategy=linked, brisk keeps npm\'s .store folders; skipped scripts are shared in the global store', T, async (t) => {
+  const s = scenarios['nested-conflicts']
+  const n = h.project(s.manifest)
+  t.after(() => n.cleanup())
+  const ni = await h.npm(['install', '--install-strategy=linked', '--ignore-scripts'], { cwd: n.dir, env: n.env, cache: n.cache, registry: reg.url })
+  assert.equal(ni.status, 0, ni.stderr)
+  const before = linkedLayout(n.dir)
+  const resolvedLocked = Object.values(n.lock().packages).some((e) => e.resolved)
+  const r = await brisk.install(opts(n))
+  if (resolvedLocked) {
+    // The same keys: nothing to add or remove.
+    assert.equal(r.added, 0)
+    assert.equal(r.removed, 0)
+  }
+  assert.deepEqual(linkedLayout(n.dir).stored.length, before.stored.length)
+  assert.equal(h.requireIn(n.dir, 'mid', n.env).deps.leaf, '2.1.0')
+
+  // Scripts not allowed: the package with a postinstall is the tarball's
+  // files, shared like any other.
+  const p = h.project({ dependencies: { scripted: '^1.0.0' } })
+  t.after(() => p.cleanup())
+  await brisk.install(opts(p, { globalVirtualStore: true }))
+  const store = p.file('node_modules/.store')
+  const entry = path.join(store, fs.readdirSync(store).find((x) => x.startsWith('scripted@')))
+  assert.ok(fs.lstatSync(entry).isSymbolicLink())
+  assert.equal(fs.existsSync(path.join(entry, 'node_modules/scripted/postinstall-ran')), false)
+})
