@@ -81,6 +81,20 @@ export interface Options {
   /** Fail (E_BAD_ENGINE) when a package's `engines.node` excludes this Node.js, instead of warning. Overrides .npmrc `engine-strict`. */
   engineStrict?: boolean
   /**
+   * npm's `install-strategy`: `hoisted` (the default) or `linked` (each
+   * package in `node_modules/.store/<name>@<version>-<hash>/node_modules`,
+   * its dependencies symlinked beside it, the direct dependencies symlinked
+   * at the top, as npm 11 lays it out). Overrides .npmrc `install-strategy`.
+   */
+  installStrategy?: 'hoisted' | 'linked'
+  /**
+   * brisk's extension, with `installStrategy: 'linked'`: package folders
+   * without install scripts are built once per machine in the cache and the
+   * project's `.store` entries are symlinks to them. Overrides .npmrc
+   * `global-virtual-store`.
+   */
+  globalVirtualStore?: boolean
+  /**
    * Pick no version published after this date for a range or a tag, like
    * npm's `--before` (a Date, or a string such as `2024-05-01` or
    * `2024-05-01T12:00:00Z`). Overrides .npmrc `before`; with

@@ -139,6 +139,13 @@ export interface Options {
   packageLock?: boolean
   /** Fail on a package whose `engines.node` excludes this Node.js. */
   engineStrict?: boolean
+  /** npm's `install-strategy`: `hoisted` (the default) or `linked`. */
+  installStrategy?: string
+  /**
+   * With the linked strategy, share package folders between projects
+   * through the cache (brisk's extension).
+   */
+  globalVirtualStore?: boolean
   /** Pick no version published after this date (npm's `--before`). */
   before?: string
   /**

@@ -12,6 +12,7 @@
 
 const OMIT = ['dev', 'optional', 'peer']
 const SAVE_TYPES = ['prod', 'dev', 'optional', 'peer']
+const STRATEGIES = ['hoisted', 'linked']
 
 const OPTIONS = {
   cwd: { type: 'string', flags: ['--prefix'] },
@@ -37,6 +38,9 @@ const OPTIONS = {
   before: { type: 'date', flags: ['--before'] },
   minReleaseAge: { type: 'number', flags: ['--min-release-age'] },
   workspaces: { type: 'strings', flags: ['--workspace', '-w'] },
+  // npm's install-strategy; `globalVirtualStore` is brisk's extension.
+  installStrategy: { type: 'string', values: STRATEGIES, flags: ['--install-strategy'] },
+  globalVirtualStore: { type: 'boolean', flags: ['--global-virtual-store'] },
   env: { type: 'env', flags: [] },
   // `brisk add <pkg...>` / `brisk remove <pkg...>`.
   add: { type: 'strings', install: true, flags: [] },

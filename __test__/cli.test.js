@@ -79,8 +79,10 @@ describe('argument parsing', () => {
   test('npm habits: no-op flags accepted, --flag=true|false, --no-<flag>, --include, --no-optional', () => {
     const opts = (...argv) => { const o = { ...parse(argv).options }; delete o.cwd; return o }
     assert.deepEqual(opts('ci', '--no-audit', '--no-fund', '--no-update-notifier', '--no-progress', '--no-color',
-      '--quiet', '--verbose', '--loglevel', 'error', '--audit-level=high', '--package-lock', '--install-strategy=hoisted'),
+      '--quiet', '--verbose', '--loglevel', 'error', '--audit-level=high', '--package-lock'),
     { frozenLockfile: true, clean: true, packageLock: true })
+    assert.deepEqual(opts('i', '--install-strategy=linked', '--global-virtual-store'), { installStrategy: 'linked', globalVirtualStore: true })
+    assert.deepEqual(opts('i', '--install-strategy', 'hoisted'), { installStrategy: 'hoisted' })
     assert.equal(parse(['i', '--loglevel=silent']).output.silent, true)
     assert.equal(parse(['i', '--loglevel', 'warn']).output.silent, false)
     assert.deepEqual(opts('i', '--frozen-lockfile=true'), { frozenLockfile: true })
@@ -102,7 +104,7 @@ describe('argument parsing', () => {
     fails(['i', '-g', 'x'], 'E_UNSUPPORTED', /global installs are not supported/)
     fails(['i', '--global'], 'E_UNSUPPORTED', /global installs are not supported/)
     fails(['prefetch', '--offline'], 'E_CONFIG', /--offline does not apply/)
-    fails(['i', '--install-strategy=linked'], 'E_UNSUPPORTED', /hoisted/)
+    fails(['i', '--global-style'], 'E_UNSUPPORTED', /hoisted and linked/)
     fails(['i', '--frozen-lockfil'], 'E_CONFIG', /did you mean "--frozen-lockfile"/)
     fails(['instal'], 'E_CONFIG', /unknown command "instal" \(did you mean "install"\?\)/)
     fails(['prefech'], 'E_CONFIG', /did you mean "prefetch"/)

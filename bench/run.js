@@ -3,7 +3,8 @@
 // interleaved. See bench/README.md.
 //
 //   node bench/run.js [--projects ant-design,platform-and-peers,vite-react]
-//                     [--tools brisk,npm,pnpm,bun,utoo] [--phases p0,p1,p3,p4,p5,p6,p7,p8]
+//                     [--tools brisk,npm,pnpm,bun,utoo,brisk-linked,brisk-gvs,npm-linked,bun-isolated]
+//                     [--phases p0,p1,p3,p4,p5,p6,p7,p8]
 //                     [--rounds 3] [--in-process] [--out bench/results.json]
 //                     [--settle 361] [--min-free 25] [--no-floor]
 //                     [--no-drop-caches] [--keep-page-reporting]
@@ -71,7 +72,12 @@ function run (cmd, argv, opts = {}) {
 // install(dir, cache) and resolve(dir, cache) return [cmd, argv, env].
 function toolTable (peers) {
   const briskJs = path.join(repo, 'bin', 'brisk.js')
-  return {
+  // A tool run with more flags: its isolated (symlinked) layout.
+  const variant = (spec, extra) => {
+    const more = (f) => (...a) => { const [cmd, argv, env] = f(...a); return [cmd, [...argv, ...extra], env] }
+    return { ...spec, install: more(spec.install), resolve: more(spec.resolve), add: more(spec.add), remove: more(spec.remove) }
+  }
+  const table = {
     brisk: {
       lockfiles: ['package-lock.json'],
       warm: [process.execPath, ['-e', `require(${JSON.stringify(path.join(repo, 'brisk.js'))})`]],
@@ -122,6 +128,14 @@ function toolTable (peers) {
       remove: (c, name) => [peers.utoo, ['uninstall', name, '--quiet', '--registry', REGISTRY, '--cache-dir', c]],
     },
   }
+  // Isolated layouts: npm's install-strategy=linked (brisk-linked), with
+  // brisk's global virtual store (brisk-gvs: package folders shared through
+  // the cache), bun's isolated linker. pnpm's default layout is isolated.
+  table['brisk-linked'] = variant(table.brisk, ['--install-strategy=linked'])
+  table['brisk-gvs'] = variant(table.brisk, ['--install-strategy=linked', '--global-virtual-store'])
+  table['npm-linked'] = variant(table.npm, ['--install-strategy=linked'])
+  table['bun-isolated'] = variant(table.bun, ['--linker', 'isolated'])
+  return table
 }
 
 // ---- one measured command: wall, user, sys, peak RSS (GNU time) ----
@@ -429,9 +443,9 @@ function toolVersions (tools, table) {
       out.base = `brisk build ${args.base}`
       continue
     }
-    if (tool === 'brisk') {
+    if (tool.startsWith('brisk')) {
       const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo, encoding: 'utf8' }).stdout.trim()
-      out.brisk = `${require(path.join(repo, 'package.json')).version} (${commit || 'no git'})`
+      out[tool] = `${require(path.join(repo, 'package.json')).version} (${commit || 'no git'})`
       continue
     }
     const [cmd] = table[tool].warm

@@ -71,6 +71,8 @@ Flags:
   --dry-run                 say what would change, change nothing
   --no-package-lock         neither read nor write package-lock.json
   --engine-strict           fail on a package whose engines.node excludes this Node.js
+  --install-strategy <s>    hoisted (default) or linked: packages in node_modules/.store, symlinked
+  --global-virtual-store    with linked: share package folders between projects through the cache
   --before <date>           pick no version published after this date (2024-05-01, 2024-05-01T12:00:00Z)
   --min-release-age <days>  pick no version published less than this many days ago (.npmrc min-release-age)
   -w, --workspace <name>    a workspace (name or folder; repeatable): install only what it uses,
@@ -100,7 +102,7 @@ Flags:
   --no-update-notifier, --loglevel <level> (silent = --silent), --quiet and --verbose
   are accepted and change nothing;
   --flag=true|false and --no-<flag> work for every flag (false overrides .npmrc).
-  Not supported: -g/--global, --install-strategy other than hoisted.
+  Not supported: -g/--global, --install-strategy=nested|shallow (--global-style, --legacy-bundling).
 
   -h, --help                show this help
   -v, --version             print the version
@@ -172,6 +174,8 @@ const FLAGS = {
   'dry-run': { type: 'boolean' },
   'package-lock': { type: 'boolean' },
   'engine-strict': { type: 'boolean' },
+  'install-strategy': { type: 'string' },
+  'global-virtual-store': { type: 'boolean' },
   before: { type: 'string' },
   'min-release-age': { type: 'string' },
   workspace: { type: 'string', short: 'w', multiple: true },
@@ -215,9 +219,8 @@ const UNSUPPORTED = {
   global: 'brisk installs into a project; global installs are not supported (use npm i -g)',
   g: 'brisk installs into a project; global installs are not supported (use npm i -g)',
   location: 'brisk installs into a project; --location=global is not supported (use npm i -g)',
-  'install-strategy': 'only the hoisted install strategy (npm\'s default) is supported',
-  'global-style': 'only the hoisted install strategy (npm\'s default) is supported',
-  'legacy-bundling': 'only the hoisted install strategy (npm\'s default) is supported'
+  'global-style': 'only the hoisted and linked install strategies are supported',
+  'legacy-bundling': 'only the hoisted and linked install strategies are supported'
 }
 
 /** The word among `known` nearest to `name` by edit distance, if it is close. */
@@ -269,11 +272,6 @@ function npmArgv(argv) {
     const [, dashes, no, name, value] = m
     const spec = dashes === '--' ? FLAGS[name] : undefined
     if (dashes === '-' && !UNSUPPORTED[name]) { out.push(arg); continue }
-    // What brisk does anyway: --install-strategy=hoisted.
-    if (name === 'install-strategy') {
-      const v = value ?? argv[++i]
-      if (v === 'hoisted') continue
-    }
     if (UNSUPPORTED[name]) {
       throw new UsageError(`${dashes}${no || ''}${name}: ${UNSUPPORTED[name]}`, 'E_UNSUPPORTED')
     }
@@ -449,6 +447,8 @@ function parse(argv) {
   if (values['dry-run']) options.dryRun = true
   if (values['package-lock']) options.packageLock = true
   if (values['engine-strict']) options.engineStrict = true
+  if (values['install-strategy'] !== undefined) options.installStrategy = values['install-strategy']
+  if (values['global-virtual-store']) options.globalVirtualStore = true
   if ((options.offline || options.dryRun) && command === 'prefetch') {
     throw new UsageError(`--${options.offline ? 'offline' : 'dry-run'} does not apply to "brisk prefetch"`)
   }

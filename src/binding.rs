@@ -44,6 +44,11 @@ pub struct Options {
     pub package_lock: Option<bool>,
     /// Fail on a package whose `engines.node` excludes this Node.js.
     pub engine_strict: Option<bool>,
+    /// npm's `install-strategy`: `hoisted` (the default) or `linked`.
+    pub install_strategy: Option<String>,
+    /// With the linked strategy, share package folders between projects
+    /// through the cache (brisk's extension).
+    pub global_virtual_store: Option<bool>,
     /// Pick no version published after this date (npm's `--before`).
     pub before: Option<String>,
     /// Pick no version published less than this many days ago (npm's
@@ -216,6 +221,8 @@ impl From<Options> for ops::Options {
                 min_release_age: o.min_release_age,
                 package_lock: o.package_lock,
                 engine_strict: o.engine_strict,
+                install_strategy: o.install_strategy,
+                global_virtual_store: o.global_virtual_store,
                 ..Default::default()
             },
             lockfile_only: o.lockfile_only.unwrap_or(false),

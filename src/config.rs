@@ -56,6 +56,22 @@ pub struct ConfigOverrides {
     /// `--engine-strict`: a package whose `engines.node` excludes the
     /// running Node.js fails the install instead of warning.
     pub engine_strict: Option<bool>,
+    /// `--install-strategy=hoisted|linked`.
+    pub install_strategy: Option<String>,
+    /// `--global-virtual-store` (brisk's extension, with `linked`).
+    pub global_virtual_store: Option<bool>,
+}
+
+/// npm's `install-strategy`: how node_modules is laid out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InstallStrategy {
+    /// npm's default: packages hoisted as high as they can go.
+    #[default]
+    Hoisted,
+    /// Each package in `node_modules/.store/<name>@<version>-<hash>`, its
+    /// dependencies symlinked beside it; the project's direct dependencies
+    /// symlinked at the top.
+    Linked,
 }
 
 /// The effective configuration of one operation.
@@ -112,6 +128,12 @@ pub struct Config {
     /// milliseconds since the epoch: versions published later are not
     /// picked for a range or tag.
     pub before: Option<i64>,
+    /// `install-strategy` (`hoisted` by default, or `linked`).
+    pub install_strategy: InstallStrategy,
+    /// `global-virtual-store` (brisk's extension; default `false`): with
+    /// the linked strategy, package folders are built once per machine in
+    /// the cache and the project's `.store` entries link to them.
+    pub global_virtual_store: bool,
     /// Nerf-darted prefix (`//host[:port]/path/`) → `Authorization` value.
     auth: BTreeMap<String, String>,
 }
@@ -213,6 +235,8 @@ impl Config {
             engine_strict: flag("engine-strict").unwrap_or(false),
             package_lock: flag("package-lock").unwrap_or(true),
             before: before::load(&merged, crate::date::now_ms())?,
+            install_strategy: install_strategy(&merged)?,
+            global_virtual_store: flag("global-virtual-store").unwrap_or(false),
         })
     }
 
@@ -313,6 +337,8 @@ impl fmt::Debug for Config {
             .field("tarball_limits", &self.tarball_limits)
             .field("verify_store_integrity", &self.verify_store_integrity)
             .field("before", &self.before.map(crate::date::format_iso))
+            .field("install_strategy", &self.install_strategy)
+            .field("global_virtual_store", &self.global_virtual_store)
             .finish()
     }
 }
@@ -448,6 +474,7 @@ fn override_layer(o: &ConfigOverrides, merged: &mut HashMap<String, Setting>) {
         ("save", o.save),
         ("package-lock", o.package_lock),
         ("engine-strict", o.engine_strict),
+        ("global-virtual-store", o.global_virtual_store),
     ];
     for (key, v) in flags {
         if let Some(b) = v {
@@ -457,11 +484,33 @@ fn override_layer(o: &ConfigOverrides, merged: &mut HashMap<String, Setting>) {
     if let Some(omit) = &o.omit {
         set("omit", IniValue::List(omit.clone()));
     }
+    if let Some(strategy) = &o.install_strategy {
+        set("install-strategy", IniValue::Str(strategy.clone()));
+    }
     if let Some(before) = &o.before {
         set("before", IniValue::Str(before.clone()));
     }
     if let Some(days) = o.min_release_age {
         set("min-release-age", IniValue::Str(days.to_string()));
+    }
+}
+
+/// `install-strategy`: `hoisted` or `linked` (npm's `nested` and
+/// `shallow` are not implemented).
+fn install_strategy(merged: &HashMap<String, Setting>) -> Result<InstallStrategy> {
+    let Some(s) = merged.get("install-strategy") else {
+        return Ok(InstallStrategy::Hoisted);
+    };
+    match item_string(&s.value).trim() {
+        "" | "hoisted" => Ok(InstallStrategy::Hoisted),
+        "linked" => Ok(InstallStrategy::Linked),
+        other => Err(Error::new(
+            Code::Config,
+            format!(
+                "install-strategy {other:?} (from {}) is not supported: use \"hoisted\" (the default) or \"linked\"",
+                s.source
+            ),
+        )),
     }
 }
 

@@ -939,3 +939,29 @@ fn before_and_min_release_age() {
         assert!(err.message.contains(key), "{}", err.message);
     }
 }
+
+#[test]
+fn install_strategy_from_npmrc_env_and_options() {
+    let mut f = Fixture::new();
+    assert_eq!(f.load().install_strategy, InstallStrategy::Hoisted);
+    assert!(!f.load().global_virtual_store);
+    f.project_rc("install-strategy=linked\nglobal-virtual-store=true\n");
+    let c = f.load();
+    assert_eq!(c.install_strategy, InstallStrategy::Linked);
+    assert!(c.global_virtual_store);
+    f.env("npm_config_install_strategy", "hoisted");
+    assert_eq!(f.load().install_strategy, InstallStrategy::Hoisted);
+    let o = ConfigOverrides {
+        install_strategy: Some("linked".into()),
+        global_virtual_store: Some(false),
+        ..Default::default()
+    };
+    let c = f.load_with(&o);
+    assert_eq!(c.install_strategy, InstallStrategy::Linked);
+    assert!(!c.global_virtual_store);
+    f.project_rc("install-strategy=nested\n");
+    f.env("npm_config_install_strategy", "shallow");
+    let err = Config::load(&f.project, &ConfigOverrides::default(), &f.env).unwrap_err();
+    assert_eq!(err.code, Code::Config);
+    assert!(err.detail().contains("\"shallow\""), "{}", err.detail());
+}

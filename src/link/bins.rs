@@ -21,6 +21,10 @@ pub struct BinJob {
     /// Make the targets executable: for linked folders (the user's own
     /// files, never the cache's), as npm does.
     pub chmod: bool,
+    /// Where the package's files are, when not (yet) at `pkg_dir`: a
+    /// folder built in a staging directory, its dependency links not yet
+    /// resolvable. A bin whose file is missing there is skipped.
+    pub files_at: Option<PathBuf>,
 }
 
 /// One link to create.
@@ -91,7 +95,12 @@ pub fn link_bins(jobs: &[BinJob]) -> Result<usize> {
             if job.chmod {
                 make_executable(&job.pkg_dir.join(&path));
             }
-            let present = job.pkg_dir.join(&path).exists();
+            let present = job
+                .files_at
+                .as_ref()
+                .unwrap_or(&job.pkg_dir)
+                .join(&path)
+                .exists();
             let target = Path::new("..").join(&pkg_rel).join(path);
             let key = (bin_dir.clone(), name.to_string());
             links.entry(key).or_insert(Link {

@@ -15,7 +15,7 @@
 //! [`remove_dirs`] (fast parallel removal of package directories).
 
 mod bins;
-mod fsops;
+pub(crate) mod fsops;
 mod private;
 
 use std::collections::BTreeMap;

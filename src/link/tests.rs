@@ -346,6 +346,7 @@ fn bin(pkg_dir: &Path, bins: &[(&str, &str)]) -> BinJob {
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect(),
         chmod: false,
+        files_at: None,
     }
 }
 

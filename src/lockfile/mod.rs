@@ -29,10 +29,37 @@ pub const HIDDEN: &str = "node_modules/.package-lock.json";
 /// Refuses a location whose package folder names are not package names
 /// (`node_modules/../../x` would be a path out of the project) and an entry
 /// whose dependency maps name something that is not a package.
-fn check_entry(loc: &str, entry: &Map<String, Value>) -> std::result::Result<(), String> {
+fn check_entry(
+    loc: &str,
+    entry: &Map<String, Value>,
+    hidden: bool,
+) -> std::result::Result<(), String> {
     let bad = |why: String| Err(format!("the entry \"{loc}\" {why}"));
     if loc.starts_with('/') || loc.contains('\\') || loc.contains('\0') {
         return bad("is not a relative path".into());
+    }
+    // The linked strategy's store (npm's hidden lockfile lists it; a
+    // package-lock.json never does):
+    // `node_modules/.store/<name>@<version>-<hash>[/node_modules/<name>]`.
+    let mut loc = loc;
+    if let Some(rest) = loc.strip_prefix("node_modules/.store/").filter(|_| hidden) {
+        let (key, inner) = match rest.split_once("/node_modules/") {
+            Some((key, inner)) => (key, Some(inner)),
+            None => (rest, None),
+        };
+        let Some((name, tail)) = key.rsplit_once('@') else {
+            return bad("is not a store folder".into());
+        };
+        if let Err(why) = crate::name::check(name) {
+            return bad(format!("installs into a folder named {name:?} ({why})"));
+        }
+        if tail.is_empty() || tail.contains('/') || tail == ".." {
+            return bad("is not a store folder".into());
+        }
+        match inner {
+            Some(_) => loc = &rest[key.len() + 1..],
+            None => loc = "",
+        }
     }
     if let Some(names) = crate::name::installed_names(loc) {
         for name in names {
@@ -80,12 +107,22 @@ pub struct Locked {
 impl Lockfile {
     /// Read `<dir>/<name>`; `Ok(None)` when there is none.
     pub fn read(path: &Path) -> Result<Option<Lockfile>> {
+        Self::read_as(path, false)
+    }
+
+    /// [`Lockfile::read`] for the hidden lockfile, which may also list the
+    /// linked strategy's `node_modules/.store` folders.
+    pub fn read_hidden(path: &Path) -> Result<Option<Lockfile>> {
+        Self::read_as(path, true)
+    }
+
+    fn read_as(path: &Path, hidden: bool) -> Result<Option<Lockfile>> {
         let text = match crate::bounded::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(path.display(), e)),
         };
-        Self::parse(&text).map(Some).map_err(|msg| {
+        Self::parse_as(&text, hidden).map(Some).map_err(|msg| {
             Error::new(
                 Code::Lockfile,
                 format!(
@@ -97,6 +134,10 @@ impl Lockfile {
     }
 
     pub fn parse(text: &str) -> std::result::Result<Lockfile, String> {
+        Self::parse_as(text, false)
+    }
+
+    fn parse_as(text: &str, hidden: bool) -> std::result::Result<Lockfile, String> {
         let doc: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON ({e})"))?;
         let Value::Object(mut doc) = doc else {
             return Err("it is not a JSON object".into());
@@ -122,7 +163,7 @@ impl Lockfile {
             _ => return Err("it has no \"packages\" section".into()),
         }
         for (loc, entry) in &packages {
-            check_entry(loc, entry)?;
+            check_entry(loc, entry, hidden)?;
         }
         Ok(Lockfile { version, packages })
     }
@@ -503,6 +544,20 @@ pub fn render_with(
         (loc, entry)
     });
     json::to_string_streamed(&head, "packages", entries)
+}
+
+/// A hidden lockfile of the given entries, as npm writes it for the linked
+/// strategy (no name or version at the top).
+pub fn render_entries(mut entries: Vec<(String, Map<String, Value>)>) -> String {
+    let mut head = Map::new();
+    head.insert("lockfileVersion".into(), Value::from(3));
+    head.insert("requires".into(), Value::Bool(true));
+    json::sort_members(&mut entries);
+    json::to_string_streamed(
+        &head,
+        "packages",
+        entries.into_iter().map(|(l, e)| (l, Value::Object(e))),
+    )
 }
 
 /// Write a file so readers see the old or the new content, never a part.

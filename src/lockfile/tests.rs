@@ -171,3 +171,29 @@ fn locations_and_dependency_names_that_are_paths_are_refused() {
     );
     Lockfile::parse(&ok).unwrap();
 }
+
+#[test]
+fn store_locations_only_in_the_hidden_lockfile_and_only_plain() {
+    let with = |loc: &str| {
+        serde_json::json!({ "lockfileVersion": 3, "packages": { loc: { "version": "1.0.0" } } })
+            .to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lock.json");
+    let ok = "node_modules/.store/@s/a@1.0.0-AbC_d-e/node_modules/@s/a";
+    assert!(
+        Lockfile::parse(&with(ok)).is_err(),
+        "package-lock.json has no store"
+    );
+    std::fs::write(&file, with(ok)).unwrap();
+    assert!(Lockfile::read_hidden(&file).unwrap().is_some());
+    for bad in [
+        "node_modules/.store/../x@1.0.0-h/node_modules/x",
+        "node_modules/.store/a@1.0.0-h/node_modules/../../x",
+        "node_modules/.store/a/node_modules/a",
+        "node_modules/.store/a@../node_modules/a",
+    ] {
+        std::fs::write(&file, with(bad)).unwrap();
+        assert!(Lockfile::read_hidden(&file).is_err(), "{bad}");
+    }
+}

@@ -52,14 +52,16 @@ impl Actual {
 /// inside the project) into a tree rooted at the project's package.
 pub fn read(cwd: &Path, root: Package, opts: EdgeOptions) -> Result<Actual> {
     let real_root = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
-    let hidden: HashMap<String, Map<String, Value>> = Lockfile::read(&cwd.join(lockfile::HIDDEN))
-        .ok()
-        .flatten()
-        .map(|l| l.packages.into_iter().collect())
-        .unwrap_or_default();
+    let hidden: HashMap<String, Map<String, Value>> =
+        Lockfile::read_hidden(&cwd.join(lockfile::HIDDEN))
+            .ok()
+            .flatten()
+            .map(|l| l.packages.into_iter().collect())
+            .unwrap_or_default();
     let mut walk = Walk {
         tree: Tree::new(root, opts),
         hidden,
+        stores: shared_stores(&real_root),
         root: real_root.clone(),
         walked: Vec::new(),
     };
@@ -87,6 +89,42 @@ struct Walk {
     root: PathBuf,
     /// Linked folders already read (links may point at one folder twice).
     walked: Vec<PathBuf>,
+    /// The linked strategy's store entries that are links into brisk's
+    /// global virtual store: (the folder they point at, canonical; the
+    /// entry, relative to the project).
+    stores: Vec<(PathBuf, String)>,
+}
+
+/// `node_modules/.store/<key>` entries that are symlinks (the global
+/// virtual store), by the folder they resolve to.
+fn shared_stores(root: &Path) -> Vec<(PathBuf, String)> {
+    let store = root.join(crate::tree::isolated::STORE);
+    let mut out = Vec::new();
+    let visit = |dir: &Path, prefix: &str, out: &mut Vec<(PathBuf, String)>| {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut scopes = Vec::new();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let is_link = e.file_type().is_ok_and(|t| t.is_symlink());
+            if is_link {
+                if let Ok(real) = std::fs::canonicalize(e.path()) {
+                    out.push((
+                        real,
+                        format!("{}/{prefix}{name}", crate::tree::isolated::STORE),
+                    ));
+                }
+            } else if name.starts_with('@') {
+                scopes.push(name);
+            }
+        }
+        scopes
+    };
+    for scope in visit(&store, "", &mut out) {
+        visit(&store.join(&scope), &format!("{scope}/"), &mut out);
+    }
+    out
 }
 
 impl Walk {
@@ -140,8 +178,20 @@ impl Walk {
         let Ok(real) = std::fs::canonicalize(path) else {
             return; // dangling: npm shows the dependency as missing
         };
-        let rel = relative(&self.root, &real);
+        let shared = self.stores.iter().find(|(dir, _)| real.starts_with(dir));
+        let rel = match shared {
+            Some((dir, entry)) => match relative(dir, &real) {
+                r if r.is_empty() => entry.clone(),
+                r => format!("{entry}/{r}"),
+            },
+            None => relative(&self.root, &real),
+        };
         let pkg = Arc::new(read_package(&real, name));
+        if let Some(target) = self.in_store(&rel) {
+            let id = self.tree.add(parent, name, Arc::new(pkg.link_to(&rel)));
+            self.tree.nodes[id].target = Some(target);
+            return;
+        }
         let target = self.tree.add_target(&rel, pkg.clone());
         let id = self.tree.add(parent, name, Arc::new(pkg.link_to(&rel)));
         self.tree.nodes[id].target = Some(target);
@@ -150,6 +200,32 @@ impl Walk {
             self.walked.push(real.clone());
             self.folder(target, &real);
         }
+    }
+}
+
+impl Walk {
+    /// A link into the linked strategy's store
+    /// (`node_modules/.store/<key>/node_modules/<name>`): the store entry
+    /// is read as a folder whose node_modules holds the package and its
+    /// dependencies' links (so lookups from the package find them, as
+    /// Node's do), and the package's node is the link's target.
+    fn in_store(&mut self, rel: &str) -> Option<NodeId> {
+        let rest = rel.strip_prefix("node_modules/.store/")?;
+        let (key, name) = rest.split_once("/node_modules/")?;
+        let dir = format!("node_modules/.store/{key}");
+        let entry = match self.tree.target_at(&dir) {
+            Some(id) => id,
+            None => {
+                let pkg = Package {
+                    name: key.to_string(),
+                    ..Default::default()
+                };
+                let id = self.tree.add_target(&dir, Arc::new(pkg));
+                self.folder(id, &self.root.join(&dir));
+                id
+            }
+        };
+        self.tree.nodes[entry].children.get(name).copied()
     }
 }
 

@@ -24,7 +24,7 @@ pub fn read(cwd: &Path) -> Option<HashMap<String, Map<String, Value>>> {
     if !cwd.join("node_modules").exists() {
         return Some(HashMap::new());
     }
-    let lock = Lockfile::read(&cwd.join(lockfile::HIDDEN)).ok()??;
+    let lock = Lockfile::read_hidden(&cwd.join(lockfile::HIDDEN)).ok()??;
     let mut packages: HashMap<String, Map<String, Value>> = lock.packages.into_iter().collect();
     if !uptodate::folders_unchanged(cwd) {
         packages.par_iter_mut().for_each(|(loc, entry)| {
@@ -84,6 +84,8 @@ pub enum Hidden {
     /// lockfile describes): nothing is recorded, and the next install
     /// checks every folder.
     Unknown,
+    /// Rendered already (the linked layout), with the number of packages.
+    Rendered(String, usize),
 }
 
 /// Record what is installed, for npm (the hidden lockfile) and for the next
@@ -97,6 +99,7 @@ pub async fn record(
 ) -> Result<()> {
     let (hidden, packages) = match hidden {
         Hidden::Unknown => return Ok(()),
+        Hidden::Rendered(text, packages) => (text, packages),
         Hidden::Full(task) => {
             let (guess, mut hidden) = joined(task).await?;
             if guess != included {

@@ -33,23 +33,34 @@ pub struct DepScripts {
 /// After linking: run the install scripts of the `candidates` (packages
 /// linked this run that have scripts or a `binding.gyp`) the policy allows,
 /// leave out optional packages whose script failed (`included` is updated,
-/// their folders removed) and record what stays pending.
+/// their folders removed) and record what stays pending. `places` are the
+/// installed packages' folders (locations relative to the project, sorted):
+/// the hoisted tree's locations, or the linked layout's store folders.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_dependencies(
     ctx: &Context,
     call: &Call,
     tree: &Tree,
+    places: &[(String, NodeId)],
     policy: &Policy,
     candidates: &[NodeId],
     before: &pending::Pending,
     included: &mut [bool],
 ) -> Result<DepScripts> {
     let cwd = &ctx.cwd;
+    let location: std::collections::HashMap<NodeId, &str> =
+        places.iter().map(|(l, id)| (*id, l.as_str())).collect();
+    let location = |id: NodeId| {
+        location
+            .get(&id)
+            .map_or_else(|| tree.location(id), |l| l.to_string())
+    };
     let (allowed, skipped): (Vec<NodeId>, Vec<NodeId>) = candidates
         .iter()
         .partition(|id| policy.allows(&tree.nodes[**id].pkg.name));
     let pkgs: Vec<DepPackage> = allowed
         .iter()
-        .map(|&id| dep_package(cwd, tree, id))
+        .map(|&id| dep_package(cwd, tree, id, location(id)))
         .collect();
     let mut done = DepScripts::default();
     let outcome = if pkgs.is_empty() {
@@ -70,21 +81,22 @@ pub async fn run_dependencies(
         .map(|&i| pkgs[i].location.clone())
         .collect();
     if !dropped.is_empty() {
-        super::plan::leave_out(&tree.sorted_locations(), included, &dropped);
+        super::plan::leave_out(places, included, &dropped);
         remove_dangling_bins(cwd, &dropped);
     }
 
     // Still pending: skipped now, or skipped before and not linked again.
     let linked: HashSet<NodeId> = candidates.iter().copied().collect();
     let mut still = pending::Pending::new();
-    for (loc, id) in tree.sorted_locations() {
+    for (loc, id) in places {
+        let id = *id;
         if !included[id] {
             continue;
         }
         let pkg = &tree.nodes[id].pkg;
-        let was = before.get(&loc) == Some(&pkg.id()) && !linked.contains(&id);
+        let was = before.get(loc) == Some(&pkg.id()) && !linked.contains(&id);
         if was || skipped.contains(&id) {
-            still.insert(loc, pkg.id());
+            still.insert(loc.clone(), pkg.id());
         }
     }
     done.not_run = still.values().cloned().collect();
@@ -145,9 +157,8 @@ async fn protect_cache(
     Ok(warnings)
 }
 
-fn dep_package(cwd: &Path, tree: &Tree, id: NodeId) -> DepPackage {
+fn dep_package(cwd: &Path, tree: &Tree, id: NodeId, location: String) -> DepPackage {
     let node = &tree.nodes[id];
-    let location = tree.location(id);
     let b = |x: bool| scripts_bool(x).to_string();
     let f = node.flags;
     let mut env = vec![

@@ -41,6 +41,7 @@ mod prefetch;
 mod provenance;
 mod rebuild;
 mod reify;
+mod reify_linked;
 mod run_script;
 mod scope;
 mod task;

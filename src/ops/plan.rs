@@ -52,6 +52,9 @@ pub struct ReifyPlan {
     /// What a person would call a change, by location: added, removed, or
     /// another version (relinks are not changes).
     pub changes: Vec<Change>,
+    /// The linked strategy's `node_modules/.store` is installed and goes
+    /// (the hoisted layout has none).
+    pub remove_store: bool,
     /// Under `--workspace`: what node_modules holds outside the scope
     /// once the plan is carried out (None without `--workspace`, or when
     /// what is installed there is not known).
@@ -148,6 +151,10 @@ pub fn plan(input: &PlanInput) -> Result<ReifyPlan> {
         .map(|(l, _)| l.as_str())
         .collect();
     diff.remove.retain(|l| !bundled.contains(l.as_str()));
+    // What the linked strategy left: its store goes as a whole.
+    let in_store = |l: &str| l.starts_with("node_modules/.store/");
+    let remove_store = diff.remove.iter().any(|l| in_store(l));
+    diff.remove.retain(|l| !in_store(l));
     check_targets(tree, &diff)?;
     let (folder_links, clone): (Vec<NodeId>, Vec<NodeId>) =
         diff.link.iter().partition(|&&id| node(id).pkg.link);
@@ -175,6 +182,7 @@ pub fn plan(input: &PlanInput) -> Result<ReifyPlan> {
         .collect();
     let changes = changes(tree, input.installed, &diff.remove, &diff.link, &relink);
     Ok(ReifyPlan {
+        remove_store,
         outside,
         changes,
         stale_bins: stale_bin_links(input.installed, &diff.remove),

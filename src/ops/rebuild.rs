@@ -16,7 +16,7 @@ use crate::error::{Code, Error, Result};
 use crate::lockfile::{self, Lockfile};
 use crate::project::request::Request;
 use crate::scripts::{self, pending};
-use crate::tree::{NodeId, Tree, ROOT};
+use crate::tree::{isolated, NodeId, Tree, ROOT};
 
 use super::context::Context;
 use super::task::blocking;
@@ -35,16 +35,24 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
     let mut summary = Summary::default();
     let fingerprint = uptodate::fingerprint(&call.options, &ctx.config);
     let was_current = uptodate::current(&cwd, &fingerprint);
-    let tree = Arc::new(installed_tree(ctx)?);
+    let (tree, linked) = installed_tree(ctx)?;
+    let tree = Arc::new(tree);
     let included: Vec<bool> = (tree.nodes.iter())
         .map(|n| n.alive && n.path.is_none() && !n.pkg.link)
         .collect();
+    // Where each package is: its hoisted location, or its `.store` folder.
+    let places = match linked {
+        false => tree.sorted_locations(),
+        true => store_places(ctx, &tree, &included, &mut summary.warnings)?,
+    };
+    let location: std::collections::HashMap<NodeId, &str> =
+        places.iter().map(|(l, id)| (*id, l.as_str())).collect();
     let named: Vec<String> = (call.options.packages.iter())
         .map(|p| Request::parse(p).map(|r| r.name))
         .collect::<Result<_>>()?;
     let mut candidates = Vec::new();
     let mut found = vec![false; named.len()];
-    for (loc, id) in tree.sorted_locations() {
+    for (loc, id) in places.iter().cloned() {
         if id == ROOT || !included[id] {
             continue;
         }
@@ -74,19 +82,24 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
     let allowed: Vec<NodeId> = (candidates.iter().copied())
         .filter(|&id| policy.allows(&tree.nodes[id].pkg.name))
         .collect();
-    let dirs: Vec<std::path::PathBuf> = allowed
-        .iter()
-        .map(|&id| cwd.join(tree.location(id)))
-        .collect();
+    let dirs: Vec<std::path::PathBuf> = allowed.iter().map(|&id| cwd.join(location[&id])).collect();
     call.report(Phase::Link, 0, dirs.len());
     blocking(move || dirs.iter().try_for_each(|d| unshare(d))).await?;
     let before = pending::read(&cwd);
     let mut included = included;
     // Only the allowed ones: a package skipped now keeps its record (its
     // scripts may have run before), where install would mark it pending.
-    let done =
-        lifecycle::run_dependencies(ctx, call, &tree, &policy, &allowed, &before, &mut included)
-            .await?;
+    let done = lifecycle::run_dependencies(
+        ctx,
+        call,
+        &tree,
+        &places,
+        &policy,
+        &allowed,
+        &before,
+        &mut included,
+    )
+    .await?;
     summary.scripts_run = done.ran;
     summary.scripts_not_run = done.not_run;
     summary.warnings.extend(done.warnings);
@@ -100,9 +113,54 @@ async fn run(ctx: &Context, call: &Call, t0: Instant) -> Result<Summary> {
     Ok(summary)
 }
 
-/// What node_modules holds: the hidden lockfile, else package-lock.json.
-fn installed_tree(ctx: &Context) -> Result<Tree> {
-    let lock = match Lockfile::read(&ctx.cwd.join(lockfile::HIDDEN))? {
+/// The linked layout's store folders of an installed tree (from
+/// package-lock.json, which is the same whatever the strategy). Folders in
+/// the global virtual store are left out: nothing runs in them.
+fn store_places(
+    ctx: &Context,
+    tree: &Tree,
+    included: &[bool],
+    warnings: &mut Vec<String>,
+) -> Result<Vec<(String, NodeId)>> {
+    let opts = isolated::LayoutOptions {
+        omit: ctx.config.omit.clone(),
+        legacy_peer_deps: ctx.config.legacy_peer_deps,
+        content_keys: false,
+    };
+    let layout = isolated::layout(tree, included, &opts)?;
+    let mut places = Vec::new();
+    for e in &layout.entries {
+        let dir = ctx.cwd.join(e.dir());
+        if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            if has_scripts(&ctx.cwd.join(e.location())) {
+                warnings.push(format!(
+                    "{} is in the global virtual store, where nothing runs; install with its scripts allowed to give it a folder of its own and run them",
+                    tree.nodes[e.node].pkg.id()
+                ));
+            }
+            continue;
+        }
+        places.push((e.location(), e.node));
+    }
+    places.sort_by(|a, b| crate::locale::locale_cmp(&a.0, &b.0));
+    Ok(places)
+}
+
+/// What node_modules holds: the hidden lockfile, else package-lock.json;
+/// for the linked layout (its hidden lockfile lists `.store` folders),
+/// package-lock.json's tree, and true.
+fn installed_tree(ctx: &Context) -> Result<(Tree, bool)> {
+    let hidden = Lockfile::read_hidden(&ctx.cwd.join(lockfile::HIDDEN))?;
+    let linked = hidden.as_ref().is_some_and(|l| {
+        l.packages
+            .keys()
+            .any(|k| k.starts_with("node_modules/.store/"))
+    });
+    let hidden = match linked {
+        true => ctx.read_lockfile()?,
+        false => hidden,
+    };
+    let lock = match hidden {
         Some(l) => l,
         None => ctx
             .read_lockfile()?
@@ -117,7 +175,10 @@ fn installed_tree(ctx: &Context) -> Result<Tree> {
                 )
             })?,
     };
-    lock.to_tree(ctx.root_package(), ctx.edge_options())
+    Ok((
+        lock.to_tree(ctx.root_package(), ctx.edge_options())?,
+        linked,
+    ))
 }
 
 /// Does the package in `dir` have install scripts (or a `binding.gyp`)?

@@ -16,7 +16,7 @@ use crate::lockfile;
 use crate::platform::Platform;
 use crate::scripts::pending;
 use crate::tree::select::{self, Omit};
-use crate::tree::{NodeId, Tree};
+use crate::tree::{isolated, NodeId, Tree};
 
 use super::context::Context;
 use super::early_link::{self, CloneJob, EarlyLinker, ToLink};
@@ -93,12 +93,16 @@ pub async fn reify(
     supply: Supply,
 ) -> Result<Reified> {
     let cwd = ctx.cwd.clone();
+    let linked = ctx.config.install_strategy == crate::config::InstallStrategy::Linked;
     let old = if call.options.clean {
         blocking(move || aside::set_aside(&cwd)).await?
     } else {
         None
     };
-    let result = reify_into(ctx, call, tree, supply).await;
+    let result = match linked {
+        true => super::reify_linked::reify_linked(ctx, call, tree, supply).await,
+        false => reify_into(ctx, call, tree, supply).await,
+    };
     let Some(old) = old else {
         return result;
     };
@@ -133,7 +137,11 @@ pub async fn reify(
 /// The nodes to install (omit, platform; linked folders are the user's
 /// own: never written, only linked to), with the warnings of the engine
 /// check, which fails under `engine-strict`.
-fn selected(ctx: &Context, call: &Call, tree: &Tree) -> Result<(Vec<bool>, Vec<String>)> {
+pub(super) fn selected(
+    ctx: &Context,
+    call: &Call,
+    tree: &Tree,
+) -> Result<(Vec<bool>, Vec<String>)> {
     let omit = Omit::from_list(&ctx.config.omit);
     let (mut included, mut warnings) = select::select(tree, omit, &Platform::current());
     for (id, n) in tree.nodes.iter().enumerate() {
@@ -176,6 +184,9 @@ fn planned(
 
 /// `--dry-run`: what reify would change, changing nothing.
 pub fn preview(ctx: &Context, call: &Call, tree: &Tree) -> Result<Changes> {
+    if ctx.config.install_strategy == crate::config::InstallStrategy::Linked {
+        return super::reify_linked::preview(ctx, call, tree);
+    }
     let (included, warnings) = selected(ctx, call, tree)?;
     let pending = pending::read(&ctx.cwd);
     let plan = planned(ctx, call, tree, &included, &pending, &ctx.script_policy())?;
@@ -230,7 +241,8 @@ async fn reify_into(
     // Fetch (or find) every package to materialize. Into a fresh
     // node_modules, each is cloned as soon as it is in the cache.
     let nm = cwd.join("node_modules");
-    let fresh = supply == Supply::Network && plan.remove.is_empty() && !nm.exists();
+    let fresh =
+        supply == Supply::Network && plan.remove.is_empty() && !plan.remove_store && !nm.exists();
     let early = fresh.then(|| EarlyLinker::start(call.cancel.clone()));
     let send_early = |i: usize, f: &Fetched| {
         let id = plan.clone[i];
@@ -295,6 +307,9 @@ async fn reify_into(
     forget_state(&cwd)?;
     let stale_bins: Vec<PathBuf> = plan.stale_bins.iter().map(|b| cwd.join(b)).collect();
     let mut removals: Vec<PathBuf> = plan.remove.iter().map(|l| cwd.join(l)).collect();
+    if plan.remove_store {
+        removals.push(cwd.join(isolated::STORE));
+    }
     if fresh {
         // What was cloned early under optional packages that then failed.
         removals.extend(failed.iter().map(|l| cwd.join(l)));
@@ -331,6 +346,7 @@ async fn reify_into(
         ctx,
         call,
         tree,
+        &tree.sorted_locations(),
         &policy,
         &candidates,
         &pending_before,
@@ -368,6 +384,7 @@ fn links(
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
                 chmod: pkg.link,
+                files_at: None,
             }
         })
         .collect();
@@ -382,7 +399,7 @@ fn links(
 
 /// Before node_modules changes: until it is done, nothing may claim to
 /// describe it (an interrupted run then relinks everything next time).
-fn forget_state(cwd: &Path) -> Result<()> {
+pub(super) fn forget_state(cwd: &Path) -> Result<()> {
     for f in [lockfile::HIDDEN, uptodate::FILE] {
         match std::fs::remove_file(cwd.join(f)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -433,17 +450,17 @@ fn count(plan: &ReifyPlan, included: &[bool], changes: &mut Changes) {
 /// What [`fetch_packages`] found or fetched, in its order (`None`: an
 /// optional package that could not be fetched), with the counts for the
 /// summary.
-struct Supplied {
-    packages: Vec<Option<Fetched>>,
-    downloaded: usize,
-    bytes: u64,
-    reused: usize,
-    warnings: Vec<String>,
+pub(super) struct Supplied {
+    pub packages: Vec<Option<Fetched>>,
+    pub downloaded: usize,
+    pub bytes: u64,
+    pub reused: usize,
+    pub warnings: Vec<String>,
 }
 
 /// Every node's package, from the cache or the network, in `ids` order.
 /// `on_fetched(i, …)` is called for `ids[i]` as its package lands.
-async fn fetch_packages(
+pub(super) async fn fetch_packages(
     ctx: &Context,
     call: &Call,
     tree: &Tree,
@@ -511,7 +528,7 @@ async fn fetch_packages(
 
 /// Clones packages: private copies for those whose scripts may run, links
 /// into the cache for the rest. Blocking.
-fn clone_jobs(jobs: Vec<CloneJob>, cancel: crate::cancel::CancelToken) -> Result<()> {
+pub(super) fn clone_jobs(jobs: Vec<CloneJob>, cancel: crate::cancel::CancelToken) -> Result<()> {
     let (private, jobs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|p| p.private);
     let private: Vec<LinkJob> = private.into_iter().map(|p| p.job).collect();
     let jobs: Vec<LinkJob> = jobs.into_iter().map(|p| p.job).collect();
@@ -530,7 +547,7 @@ fn clone_jobs(jobs: Vec<CloneJob>, cancel: crate::cancel::CancelToken) -> Result
 /// written through a hardlink in some project): each is set aside, fetched
 /// again from its tarball (verified against its integrity), and linked.
 /// Returns the script candidates among them and a warning for each.
-async fn restore(
+pub(super) async fn restore(
     ctx: &Context,
     call: &Call,
     tree: &Tree,

@@ -39,7 +39,7 @@ pub fn fingerprint(o: &Options, config: &Config) -> String {
     let mut scope = o.workspaces.clone();
     scope.sort();
     format!(
-        "brisk {}\n{files}\nomit={}\nlegacy-peer-deps={}\nscripts={}\nworkspaces={}\n",
+        "brisk {}\n{files}\nomit={}\nlegacy-peer-deps={}\nscripts={}\nworkspaces={}\nstrategy={:?}{}\n",
         env!("CARGO_PKG_VERSION"),
         omit.join(","),
         config.legacy_peer_deps,
@@ -50,6 +50,8 @@ pub fn fingerprint(o: &Options, config: &Config) -> String {
             (false, false) => "trusted",
         },
         scope.join(","),
+        config.install_strategy,
+        if config.global_virtual_store { " global-virtual-store" } else { "" },
     )
 }
 
@@ -76,7 +78,9 @@ pub fn record(cwd: &Path, fingerprint: &str, folders: &[String], packages: usize
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with('@') && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            // Scope folders, and the linked strategy's store.
+            let store = nm == "node_modules" && name == ".store";
+            if (name.starts_with('@') || store) && entry.file_type().is_ok_and(|t| t.is_dir()) {
                 watched.push(format!("{nm}/{name}"));
             }
         }

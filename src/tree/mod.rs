@@ -4,6 +4,7 @@
 
 mod dep_valid;
 pub mod diff;
+pub mod isolated;
 
 mod overrides;
 mod package;
