@@ -75,7 +75,7 @@ function toolTable (peers) {
   // A tool run with more flags: its isolated (symlinked) layout.
   const variant = (spec, extra) => {
     const more = (f) => (...a) => { const [cmd, argv, env] = f(...a); return [cmd, [...argv, ...extra], env] }
-    return { ...spec, install: more(spec.install), resolve: more(spec.resolve), add: more(spec.add), remove: more(spec.remove) }
+    return { ...spec, install: more(spec.install), resolve: more(spec.resolve), add: more(spec.add), remove: more(spec.remove), bump: spec.bump && more(spec.bump) }
   }
   const table = {
     brisk: {
@@ -110,6 +110,8 @@ function toolTable (peers) {
       resolve: (c) => [peers.pnpm, ['install', '--lockfile-only', '--ignore-scripts', '--silent', '--store-dir', path.join(c, 'store'), '--cache-dir', path.join(c, 'cache')]],
       add: (c, pkg) => [peers.pnpm, ['add', pkg, '--ignore-scripts', '--silent', '--store-dir', path.join(c, 'store'), '--cache-dir', path.join(c, 'cache')]],
       remove: (c, name) => [peers.pnpm, ['remove', name, '--ignore-scripts', '--silent', '--store-dir', path.join(c, 'store'), '--cache-dir', path.join(c, 'cache')]],
+      // p8: pnpm keeps the lockfile frozen here unless told otherwise.
+      bump: (c) => [peers.pnpm, ['install', '--no-frozen-lockfile', '--ignore-scripts', '--silent', '--store-dir', path.join(c, 'store'), '--cache-dir', path.join(c, 'cache')]],
     },
     bun: {
       lockfiles: ['bun.lock', 'bun.lockb'],
@@ -402,7 +404,7 @@ function main () {
             continue
           }
           coldStart(phase, spec, dir, cache)
-          const command = { p1: spec.resolve(cache), p6: spec.add(cache, EVERYDAY), p7: spec.remove(cache, EVERYDAY_NAME) }[phase] ?? spec.install(cache)
+          const command = { p1: spec.resolve(cache), p6: spec.add(cache, EVERYDAY), p7: spec.remove(cache, EVERYDAY_NAME), p8: (spec.bump ?? spec.install)(cache) }[phase] ?? spec.install(cache)
           const m = measure(dir, command)
           record(project, r, phase, tool, m)
         }
