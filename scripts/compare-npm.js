@@ -49,7 +49,9 @@ const briskCi = (dir) => run(process.execPath, [BRISK, 'ci', '--ignore-scripts']
 // `npm ls --all` with the project's own folder replaced, so two copies print alike.
 function npmLs (dir) {
   const r = run('npm', ['ls', '--all'], dir)
-  return { code: r.code, out: r.stdout.split(dir).join('<project>'), err: r.stderr.split(dir).join('<project>') }
+  // npm names its debug log after the moment it ran: not a difference.
+  const err = r.stderr.split(dir).join('<project>').split('\n').filter((l) => !/A complete log of this run can be found in/.test(l)).join('\n')
+  return { code: r.code, out: r.stdout.split(dir).join('<project>'), err }
 }
 
 // A stable JSON text: key order must not make two equal values differ.

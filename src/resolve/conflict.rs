@@ -91,10 +91,8 @@ pub(super) fn explain(tree: &Tree, from: NodeId, ei: usize, dep: &Package) -> Ve
             current,
         )
     } else {
+        // An optional peer blocks too when the version it meets is wrong.
         let blocking = dep.peer_dependencies.iter().find_map(|(name, raw)| {
-            if dep.peer_is_optional(name) {
-                return None;
-            }
             let spec = crate::spec::Spec::parse(name, raw).ok()?;
             let c = tree.resolve(from, name)?;
             let p = &tree.nodes[c].pkg;
@@ -104,9 +102,7 @@ pub(super) fn explain(tree: &Tree, from: NodeId, ei: usize, dep: &Package) -> Ve
         let wanted = || {
             dep.peer_dependencies
                 .iter()
-                .find(|(name, _)| {
-                    !dep.peer_is_optional(name) && tree.nodes[from].edge(name).is_some()
-                })
+                .find(|(name, _)| tree.nodes[from].edge(name).is_some())
                 .map(|(name, raw)| (dep.id(), name.clone(), raw.clone(), None))
         };
         match blocking {
@@ -154,7 +150,15 @@ pub(super) fn explain(tree: &Tree, from: NodeId, ei: usize, dep: &Package) -> Ve
     }
     out.push(String::new());
     out.push("Could not resolve dependency:".to_string());
-    out.push(format!("peer {peer_name}@\"{peer_raw}\" from {peer_from}"));
+    let optional = if edge.kind.is_peer() {
+        edge.kind == EdgeKind::PeerOptional
+    } else {
+        dep.peer_is_optional(&peer_name)
+    };
+    let kind = if optional { "peerOptional" } else { "peer" };
+    out.push(format!(
+        "{kind} {peer_name}@\"{peer_raw}\" from {peer_from}"
+    ));
     if edge.kind.is_peer() {
         explain_dependent(tree, from, &mut out);
     } else {

@@ -298,10 +298,11 @@ fn gzip_header_len(gz: &[u8]) -> Option<usize> {
     (at + 8 <= gz.len()).then_some(at)
 }
 
-/// One entry worth creating.
-enum Item {
-    Dir(String),
-    File { rel: String, data: Data, mode: u32 },
+/// One file worth creating.
+struct Item {
+    rel: String,
+    data: Data,
+    mode: u32,
 }
 
 enum Data {
@@ -313,7 +314,6 @@ enum Data {
 
 /// What one archive entry is, once its path is checked.
 enum Kind {
-    Dir(String),
     File {
         rel: String,
         /// The archive's permission bits.
@@ -351,9 +351,11 @@ fn classify<R: Read>(entry: &tar::Entry<R>, ignores: &mut Ignores) -> Result<Kin
     let Some(rel) = rel else {
         return Ok(Kind::Other);
     };
-    // Old (v7) archives mark directories with a trailing slash only.
+    // Directories come only as files' parents: pacote extracts files and
+    // no directory entries, so an empty folder in the archive is not made.
+    // (Old (v7) archives mark directories with a trailing slash only.)
     if kind.is_dir() || (kind.is_file() && raw.ends_with('/')) {
-        return Ok(Kind::Dir(rel));
+        return Ok(Kind::Other);
     }
     if kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse() {
         let mode = entry.header().mode().map(|m| m & 0o777).unwrap_or(0);
@@ -384,7 +386,6 @@ fn read_entries(tar: &[u8], allowed: u64) -> std::result::Result<Vec<Item>, Fail
         let kind = entry.header().entry_type();
         match classify(&entry, &mut ignores)? {
             Kind::Other => {}
-            Kind::Dir(rel) => items.push(Item::Dir(rel)),
             Kind::File { rel, mode } => {
                 take_budget(&mut left, entry.size())?;
                 let data = if kind.is_gnu_sparse() {
@@ -399,7 +400,7 @@ fn read_entries(tar: &[u8], allowed: u64) -> std::result::Result<Vec<Item>, Fail
                     }
                     Data::Span(start as usize..end as usize)
                 };
-                items.push(Item::File { rel, data, mode });
+                items.push(Item { rel, data, mode });
             }
         }
     }
@@ -458,7 +459,6 @@ fn stream_entries(
         let mut entry = entry.map_err(failed)?;
         match classify(&entry, &mut ignores)? {
             Kind::Other => {}
-            Kind::Dir(rel) => out_dir.make_dirs(&rel, &mut out.dirs)?,
             Kind::File { rel, mode } => {
                 take_budget(&mut left, entry.size())?;
                 if let Some((parent, _)) = rel.rsplit_once('/') {
@@ -504,44 +504,30 @@ enum Written {
 fn write_entries(tar: &[u8], items: &[Item], out_dir: &Dest) -> Result<Extracted> {
     let mut last = HashMap::new();
     for (i, item) in items.iter().enumerate() {
-        if let Item::File { rel, .. } = item {
-            last.insert(rel.as_str(), i);
-        }
+        last.insert(item.rel.as_str(), i);
     }
-    let contents = |i: usize| match &items[i] {
-        Item::File {
-            data: Data::Span(r),
-            ..
-        } => &tar[r.clone()],
-        Item::File {
-            data: Data::Owned(v),
-            ..
-        } => &v[..],
-        Item::Dir(_) => &[][..],
+    let contents = |i: usize| match &items[i].data {
+        Data::Span(r) => &tar[r.clone()],
+        Data::Owned(v) => &v[..],
     };
     let files: BTreeSet<String> = last.keys().map(|k| k.to_string()).collect();
     let bins = all_bin_targets(&files, |rel| last.get(rel).map(|&i| contents(i).to_vec()));
     let mut out = Extracted::default();
-    for (i, item) in items.iter().enumerate() {
-        match item {
-            Item::Dir(rel) => out_dir.make_dirs(rel, &mut out.dirs)?,
-            Item::File { rel, mode, .. } => {
-                if let Some((parent, _)) = rel.rsplit_once('/') {
-                    out_dir.make_dirs(parent, &mut out.dirs)?;
-                }
-                if last[rel.as_str()] != i {
-                    continue;
-                }
-                if bins.contains(rel) {
-                    let data = contents(i);
-                    let fixed = unix_hashbang(data);
-                    out_dir.write_file(rel, fixed.as_deref().unwrap_or(data), 0o755)?;
-                } else {
-                    out_dir.write_file(rel, contents(i), file_mode(*mode))?;
-                }
-                out.files.insert(rel.clone());
-            }
+    for (i, Item { rel, mode, .. }) in items.iter().enumerate() {
+        if let Some((parent, _)) = rel.rsplit_once('/') {
+            out_dir.make_dirs(parent, &mut out.dirs)?;
         }
+        if last[rel.as_str()] != i {
+            continue;
+        }
+        if bins.contains(rel) {
+            let data = contents(i);
+            let fixed = unix_hashbang(data);
+            out_dir.write_file(rel, fixed.as_deref().unwrap_or(data), 0o755)?;
+        } else {
+            out_dir.write_file(rel, contents(i), file_mode(*mode))?;
+        }
+        out.files.insert(rel.clone());
     }
     Ok(out)
 }

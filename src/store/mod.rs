@@ -4,8 +4,8 @@
 //! Layout under the cache dir:
 //!
 //! ```text
-//! store/v3/<algo>/<hex[0..2]>/<hex[2..]>/pkg/...   the package contents
-//! store/v3/<algo>/<hex[0..2]>/<hex[2..]>/index     dirs, files + stamps of pkg/
+//! store/v4/<algo>/<hex[0..2]>/<hex[2..]>/pkg/...   the package contents
+//! store/v4/<algo>/<hex[0..2]>/<hex[2..]>/index     dirs, files + stamps of pkg/
 //! tmp/<unique>/                                     staging for inserts
 //! ```
 //!
@@ -130,9 +130,11 @@ impl Store {
     /// Opens (creating if needed) the store under `cache_dir`.
     pub fn open(cache_dir: &Path) -> Result<Store> {
         let root = cache_dir.to_path_buf();
-        // v3: npm's modes, `.npmignore` and bin fixes (v2 entries lack them;
-        // v1's are unstamped), so versions never share an entry.
-        let entries = root.join("store").join("v3");
+        // v4: no folders for an archive's empty directory entries, as
+        // pacote (v3 made them; v3 brought npm's modes, `.npmignore` and bin
+        // fixes, which v2 lacks; v1's are unstamped), so versions never
+        // share an entry.
+        let entries = root.join("store").join("v4");
         let tmp = root.join("tmp");
         for dir in [&entries, &tmp] {
             fs::create_dir_all(dir)

@@ -47,22 +47,23 @@ fn extracts_files_modes_and_index() {
     // npm's mode: the archive's | 0o666 under umask 022 (its x bits kept).
     assert_eq!(mode(&pkg.dir.join("run.sh")), 0o744);
     assert_eq!(mode(&pkg.dir.join("lib")), 0o755);
-    assert!(pkg.dir.join("empty").is_dir());
+    // pacote makes no folder for a directory entry: only files' parents.
+    assert!(!pkg.dir.join("empty").exists());
     assert!(fs::symlink_metadata(pkg.dir.join("link")).is_err());
     assert!(!pkg.dir.join("index").exists(), "the index is outside pkg/");
 
     let index = pkg.index().unwrap();
-    assert_eq!(index.dirs, paths(&["empty", "lib", "lib/deep"]));
+    assert_eq!(index.dirs, paths(&["lib", "lib/deep"]));
     assert_eq!(
         index.files,
         paths(&["lib/deep/a.js", "package.json", "run.sh"])
     );
 
-    // The layout: store/v3/sha512/<2 hex>/<rest>/pkg, and get() finds it.
+    // The layout: store/v4/sha512/<2 hex>/<rest>/pkg, and get() finds it.
     let hex = verify(&data, &sri).unwrap().to_hex();
     let expected = cache
         .path()
-        .join("store/v3/sha512")
+        .join("store/v4/sha512")
         .join(&hex[..2])
         .join(&hex[2..])
         .join("pkg");
@@ -150,7 +151,7 @@ fn unsafe_paths_are_rejected_and_nothing_is_kept() {
         assert!(tmp_is_empty(&store), "{bad}: staging left behind");
         assert!(!cache.path().join("evil").exists());
         assert!(!cache.path().join("tmp/evil").exists());
-        let entries = cache.path().join("store/v3");
+        let entries = cache.path().join("store/v4");
         assert!(fs::read_dir(entries).unwrap().next().is_none());
     }
 }
@@ -274,13 +275,13 @@ fn sha1_entries_use_their_own_layout() {
     let sri = digest(Algorithm::Sha1, &data).to_sri();
     assert!(sri.starts_with("sha1-"));
     let pkg = store.insert_tarball(&sri, &data).unwrap();
-    assert!(pkg.dir.starts_with(cache.path().join("store/v3/sha1")));
+    assert!(pkg.dir.starts_with(cache.path().join("store/v4/sha1")));
     assert!(store.get(&sri).is_some());
     // Several hashes: the strongest one is the key.
     let both = format!("{sri} {}", sha512_sri(&data));
     assert!(store.get(&both).is_none());
     let pkg = store.insert_tarball(&both, &data).unwrap();
-    assert!(pkg.dir.starts_with(cache.path().join("store/v3/sha512")));
+    assert!(pkg.dir.starts_with(cache.path().join("store/v4/sha512")));
     assert_eq!(store.get(&both), Some(pkg));
 }
 
