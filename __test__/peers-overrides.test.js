@@ -116,3 +116,25 @@ test('overrides: E_OVERRIDE for a direct dependency, and a changed override re-r
   const ls = await h.npm(['ls', '--all'], { cwd: p.dir, env: p.env, cache: p.cache, registry: reg.url })
   assert.equal(ls.status, 0, ls.stdout + ls.stderr)
 })
+
+test('overrides reach a workspace\'s dependencies in a lockfile\'s tree: ci accepts the lockfile npm and brisk write', T, async (t) => {
+  // mid wants leaf@^2; the root's override pins leaf to its own ^1 ($leaf).
+  const make = () => {
+    const p = h.project({ workspaces: ['w'], dependencies: { leaf: '^1.0.0' }, overrides: { leaf: '$leaf' } })
+    fs.mkdirSync(p.file('w'))
+    fs.writeFileSync(p.file('w', 'package.json'), JSON.stringify({ name: 'w', version: '1.0.0', dependencies: { mid: '1.0.0' } }))
+    t.after(() => p.cleanup())
+    return p
+  }
+  const p = make()
+  const n = make()
+  const r = await h.npm(['install', '--package-lock-only', '--ignore-scripts'], { cwd: n.dir, env: n.env, cache: n.cache, registry: reg.url })
+  assert.equal(r.status, 0, r.stderr)
+  await brisk.install({ cwd: p.dir, cacheDir: p.cache, registry: reg.url, env: p.env, ignoreScripts: true, lockfileOnly: true })
+  assert.equal(p.read('package-lock.json'), n.read('package-lock.json'), 'byte-identical lockfile')
+  assert.equal(p.lock().packages['node_modules/leaf'].version, '1.1.0')
+  // The frozen check builds the tree from the lockfile: the override must hold there too.
+  const ci = await h.cli(['ci', '--registry', reg.url, '--cache-dir', n.cache, '--ignore-scripts'], { cwd: n.dir, env: n.env })
+  assert.equal(ci.status, 0, ci.stderr)
+  assert.equal(n.json('node_modules', 'leaf', 'package.json').version, '1.1.0')
+})

@@ -75,19 +75,11 @@ impl Source for RegistrySource<'_> {
     }
 
     async fn package_dir(&self, pkg: &Package) -> Result<PathBuf> {
-        let url = crate::fetch::resolved_url(pkg, &self.cwd).ok_or_else(|| {
-            Error::new(Code::Lockfile, format!("{} has no tarball URL", pkg.id()))
-        })?;
-        let fetched = self
-            .fetcher
-            .ensure(Tarball {
-                name: pkg.name.clone(),
-                version: pkg.version.clone(),
-                url,
-                integrity: pkg.integrity.clone(),
-            })
-            .await?;
-        Ok(fetched.package.dir)
+        // A lockfile entry may lack `resolved` (npm leaves it out at times,
+        // or omit-lockfile-registry-resolved): the registry's URL then.
+        let registry = self.client.config().registry_for(&pkg.name);
+        let tarball = Tarball::of_package(pkg, &self.cwd, registry);
+        Ok(self.fetcher.ensure(tarball).await?.package.dir)
     }
 }
 

@@ -413,6 +413,12 @@ impl Tree {
                     stack.push(to);
                 }
             }
+            // A link leads on to its folder (a workspace), whose own set is
+            // the root's: its dependencies are reached from there.
+            if let Some(t) = self.nodes[n].target.filter(|&t| !reached[t]) {
+                reached[t] = true;
+                stack.push(t);
+            }
         }
         for (id, reached) in reached.into_iter().enumerate() {
             if !reached && self.nodes[id].parent.is_some() {
