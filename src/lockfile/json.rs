@@ -70,6 +70,48 @@ pub fn to_string_streamed(
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
+/// The indentation and line ending a JSON file was written with
+/// (json-parse-even-better-errors' detection: what follows the opening
+/// brace); None for a one-line file.
+pub fn formatting_of(text: &str) -> Option<(String, &'static str)> {
+    let body = text.trim_start_matches('\u{feff}').trim_start();
+    let after = body.strip_prefix('{')?;
+    let (newline, rest) = match after.strip_prefix("\r\n") {
+        Some(rest) => ("\r\n", rest),
+        None => ("\n", after.strip_prefix('\n')?),
+    };
+    let indent: String = rest
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect();
+    (!indent.is_empty()).then_some((indent, newline))
+}
+
+/// `text` as written here (two-space indent, `\n`) with `indent` and
+/// `newline` instead: npm writes a lockfile formatted like the one it
+/// replaces, or else like package.json. No string holds a raw newline, so
+/// every line starts with its indentation.
+pub fn reformat(text: String, indent: &str, newline: &str) -> String {
+    if indent == "  " && newline == "\n" {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_start_matches(' ');
+        for _ in 0..(line.len() - body.len()) / 2 {
+            out.push_str(indent);
+        }
+        match body.strip_suffix('\n') {
+            Some(body) => {
+                out.push_str(body);
+                out.push_str(newline);
+            }
+            None => out.push_str(body),
+        }
+    }
+    out
+}
+
 /// Orders an object's members whose values are all objects the way
 /// [`to_string`] writes them (stable, so an already sorted list costs one
 /// pass).
@@ -143,6 +185,26 @@ fn indent(out: &mut Vec<u8>, depth: usize) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn formatting_is_detected_and_reapplied() {
+        use super::{formatting_of, reformat};
+        assert_eq!(
+            formatting_of("{\n\t\"a\": 1\n}\n"),
+            Some(("\t".into(), "\n"))
+        );
+        assert_eq!(
+            formatting_of("{\r\n    \"a\": 1\r\n}"),
+            Some(("    ".into(), "\r\n"))
+        );
+        assert_eq!(formatting_of("{\"a\":1}"), None);
+        let text = "{\n  \"a\": {\n    \"b\": \"  x\"\n  }\n}\n".to_string();
+        assert_eq!(
+            reformat(text.clone(), "\t", "\r\n"),
+            "{\r\n\t\"a\": {\r\n\t\t\"b\": \"  x\"\r\n\t}\r\n}\r\n"
+        );
+        assert_eq!(reformat(text.clone(), "  ", "\n"), text);
+    }
+
     use super::*;
 
     /// What the one-pass writer must equal: every object reordered, then

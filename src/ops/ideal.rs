@@ -210,7 +210,20 @@ pub(super) fn lockfile_text(ctx: &Context, tree: &Tree) -> Option<String> {
         },
         |_| true,
     );
-    let unchanged = std::fs::read_to_string(ctx.lock_path()).ok().as_deref() == Some(text.as_str());
+    // Formatted like the lockfile it replaces, or else like package.json.
+    let existing = std::fs::read_to_string(ctx.lock_path()).ok();
+    let format = existing
+        .as_deref()
+        .and_then(lockfile::json::formatting_of)
+        .or_else(|| {
+            let manifest = std::fs::read_to_string(ctx.project.dir.join("package.json")).ok()?;
+            lockfile::json::formatting_of(&manifest)
+        });
+    let text = match format {
+        Some((indent, newline)) => lockfile::json::reformat(text, &indent, newline),
+        None => text,
+    };
+    let unchanged = existing.as_deref() == Some(text.as_str());
     (!unchanged).then_some(text)
 }
 
