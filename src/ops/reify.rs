@@ -268,16 +268,7 @@ async fn reify_into(
             return Err(e);
         }
     };
-    let Supplied {
-        packages: fetched,
-        downloaded,
-        bytes,
-        reused,
-        warnings,
-    } = fetched;
-    (changes.downloaded, changes.bytes, changes.reused) = (downloaded, bytes, reused);
-    changes.warnings.extend(warnings);
-    changes.fetch_ms = t_fetch.elapsed().as_secs_f64() * 1e3;
+    let fetched = changes.supplied(fetched, t_fetch);
     // Optional packages that could not be fetched are left out, with what
     // lives in their folder.
     let failed: Vec<String> = plan
@@ -456,6 +447,16 @@ pub(super) struct Supplied {
     pub bytes: u64,
     pub reused: usize,
     pub warnings: Vec<String>,
+}
+
+impl Changes {
+    /// Count what fetching supplied (started at `started`); its packages.
+    pub(super) fn supplied(&mut self, s: Supplied, started: Instant) -> Vec<Option<Fetched>> {
+        (self.downloaded, self.bytes, self.reused) = (s.downloaded, s.bytes, s.reused);
+        self.warnings.extend(s.warnings);
+        self.fetch_ms = started.elapsed().as_secs_f64() * 1e3;
+        s.packages
+    }
 }
 
 /// Every node's package, from the cache or the network, in `ids` order.

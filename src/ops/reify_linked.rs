@@ -34,7 +34,7 @@ use super::context::Context;
 use super::early_link::{self, CloneJob, ToLink};
 use super::installed::{self, Hidden};
 use super::plan::Change;
-use super::reify::{self, Changes, Reified, Supplied, Supply};
+use super::reify::{self, Changes, Reified, Supply};
 use super::task::blocking;
 use super::{lifecycle, Call, Phase};
 
@@ -422,16 +422,7 @@ pub(super) async fn reify_linked(
         .collect();
     let t_fetch = Instant::now();
     let fetched = reify::fetch_packages(ctx, call, tree, &fetch_ids, supply, &|_, _| {}).await?;
-    let Supplied {
-        packages: fetched,
-        downloaded,
-        bytes,
-        reused,
-        warnings,
-    } = fetched;
-    (changes.downloaded, changes.bytes, changes.reused) = (downloaded, bytes, reused);
-    changes.warnings.extend(warnings);
-    changes.fetch_ms = t_fetch.elapsed().as_secs_f64() * 1e3;
+    let fetched = changes.supplied(fetched, t_fetch);
     let fetched: HashMap<NodeId, Fetched> = fetch_ids
         .iter()
         .zip(fetched)
