@@ -736,6 +736,10 @@ impl Tree {
             top,
         };
         for pi in 0..self.nodes[placed].edges.len() {
+            // A peer placed before may have pruned the package itself.
+            if !self.nodes[placed].alive {
+                break;
+            }
             let pe = &self.nodes[placed].edges[pi];
             if !pe.kind.is_peer() || !self.is_problem(placed, pi) {
                 continue;
