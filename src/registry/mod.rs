@@ -6,10 +6,9 @@
 //!   / `If-Modified-Since`; `prefer_offline` and `offline` modes.
 //! - [`pick_version`]: npm-pick-manifest as a pure function.
 //!
-//! Note on this registry (measured): it returns the *full* document for the
-//! abbreviated `Accept` header too, without `ETag`/`Last-Modified` and
-//! without compression. A [`Packument`] indexes its versions and parses a
-//! manifest only when asked for it.
+//! A [`Packument`] indexes its versions and parses a manifest only when
+//! asked: a registry may answer the abbreviated request with the full
+//! document (bench/README, "Everyday commands").
 
 mod cache;
 mod dns;
