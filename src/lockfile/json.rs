@@ -70,23 +70,6 @@ pub fn to_string_streamed(
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-/// The indentation and line ending a JSON file was written with
-/// (json-parse-even-better-errors' detection: what follows the opening
-/// brace); None for a one-line file.
-pub fn formatting_of(text: &str) -> Option<(String, &'static str)> {
-    let body = text.trim_start_matches('\u{feff}').trim_start();
-    let after = body.strip_prefix('{')?;
-    let (newline, rest) = match after.strip_prefix("\r\n") {
-        Some(rest) => ("\r\n", rest),
-        None => ("\n", after.strip_prefix('\n')?),
-    };
-    let indent: String = rest
-        .chars()
-        .take_while(|c| *c == ' ' || *c == '\t')
-        .collect();
-    (!indent.is_empty()).then_some((indent, newline))
-}
-
 /// `text` as written here (two-space indent, `\n`) with `indent` and
 /// `newline` instead: npm writes a lockfile formatted like the one it
 /// replaces, or else like package.json. No string holds a raw newline, so
@@ -186,17 +169,18 @@ fn indent(out: &mut Vec<u8>, depth: usize) {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn formatting_is_detected_and_reapplied() {
-        use super::{formatting_of, reformat};
+    fn a_json_style_is_detected_and_reapplied() {
+        use super::reformat;
+        use crate::project::edit::json_style;
         assert_eq!(
-            formatting_of("{\n\t\"a\": 1\n}\n"),
-            Some(("\t".into(), "\n"))
+            json_style("{\n\t\"a\": 1\n}\n"),
+            Some(("\t".into(), "\n".into()))
         );
         assert_eq!(
-            formatting_of("{\r\n    \"a\": 1\r\n}"),
-            Some(("    ".into(), "\r\n"))
+            json_style("{\r\n    \"a\": 1\r\n}"),
+            Some(("    ".into(), "\r\n".into()))
         );
-        assert_eq!(formatting_of("{\"a\":1}"), None);
+        assert_eq!(json_style("{\"a\":1}"), None);
         let text = "{\n  \"a\": {\n    \"b\": \"  x\"\n  }\n}\n".to_string();
         assert_eq!(
             reformat(text.clone(), "\t", "\r\n"),

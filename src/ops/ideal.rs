@@ -212,15 +212,12 @@ pub(super) fn lockfile_text(ctx: &Context, tree: &Tree) -> Option<String> {
     );
     // Formatted like the lockfile it replaces, or else like package.json.
     let existing = std::fs::read_to_string(ctx.lock_path()).ok();
-    let format = existing
+    let style = existing
         .as_deref()
-        .and_then(lockfile::json::formatting_of)
-        .or_else(|| {
-            let manifest = std::fs::read_to_string(ctx.project.dir.join("package.json")).ok()?;
-            lockfile::json::formatting_of(&manifest)
-        });
-    let text = match format {
-        Some((indent, newline)) => lockfile::json::reformat(text, &indent, newline),
+        .and_then(crate::project::edit::json_style)
+        .or_else(|| ctx.project.style.clone());
+    let text = match style {
+        Some((indent, newline)) => lockfile::json::reformat(text, &indent, &newline),
         None => text,
     };
     let unchanged = existing.as_deref() == Some(text.as_str());

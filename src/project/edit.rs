@@ -85,6 +85,13 @@ struct Format {
     minified: bool,
 }
 
+/// The indentation and line ending a JSON file was written with, as
+/// json-parse-even-better-errors detects them; None for a one-line file.
+pub fn json_style(text: &str) -> Option<(String, String)> {
+    let f = Format::detect(text);
+    (!f.minified).then_some((f.indent, f.newline))
+}
+
 impl Format {
     /// json-parse-even-better-errors' detection: the newline and the
     /// indentation right after the opening brace.

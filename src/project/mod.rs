@@ -29,6 +29,9 @@ pub struct Project {
     pub dev_dependencies: DepMap,
     pub optional_dependencies: DepMap,
     pub peer_dependencies: DepMap,
+    /// package.json's indentation and line ending ([`edit::json_style`]),
+    /// which npm gives a new lockfile too.
+    pub style: Option<(String, String)>,
 }
 
 impl Project {
@@ -67,7 +70,9 @@ impl Project {
                 ))
             }
         };
-        Self::from_map(dir, raw)
+        let mut project = Self::from_map(dir, raw)?;
+        project.style = edit::json_style(text);
+        Ok(project)
     }
 
     /// A package.json already parsed into a JSON object.
@@ -83,6 +88,7 @@ impl Project {
             optional_dependencies: deps("optionalDependencies")?,
             peer_dependencies: deps("peerDependencies")?,
             raw,
+            style: None,
         };
         let maps = [
             &project.dependencies,

@@ -763,14 +763,15 @@ impl Tree {
         opts: &PlaceOptions,
         out: &mut Vec<Placed>,
     ) -> NodeId {
-        let new_edges: HashSet<String> =
-            edges_with_overrides(&dep, false, None, self.edge_options(), None)
-                .into_iter()
-                .map(|e| e.name)
-                .collect();
+        let peers = !self.edge_options().legacy_peer_deps;
+        let kept = |name: &str| {
+            dep.dependencies.contains_key(name)
+                || dep.optional_dependencies.contains_key(name)
+                || (peers && dep.peer_dependencies.contains_key(name))
+        };
         let mut old_deps = Vec::new();
         for e in &self.nodes[old].edges {
-            if new_edges.contains(&e.name) {
+            if kept(&e.name) {
                 continue;
             }
             if let Some(to) = self.resolve(old, &e.name) {
